@@ -1,0 +1,63 @@
+//! # testkit — grading async code on tokio's paused clock
+//!
+//! Every hidden test in this workbook is a plain `#[test]` that hands its body to [`run`] (or to a
+//! configured [`Test`]). The body runs on a fresh current-thread runtime whose clock starts paused,
+//! so `tokio::time::sleep(Duration::from_secs(60))` completes at once while `Instant::now()` moves
+//! exactly 60 s. That lets a test assert *exact* virtual instants ("attempt 3 started at t = 700 ms")
+//! and still finish in microseconds.
+//!
+//! Around the body the runner checks what a result alone cannot show:
+//!
+//! * **waited forever** — a virtual-time limit: a test that waits on something that never happens
+//!   fails at once (in virtual time) instead of hanging;
+//! * **blocked the executor** — the longest stretch of wall time the runtime spent running code
+//!   without ever going idle. Virtual time cannot move during such a stretch, so a
+//!   `std::thread::sleep` or a busy loop anywhere (in the body *or* in a task the learner spawned)
+//!   shows up as "blocked the executor for 300 ms";
+//! * **never yielded** — a wall-clock watchdog for code that spins forever without an `.await`;
+//! * **leaked tasks** — tasks still alive after the body returned;
+//! * **not implemented yet** — a `todo!()` reached in the exercise is reported as such, not as a
+//!   raw panic.
+//!
+//! The other modules are the instruments a test uses inside the body: a [`Timeline`] of
+//! (virtual instant, event) pairs, [`Probe`]s that tell when a future started, finished or was
+//! dropped, and a [`Gauge`] that records the peak of "how many at once".
+
+mod clock;
+mod gauge;
+mod probe;
+mod runner;
+mod timeline;
+
+pub use clock::{ms, now, secs};
+pub use gauge::{Gauge, GaugeGuard};
+pub use probe::{Probe, Probed};
+pub use runner::{Failure, Report, Test, run};
+pub use timeline::{Timeline, at};
+
+/// Formats a virtual duration the way every message in the workbook does: `1.5s`, `250ms`, `0ms`.
+pub fn fmt_duration(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if d.as_nanos() % 1_000_000 != 0 {
+        format!("{ms:.3}ms")
+    } else if d.as_millis() >= 10_000 && d.as_millis() % 1000 == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_formatted_for_humans() {
+        assert_eq!(fmt_duration(Duration::ZERO), "0ms");
+        assert_eq!(fmt_duration(ms(250)), "250ms");
+        assert_eq!(fmt_duration(ms(1500)), "1500ms");
+        assert_eq!(fmt_duration(secs(60)), "60s");
+        assert_eq!(fmt_duration(Duration::from_micros(1500)), "1.500ms");
+    }
+}

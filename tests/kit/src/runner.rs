@@ -1,0 +1,483 @@
+//! The paused-clock runner: one fresh current-thread runtime per test, with a virtual-time limit, a
+//! wall-clock watchdog, a blocking detector and a leaked-task check around the body.
+
+use crate::{clock, fmt_duration};
+use std::any::Any;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant as WallInstant};
+
+/// How a test is run. [`run`] uses the defaults; build a `Test` to change a limit:
+///
+/// ```
+/// use testkit::{Test, secs};
+/// Test::new().virtual_limit(secs(3600)).run(|| async {
+///     tokio::time::sleep(secs(1800)).await; // half an hour of virtual time, in microseconds
+/// });
+/// ```
+#[derive(Clone, Debug)]
+pub struct Test {
+    virtual_limit: Duration,
+    wall_limit: Duration,
+    block_limit: Duration,
+    check_leaks: bool,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Self {
+            virtual_limit: Duration::from_secs(600),
+            wall_limit: Duration::from_secs(10),
+            block_limit: Duration::from_millis(200),
+            check_leaks: true,
+        }
+    }
+}
+
+/// Runs `body` on a paused-clock runtime with the default limits (10 min virtual, 10 s wall,
+/// 200 ms of blocking, no leaked tasks). The closure builds the future on the runtime's own
+/// thread, so the future itself need not be `Send`.
+#[track_caller]
+pub fn run<F, Fut>(body: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    Test::new().run(body)
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Virtual time after which the body is considered to wait forever.
+    pub fn virtual_limit(mut self, limit: Duration) -> Self {
+        self.virtual_limit = limit;
+        self
+    }
+
+    /// Real time after which the body is considered stuck (it never lets the runtime go idle).
+    pub fn wall_limit(mut self, limit: Duration) -> Self {
+        self.wall_limit = limit;
+        self
+    }
+
+    /// The longest stretch of real time the runtime may run without going idle.
+    pub fn block_limit(mut self, limit: Duration) -> Self {
+        self.block_limit = limit;
+        self
+    }
+
+    /// Tasks left alive after the body returns are allowed (the default is to fail the test).
+    pub fn allow_leaks(mut self) -> Self {
+        self.check_leaks = false;
+        self
+    }
+
+    /// Runs the body; panics with a message for the learner if anything went wrong.
+    #[track_caller]
+    pub fn run<F, Fut>(self, body: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        if let Err(failure) = self.try_run(body) {
+            // `resume_unwind` keeps an assertion's own message (and its pretty diff) intact; it was
+            // already printed by the panic hook on the runtime thread, where it happened.
+            match failure {
+                Failure::Panicked(payload) => std::panic::resume_unwind(payload),
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    /// Runs the body and returns what went wrong instead of panicking. The kit's own tests use it.
+    pub fn try_run<F, Fut>(self, body: F) -> Result<Report, Failure>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        // Colour in diffs only when a person is watching a terminal.
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout())
+            || std::env::var_os("NO_COLOR").is_some()
+        {
+            yansi::disable();
+        }
+        let stats = Arc::new(BusyStats::new());
+        let (tx, rx) = mpsc::channel();
+        let thread_name = std::thread::current().name().unwrap_or("test").to_owned();
+        let config = self.clone();
+        let runtime_stats = stats.clone();
+        let worker = std::thread::Builder::new()
+            .name(thread_name)
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_on_paused_runtime(&config, runtime_stats.clone(), body)
+                }));
+                // The stretch in progress when the body returned (or panicked) counts too: a body
+                // that blocked and then finished never parked again to close it.
+                runtime_stats.park();
+                match result {
+                    Ok(outcome) => {
+                        let _ = tx.send(outcome);
+                    }
+                    Err(payload) => std::panic::resume_unwind(payload),
+                }
+            })
+            .expect("testkit: could not start the runtime thread");
+
+        match rx.recv_timeout(self.wall_limit) {
+            Ok(outcome) => {
+                let _ = worker.join();
+                self.judge(outcome, &stats)
+            }
+            // The runtime thread panicked: the body (or a `todo!()`) panicked.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let payload = match worker.join() {
+                    Err(payload) => payload,
+                    Ok(()) => Box::new("the test body ended without a result"),
+                };
+                Err(self.explain_panic(payload, &stats))
+            }
+            // A thread cannot be killed: it keeps spinning until the test process exits. The other
+            // tests keep their results; the grader runs each test in its own process anyway.
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(self.explain_stuck(&stats)),
+        }
+    }
+
+    fn judge(&self, outcome: BodyOutcome, stats: &BusyStats) -> Result<Report, Failure> {
+        let (longest, longest_at) = stats.longest();
+        if longest >= self.block_limit {
+            return Err(Failure::Blocked {
+                wall: longest,
+                at: longest_at,
+                then: None,
+            });
+        }
+        match outcome {
+            BodyOutcome::Finished {
+                virtual_elapsed,
+                alive_tasks,
+            } => {
+                if self.check_leaks && alive_tasks > 0 {
+                    return Err(Failure::LeakedTasks {
+                        alive: alive_tasks,
+                        at: virtual_elapsed,
+                    });
+                }
+                Ok(Report {
+                    virtual_elapsed,
+                    longest_busy: longest,
+                    alive_tasks,
+                })
+            }
+            BodyOutcome::WaitedForever { virtual_elapsed } => Err(Failure::WaitedForever {
+                limit: self.virtual_limit,
+                at: virtual_elapsed,
+            }),
+        }
+    }
+
+    fn explain_panic(&self, payload: Box<dyn Any + Send>, stats: &BusyStats) -> Failure {
+        let message = panic_message(payload.as_ref());
+        if let Some(what) = not_implemented(&message) {
+            return Failure::NotImplemented(what);
+        }
+        // An assertion about timing that failed *because* the code blocked: name the cause first.
+        let (longest, longest_at) = stats.longest();
+        if longest >= self.block_limit {
+            return Failure::Blocked {
+                wall: longest,
+                at: longest_at,
+                then: Some(message),
+            };
+        }
+        Failure::Panicked(payload)
+    }
+
+    fn explain_stuck(&self, stats: &BusyStats) -> Failure {
+        match stats.current_stretch() {
+            Some((busy, at)) => Failure::NeverYielded { wall: busy, at },
+            None => Failure::FrozenClock {
+                wall: self.wall_limit,
+            },
+        }
+    }
+}
+
+/// What a finished test measured (the kit's own tests and the benchmarks read it).
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Virtual time the body took.
+    pub virtual_elapsed: Duration,
+    /// The longest stretch of real time the runtime ran without going idle.
+    pub longest_busy: Duration,
+    /// Tasks alive after the body returned (only non-zero when leaks are allowed).
+    pub alive_tasks: usize,
+}
+
+/// Why a test failed, each with a message written for the learner.
+pub enum Failure {
+    /// The body panicked (an assertion failed); the payload is re-raised unchanged.
+    Panicked(Box<dyn Any + Send>),
+    /// A `todo!()` was reached; the string is what it says is missing.
+    NotImplemented(String),
+    /// Still waiting when the virtual-time limit passed.
+    WaitedForever { limit: Duration, at: Duration },
+    /// One stretch of real time without the runtime going idle was longer than the limit.
+    Blocked {
+        wall: Duration,
+        at: Duration,
+        then: Option<String>,
+    },
+    /// The wall-clock watchdog fired while the runtime was busy: code that never yields.
+    NeverYielded { wall: Duration, at: Duration },
+    /// The watchdog fired while the runtime was idle with no timer able to fire.
+    FrozenClock { wall: Duration },
+    /// Tasks were still alive after the body returned.
+    LeakedTasks { alive: usize, at: Duration },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = |d: &Duration| fmt_duration(*d);
+        match self {
+            Failure::Panicked(p) => write!(f, "{}", panic_message(p.as_ref())),
+            Failure::NotImplemented(what) => write!(
+                f,
+                "not implemented yet: {what}\n  (this test reached a todo!() in the exercise: \
+                 replace it with your implementation)"
+            ),
+            Failure::WaitedForever { limit, at } => write!(
+                f,
+                "waited forever: the test was still waiting after {} of virtual time (t = {}).\n  \
+                 Something the test awaits never completes: a value never sent, a lock or permit \
+                 never released, a task never woken, or a wait measured with \
+                 std::time::Instant (it does not move on tokio's paused clock: use \
+                 tokio::time::Instant and tokio::time::sleep).",
+                d(limit),
+                d(at)
+            ),
+            Failure::Blocked { wall, at, then } => {
+                write!(
+                    f,
+                    "blocked the executor for {} of real time in one stretch (virtual clock \
+                     stopped at t = {}): async code must not block the thread. Use \
+                     tokio::time::sleep instead of std::thread::sleep, tokio::sync instead of \
+                     std::sync locks held while waiting, and spawn_blocking for heavy or \
+                     blocking work.",
+                    d(wall),
+                    d(at)
+                )?;
+                if let Some(then) = then {
+                    write!(f, "\n  The test then failed with:\n{then}")?;
+                }
+                Ok(())
+            }
+            Failure::NeverYielded { wall, at } => write!(
+                f,
+                "never yielded: the executor has been running for {} of real time without \
+                 going idle once (virtual clock stuck at t = {}). A loop with no .await in it, \
+                 or one that only polls (yield_now / try_recv in a loop), starves every other \
+                 task and the timer.",
+                d(wall),
+                d(at)
+            ),
+            Failure::FrozenClock { wall } => write!(
+                f,
+                "made no progress for {} of real time while the virtual clock was frozen: a \
+                 spawn_blocking or tokio::fs task that never finishes (for example one waiting \
+                 for something that needs virtual time to pass) stops the paused clock.",
+                d(wall)
+            ),
+            Failure::LeakedTasks { alive, at } => write!(
+                f,
+                "leaked {alive} task(s): still alive after the operation returned at t = {}. \
+                 Every task you spawn must finish, be awaited, or be aborted (JoinSet, \
+                 JoinHandle::abort, a CancellationToken) before you return.",
+                d(at)
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+enum BodyOutcome {
+    Finished {
+        virtual_elapsed: Duration,
+        alive_tasks: usize,
+    },
+    WaitedForever {
+        virtual_elapsed: Duration,
+    },
+}
+
+fn run_on_paused_runtime<F, Fut>(config: &Test, stats: Arc<BusyStats>, body: F) -> BodyOutcome
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (parked, unparked) = (stats.clone(), stats.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        // A current-thread runtime "parks" exactly when it has nothing to run; that is also the
+        // only moment the paused clock can jump. So the wall time between an unpark and the next
+        // park is a stretch in which virtual time stood still: a long one means some code (any
+        // task's) held the thread without yielding.
+        .on_thread_park(move || parked.park())
+        .on_thread_unpark(move || unparked.unpark())
+        .build()
+        .expect("testkit: could not build the paused runtime");
+
+    let outcome = runtime.block_on(async {
+        let start = tokio::time::Instant::now();
+        clock::set_origin(start);
+        stats.unpark();
+        match tokio::time::timeout(config.virtual_limit, body()).await {
+            Err(_) => BodyOutcome::WaitedForever {
+                virtual_elapsed: start.elapsed(),
+            },
+            Ok(()) => {
+                let virtual_elapsed = start.elapsed();
+                // Aborted or finishing tasks leave the count only after they are polled once more.
+                for _ in 0..8 {
+                    tokio::task::yield_now().await;
+                }
+                let alive_tasks = tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks();
+                BodyOutcome::Finished {
+                    virtual_elapsed,
+                    alive_tasks,
+                }
+            }
+        }
+    });
+    // Do not wait for blocking-pool threads a learner may have left running.
+    runtime.shutdown_background();
+    outcome
+}
+
+/// Busy stretches of the runtime thread, in wall time, and the virtual instant of the longest.
+struct BusyStats {
+    base: WallInstant,
+    /// Wall nanoseconds since `base` at the last unpark, plus one; 0 while parked.
+    busy_since: AtomicU64,
+    /// Virtual nanoseconds at the last unpark: the clock cannot move until the next park.
+    busy_since_virtual: AtomicU64,
+    longest: AtomicU64,
+    longest_at: AtomicU64,
+}
+
+impl BusyStats {
+    fn new() -> Self {
+        Self {
+            base: WallInstant::now(),
+            busy_since: AtomicU64::new(0),
+            busy_since_virtual: AtomicU64::new(0),
+            longest: AtomicU64::new(0),
+            longest_at: AtomicU64::new(0),
+        }
+    }
+
+    fn wall_nanos(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64 + 1
+    }
+
+    fn unpark(&self) {
+        self.busy_since_virtual
+            .store(clock::now().as_nanos() as u64, Ordering::SeqCst);
+        self.busy_since.store(self.wall_nanos(), Ordering::SeqCst);
+    }
+
+    fn park(&self) {
+        let since = self.busy_since.swap(0, Ordering::SeqCst);
+        if since == 0 {
+            return;
+        }
+        let stretch = self.wall_nanos() - since;
+        if stretch > self.longest.load(Ordering::SeqCst) {
+            self.longest.store(stretch, Ordering::SeqCst);
+            let at = self.busy_since_virtual.load(Ordering::SeqCst);
+            self.longest_at.store(at, Ordering::SeqCst);
+        }
+    }
+
+    fn longest(&self) -> (Duration, Duration) {
+        (
+            Duration::from_nanos(self.longest.load(Ordering::SeqCst)),
+            Duration::from_nanos(self.longest_at.load(Ordering::SeqCst)),
+        )
+    }
+
+    /// The stretch in progress, if the runtime is busy right now (read by the watchdog).
+    fn current_stretch(&self) -> Option<(Duration, Duration)> {
+        let since = self.busy_since.load(Ordering::SeqCst);
+        (since != 0).then(|| {
+            let busy = Duration::from_nanos(self.wall_nanos() - since);
+            (
+                busy,
+                Duration::from_nanos(self.busy_since_virtual.load(Ordering::SeqCst)),
+            )
+        })
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "the test panicked with a non-string payload".to_owned()
+    }
+}
+
+/// `todo!("x")` panics with "not yet implemented: x"; it may also arrive wrapped, for example in a
+/// `JoinError` that was unwrapped. Returns the "x".
+fn not_implemented(message: &str) -> Option<String> {
+    const MARK: &str = "not yet implemented";
+    let rest = &message[message.find(MARK)? + MARK.len()..];
+    let what = rest.strip_prefix(": ").unwrap_or("");
+    let end = what.find(['"', '\n']).unwrap_or(what.len());
+    let what = what[..end].trim();
+    Some(if what.is_empty() {
+        "a todo!() without a message".to_owned()
+    } else {
+        what.to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_implemented;
+
+    #[test]
+    fn todo_messages_are_recognised_even_when_wrapped() {
+        assert_eq!(
+            not_implemented("not yet implemented: retry").as_deref(),
+            Some("retry")
+        );
+        assert_eq!(
+            not_implemented(
+                "called `Result::unwrap()` on an `Err` value: JoinError::Panic(Id(3), \
+                 \"not yet implemented: spawn the workers\", ..)"
+            )
+            .as_deref(),
+            Some("spawn the workers")
+        );
+        assert_eq!(
+            not_implemented("not yet implemented").as_deref(),
+            Some("a todo!() without a message")
+        );
+        assert_eq!(not_implemented("assertion failed"), None);
+    }
+}
