@@ -38,9 +38,9 @@ pub use timeline::{Timeline, at};
 /// Formats a virtual duration the way every message in the workbook does: `1.5s`, `250ms`, `0ms`.
 pub fn fmt_duration(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
-    if d.as_nanos() % 1_000_000 != 0 {
+    if !d.as_nanos().is_multiple_of(1_000_000) {
         format!("{ms:.3}ms")
-    } else if d.as_millis() >= 10_000 && d.as_millis() % 1000 == 0 {
+    } else if d.as_millis() >= 10_000 && d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
