@@ -1,0 +1,39 @@
+//! Race several futures; the first success wins and the losers are dropped at once.
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::future::Future;
+
+/// Runs all `futures` concurrently and returns the first `Ok`.
+///
+/// * Every future starts at once (they run concurrently, not one after another).
+/// * The first `Ok` is returned the instant it arrives, and every other future has been dropped
+///   (cancelled) by then — an earlier `Err` does not end the race.
+/// * If all fail, returns every error, **in the order the futures were given** (not the order in
+///   which they failed), when the last one fails. An empty input gives `Err(vec![])`.
+///
+/// The futures need not be `Send` or `'static`: run them in the current task rather than
+/// spawning them.
+pub async fn first_ok<T, E, Fut>(futures: Vec<Fut>) -> Result<T, Vec<E>>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let count = futures.len();
+    // FuturesUnordered polls only the futures that were woken, and yields results in the order
+    // they complete. Each future carries its index so errors can be reported in input order.
+    let mut racing: FuturesUnordered<_> = futures
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| async move { (i, f.await) })
+        .collect();
+
+    let mut errors: Vec<Option<E>> = (0..count).map(|_| None).collect();
+    while let Some((i, result)) = racing.next().await {
+        match result {
+            // Returning drops `racing`, and with it every future still running: that drop *is*
+            // the cancellation of the losers, at the instant the winner answered.
+            Ok(value) => return Ok(value),
+            Err(e) => errors[i] = Some(e),
+        }
+    }
+    Err(errors.into_iter().flatten().collect())
+}

@@ -1,0 +1,125 @@
+//! Retry with a per-attempt timeout, exponential backoff with a cap, and an overall deadline.
+
+use crate::timeout::{TimedOut, with_timeout};
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How [`retry`] paces and bounds its attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The most attempts to make (at least one is always made).
+    pub max_attempts: u32,
+    /// How long one attempt may run before it is cancelled and counted as failed.
+    pub attempt_timeout: Duration,
+    /// The wait after the first failure; it doubles after every further failure...
+    pub initial_backoff: Duration,
+    /// ...but never exceeds this.
+    pub max_backoff: Duration,
+    /// The whole operation, waits included, ends by this long after the call.
+    pub deadline: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait after the `failures`-th failed attempt (1-based): `initial_backoff * 2^(failures-1)`,
+    /// capped at `max_backoff`. Never panics, however many failures: past the cap, the exact
+    /// value no longer matters (think about overflow).
+    pub fn backoff(&self, failures: u32) -> Duration {
+        // `checked_pow`/`checked_mul` keep a long run of failures from overflowing: past the cap
+        // the exact value does not matter.
+        let factor = 2u32
+            .checked_pow(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.max_backoff)
+    }
+}
+
+/// Why one attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptError<E> {
+    /// The operation returned an error.
+    Failed(E),
+    /// The operation was cancelled because it ran out of time.
+    TimedOut(TimedOut),
+}
+
+/// Why [`retry`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryError<E> {
+    /// Every one of `max_attempts` attempts failed; `last` is the last failure.
+    Exhausted {
+        attempts: u32,
+        last: AttemptError<E>,
+    },
+    /// The overall deadline came first: it cut an attempt short (`last` is then `TimedOut` with
+    /// the time that attempt was given), or the next attempt could not have started before it.
+    DeadlineExceeded {
+        attempts: u32,
+        last: AttemptError<E>,
+    },
+}
+
+/// Calls `op(1)`, `op(2)`, ... until one attempt succeeds, following `policy`.
+///
+/// The schedule, exactly:
+/// * attempt 1 starts at once; `op` receives the attempt number (1-based);
+/// * each attempt may run for `attempt_timeout`, but never past the overall deadline
+///   (`deadline` after the call): it is cancelled (dropped) when its time is up;
+/// * after the n-th failure (an error or a timeout) retry waits `policy.backoff(n)`, counted from
+///   the moment the attempt failed, then starts attempt n + 1;
+/// * the first `Ok` is returned at once; no further attempt is made.
+///
+/// Giving up:
+/// * after `max_attempts` failed attempts: `Exhausted` with the last failure, at once (no wait
+///   after the last attempt);
+/// * when the deadline cuts an attempt short: `DeadlineExceeded`, at the deadline;
+/// * when the next attempt would start at or after the deadline: `DeadlineExceeded` with the last
+///   failure, *immediately* — there is no point in sleeping towards a deadline that will stop the
+///   attempt before it starts.
+pub async fn retry<T, E, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, RetryError<E>>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = Instant::now() + policy.deadline;
+    let mut attempt = 1;
+    loop {
+        // Each attempt gets its own timeout, shortened to whatever is left before the deadline,
+        // so that no attempt can carry the whole operation past it.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let cut_by_deadline = left < policy.attempt_timeout;
+        let failure = match with_timeout(policy.attempt_timeout.min(left), op(attempt)).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => AttemptError::Failed(e),
+            Err(timed_out) if cut_by_deadline => {
+                let last = AttemptError::TimedOut(timed_out);
+                return Err(RetryError::DeadlineExceeded {
+                    attempts: attempt,
+                    last,
+                });
+            }
+            Err(timed_out) => AttemptError::TimedOut(timed_out),
+        };
+
+        if attempt >= policy.max_attempts {
+            return Err(RetryError::Exhausted {
+                attempts: attempt,
+                last: failure,
+            });
+        }
+        // Give up *now* if the next attempt could not start before the deadline: sleeping until
+        // then would only make the caller wait for an answer we already know.
+        let next_start = Instant::now() + policy.backoff(attempt);
+        if next_start >= deadline {
+            return Err(RetryError::DeadlineExceeded {
+                attempts: attempt,
+                last: failure,
+            });
+        }
+        tokio::time::sleep_until(next_start).await;
+        attempt += 1;
+    }
+}

@@ -1,0 +1,1131 @@
+//! Hidden tests for exercise 06 — timeouts and cancellation.
+//!
+//! Every test runs on tokio's paused clock (`testkit::run`): instants are virtual and exact, and
+//! the whole suite covers minutes of virtual time in milliseconds of real time. Test names are the
+//! specification; each assertion message says what was expected and the likely cause when it is not.
+
+use ex06_timeouts::*;
+use pretty_assertions::assert_eq;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use testkit::{Probe, Test, Timeline, ms, now, secs};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep};
+use tokio_util::sync::CancellationToken;
+
+/// A future that completes with `value` after `after` of virtual time.
+async fn after<T>(after: Duration, value: T) -> T {
+    sleep(after).await;
+    value
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. with_timeout / with_deadline
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn with_timeout_returns_the_value_of_an_operation_that_finishes_in_time() {
+    testkit::run(|| async {
+        let result = with_timeout(ms(250), after(ms(100), "done")).await;
+        assert_eq!(result, Ok("done"));
+        assert_eq!(
+            now(),
+            ms(100),
+            "with_timeout must return as soon as the operation finishes"
+        );
+    });
+}
+
+#[test]
+fn with_timeout_gives_up_at_exactly_the_limit_and_says_how_long_was_allowed() {
+    testkit::run(|| async {
+        let result = with_timeout(ms(250), after(secs(10), ())).await;
+        assert_eq!(result, Err(TimedOut { allowed: ms(250) }));
+        assert_eq!(
+            now(),
+            ms(250),
+            "the timeout must fire at the limit, not when the operation ends"
+        );
+        let message = TimedOut { allowed: ms(250) }.to_string();
+        assert!(
+            message.contains("250ms"),
+            "TimedOut's Display must say how long was allowed, got {message:?}"
+        );
+    });
+}
+
+#[test]
+fn with_timeout_cancels_the_operation_when_the_limit_passes() {
+    testkit::run(|| async {
+        let op = Probe::new("operation");
+        let _ = with_timeout(ms(300), op.wrap(after(secs(5), ()))).await;
+        assert_eq!(
+            op.cancelled_at(),
+            Some(ms(300)),
+            "the timed-out operation must be dropped at the limit ({})",
+            op.describe()
+        );
+    });
+}
+
+#[test]
+fn with_deadline_stops_at_the_deadline_and_reports_the_time_that_was_left() {
+    testkit::run(|| async {
+        sleep(ms(100)).await;
+        let deadline = Instant::now() + ms(300);
+        let result = with_deadline(deadline, after(secs(1), 7)).await;
+        assert_eq!(result, Err(TimedOut { allowed: ms(300) }));
+        assert_eq!(now(), ms(400), "the deadline was t=400ms");
+
+        let ok = with_deadline(Instant::now() + ms(50), after(ms(20), 7)).await;
+        assert_eq!(ok, Ok(7));
+        assert_eq!(now(), ms(420));
+    });
+}
+
+#[test]
+fn with_deadline_in_the_past_allows_nothing() {
+    testkit::run(|| async {
+        let deadline = Instant::now();
+        sleep(ms(10)).await;
+        let result = with_deadline(deadline, after(ms(5), ())).await;
+        assert_eq!(
+            result,
+            Err(TimedOut {
+                allowed: Duration::ZERO
+            })
+        );
+        assert_eq!(
+            now(),
+            ms(10),
+            "a deadline already past must fail at once, without waiting"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. retry
+// ---------------------------------------------------------------------------------------------
+
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 10,
+        attempt_timeout: secs(1),
+        initial_backoff: ms(100),
+        max_backoff: ms(400),
+        deadline: secs(60),
+    }
+}
+
+/// An operation whose attempt `n` waits `script[n-1].0` and then returns `script[n-1].1`
+/// (`None` = never answers). Attempts past the script fail at once with "down". Every start is
+/// recorded on the timeline.
+fn scripted(
+    timeline: &Timeline,
+    script: Vec<(Duration, Option<Result<&'static str, String>>)>,
+) -> impl FnMut(u32) -> std::pin::Pin<Box<dyn Future<Output = Result<&'static str, String>>>> {
+    let timeline = timeline.clone();
+    move |n| {
+        timeline.record(format!("attempt {n}"));
+        let (delay, outcome) = script
+            .get(n as usize - 1)
+            .cloned()
+            .unwrap_or((Duration::ZERO, Some(Err("down".into()))));
+        Box::pin(async move {
+            sleep(delay).await;
+            match outcome {
+                Some(result) => result,
+                None => std::future::pending().await,
+            }
+        })
+    }
+}
+
+#[test]
+fn backoff_doubles_from_the_initial_wait_up_to_the_cap() {
+    testkit::run(|| async {
+        let p = policy();
+        let waits: Vec<Duration> = (1..=6).map(|n| p.backoff(n)).collect();
+        assert_eq!(
+            waits,
+            vec![ms(100), ms(200), ms(400), ms(400), ms(400), ms(400)],
+            "backoff(n) = initial × 2^(n-1), capped at max_backoff"
+        );
+        let uncapped = RetryPolicy {
+            max_backoff: Duration::MAX,
+            ..policy()
+        };
+        assert!(
+            uncapped.backoff(200) >= uncapped.backoff(40),
+            "a long run of failures must not overflow: the wait only ever grows"
+        );
+    });
+}
+
+#[test]
+fn retry_returns_the_first_success_and_makes_no_further_attempt() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let ok = Some(Ok("payload"));
+        let err = Some(Err("flaky".to_string()));
+        let op = scripted(
+            &timeline,
+            vec![(ms(0), err.clone()), (ms(0), err), (ms(30), ok)],
+        );
+        let result = retry(&policy(), op).await;
+        assert_eq!(result, Ok("payload"));
+        assert_eq!(now(), ms(330), "attempt 3 started at t=300ms and took 30ms");
+        timeline.assert_eq(
+            &[(0, "attempt 1"), (100, "attempt 2"), (300, "attempt 3")],
+            "attempts wait 100ms, then 200ms after each failure",
+        );
+    });
+}
+
+#[test]
+fn retry_schedule_is_exact_with_backoff_capped() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let policy = RetryPolicy {
+            max_attempts: 6,
+            ..policy()
+        };
+        let result = retry(&policy, scripted(&timeline, vec![])).await;
+        assert_eq!(
+            result,
+            Err(RetryError::Exhausted {
+                attempts: 6,
+                last: AttemptError::Failed("down".to_string())
+            }),
+            "after max_attempts failures, retry returns Exhausted with the last error"
+        );
+        timeline.assert_eq(
+            &[
+                (0, "attempt 1"),
+                (100, "attempt 2"),
+                (300, "attempt 3"),
+                (700, "attempt 4"),
+                (1100, "attempt 5"),
+                (1500, "attempt 6"),
+            ],
+            "backoff 100, 200, 400, then capped at 400ms (max_backoff)",
+        );
+        assert_eq!(
+            now(),
+            ms(1500),
+            "no wait after the last attempt: it returns at once"
+        );
+    });
+}
+
+#[test]
+fn backoff_is_measured_from_the_end_of_the_failed_attempt() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let slow_fail = (ms(50), Some(Err("slow".to_string())));
+        let op = scripted(
+            &timeline,
+            vec![slow_fail.clone(), slow_fail, (ms(50), Some(Ok("ok")))],
+        );
+        assert_eq!(retry(&policy(), op).await, Ok("ok"));
+        timeline.assert_eq(
+            &[(0, "attempt 1"), (150, "attempt 2"), (400, "attempt 3")],
+            "each attempt takes 50ms; the wait (100ms, then 200ms) starts when it fails",
+        );
+    });
+}
+
+#[test]
+fn each_attempt_is_cancelled_at_its_own_timeout_and_retried() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = (1..=3)
+            .map(|n| Probe::new(format!("attempt {n}")))
+            .collect();
+        let policy = RetryPolicy {
+            attempt_timeout: ms(200),
+            ..policy()
+        };
+        let p = probes.clone();
+        let result = retry(&policy, move |n| {
+            let probe = &p[n as usize - 1];
+            probe.wrap(async move {
+                if n < 3 {
+                    std::future::pending::<()>().await;
+                }
+                sleep(ms(10)).await;
+                Ok::<_, String>(n)
+            })
+        })
+        .await;
+        assert_eq!(result, Ok(3));
+        let seen: Vec<String> = probes.iter().map(Probe::describe).collect();
+        assert_eq!(
+            seen,
+            vec![
+                "attempt 1: started t=0ms, cancelled t=200ms",
+                "attempt 2: started t=300ms, cancelled t=500ms",
+                "attempt 3: started t=700ms, completed t=710ms",
+            ],
+            "a hung attempt is dropped at attempt_timeout (200ms), then retried after the backoff"
+        );
+    });
+}
+
+#[test]
+fn retry_reports_a_timed_out_last_attempt_as_timed_out() {
+    testkit::run(|| async {
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            attempt_timeout: ms(200),
+            ..policy()
+        };
+        let timeline = Timeline::new();
+        let result = retry(
+            &policy,
+            scripted(&timeline, vec![(ms(0), None), (ms(0), None)]),
+        )
+        .await;
+        assert_eq!(
+            result,
+            Err(RetryError::Exhausted {
+                attempts: 2,
+                last: AttemptError::TimedOut(TimedOut { allowed: ms(200) })
+            })
+        );
+        assert_eq!(now(), ms(500));
+    });
+}
+
+#[test]
+fn retry_gives_up_as_soon_as_the_next_attempt_could_not_start_before_the_deadline() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let policy = RetryPolicy {
+            deadline: secs(2),
+            ..policy()
+        };
+        let result = retry(&policy, scripted(&timeline, vec![])).await;
+        assert_eq!(
+            result,
+            Err(RetryError::DeadlineExceeded {
+                attempts: 7,
+                last: AttemptError::Failed("down".to_string())
+            })
+        );
+        assert_eq!(
+            timeline.instants_of("attempt 7"),
+            vec![ms(1900)],
+            "attempt 7 starts at t=1900ms (backoff capped at 400ms)"
+        );
+        assert_eq!(
+            now(),
+            ms(1900),
+            "attempt 8 would start at t=2300ms, after the 2s deadline: retry must give up at \
+             t=1900ms, right after attempt 7 failed, instead of sleeping towards the deadline"
+        );
+    });
+}
+
+#[test]
+fn the_deadline_cuts_a_running_attempt_short() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = (1..=2)
+            .map(|n| Probe::new(format!("attempt {n}")))
+            .collect();
+        let policy = RetryPolicy {
+            attempt_timeout: ms(800),
+            deadline: secs(1),
+            ..policy()
+        };
+        let p = probes.clone();
+        let result = retry(&policy, move |n| {
+            p[n as usize - 1].wrap(std::future::pending::<Result<(), String>>())
+        })
+        .await;
+        assert_eq!(
+            now(),
+            secs(1),
+            "retry must return at the deadline (t=1000ms), not at 900+800ms"
+        );
+        assert_eq!(
+            result,
+            Err(RetryError::DeadlineExceeded {
+                attempts: 2,
+                last: AttemptError::TimedOut(TimedOut { allowed: ms(100) })
+            }),
+            "attempt 2 starts at t=900ms with only 100ms left before the deadline"
+        );
+        assert_eq!(
+            probes[1].cancelled_at(),
+            Some(ms(1000)),
+            "{}",
+            probes[1].describe()
+        );
+    });
+}
+
+#[test]
+fn retry_always_makes_at_least_one_attempt() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let policy = RetryPolicy {
+            max_attempts: 0,
+            ..policy()
+        };
+        let result = retry(
+            &policy,
+            scripted(&timeline, vec![(ms(5), Some(Ok("once")))]),
+        )
+        .await;
+        assert_eq!(result, Ok("once"));
+        assert_eq!(timeline.len(), 1);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. first_ok
+// ---------------------------------------------------------------------------------------------
+
+type Racer = std::pin::Pin<Box<dyn Future<Output = Result<&'static str, String>>>>;
+
+fn racer(probe: &Probe, delay: u64, result: Result<&'static str, &str>) -> Racer {
+    let result = result.map_err(str::to_owned);
+    Box::pin(probe.wrap(after(ms(delay), result)))
+}
+
+#[test]
+fn first_ok_returns_the_first_success_and_drops_the_losers_at_that_instant() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = ["slow", "fast", "failing"].map(Probe::new).into();
+        let racers = vec![
+            racer(&probes[0], 500, Ok("slow")),
+            racer(&probes[1], 200, Ok("fast")),
+            racer(&probes[2], 100, Err("boom")),
+        ];
+        let result = first_ok(racers).await;
+        assert_eq!(
+            now(),
+            ms(200),
+            "first_ok must return when the first success arrives (t=200ms), not wait for the others"
+        );
+        assert_eq!(
+            result,
+            Ok("fast"),
+            "the first Ok wins; an earlier error does not"
+        );
+        assert_eq!(
+            probes[0].cancelled_at(),
+            Some(ms(200)),
+            "the losing future must be dropped when the winner answers ({})",
+            probes[0].describe()
+        );
+    });
+}
+
+#[test]
+fn first_ok_runs_the_futures_concurrently() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = (0..5).map(|i| Probe::new(format!("racer {i}"))).collect();
+        let racers: Vec<Racer> = probes.iter().map(|p| racer(p, 300, Err("no"))).collect();
+        let _ = first_ok(racers).await;
+        let starts: Vec<_> = probes.iter().map(Probe::started_at).collect();
+        assert_eq!(
+            starts,
+            vec![Some(ms(0)); 5],
+            "every future must start at once, not one after another"
+        );
+        assert_eq!(
+            now(),
+            ms(300),
+            "five 300ms futures raced together take 300ms"
+        );
+    });
+}
+
+#[test]
+fn first_ok_returns_every_error_in_input_order_when_all_fail() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = (0..3).map(|i| Probe::new(format!("racer {i}"))).collect();
+        let racers = vec![
+            racer(&probes[0], 300, Err("first")),
+            racer(&probes[1], 100, Err("second")),
+            racer(&probes[2], 200, Err("third")),
+        ];
+        let result = first_ok(racers).await;
+        assert_eq!(
+            result,
+            Err(vec![
+                "first".to_string(),
+                "second".to_string(),
+                "third".to_string()
+            ]),
+            "errors come back in the order the futures were given, not the order they failed"
+        );
+        assert_eq!(
+            now(),
+            ms(300),
+            "all-failed is known when the last one fails"
+        );
+    });
+}
+
+#[test]
+fn first_ok_of_nothing_is_an_empty_list_of_errors() {
+    testkit::run(|| async {
+        let result = first_ok(Vec::<Racer>::new()).await;
+        assert_eq!(result, Err(vec![]));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. hedged
+// ---------------------------------------------------------------------------------------------
+
+/// A hedged request whose primary answers after `primary` ms with `p` and whose backup answers
+/// after `backup` ms with `b`.
+fn hedge_requests(
+    timeline: &Timeline,
+    probes: &[Probe; 2],
+    (primary, p): (u64, Result<&'static str, &'static str>),
+    (backup, b): (u64, Result<&'static str, &'static str>),
+) -> impl FnMut(Attempt) -> Racer {
+    let timeline = timeline.clone();
+    let probes = probes.clone();
+    move |attempt| {
+        timeline.record(format!("{attempt:?} sent"));
+        match attempt {
+            Attempt::Primary => racer(&probes[0], primary, p),
+            Attempt::Backup => racer(&probes[1], backup, b),
+        }
+    }
+}
+
+#[test]
+fn hedged_sends_no_backup_when_the_primary_answers_in_time() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(&timeline, &probes, (80, Ok("primary")), (10, Ok("backup")));
+        assert_eq!(hedged(ms(100), requests).await, Ok("primary"));
+        assert_eq!(now(), ms(80));
+        timeline.assert_eq(
+            &[(0, "Primary sent")],
+            "the primary answered before the 100ms hedge delay",
+        );
+    });
+}
+
+#[test]
+fn hedged_sends_a_backup_after_the_delay_and_the_backup_can_win() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(&timeline, &probes, (500, Ok("primary")), (50, Ok("backup")));
+        assert_eq!(hedged(ms(100), requests).await, Ok("backup"));
+        assert_eq!(
+            now(),
+            ms(150),
+            "the backup was sent at t=100ms and took 50ms"
+        );
+        timeline.assert_eq(
+            &[(0, "Primary sent"), (100, "Backup sent")],
+            "hedge after 100ms",
+        );
+        assert_eq!(
+            probes[0].describe(),
+            "primary: started t=0ms, cancelled t=150ms",
+            "the slow primary must be cancelled when the backup wins"
+        );
+    });
+}
+
+#[test]
+fn hedged_keeps_the_primary_running_and_it_can_still_win() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(
+            &timeline,
+            &probes,
+            (130, Ok("primary")),
+            (100, Ok("backup")),
+        );
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Ok("primary"),
+            "the primary must not be dropped or restarted when the backup is sent"
+        );
+        assert_eq!(now(), ms(130));
+        assert_eq!(
+            probes[1].describe(),
+            "backup: started t=100ms, cancelled t=130ms"
+        );
+    });
+}
+
+#[test]
+fn hedged_sends_the_backup_at_once_when_the_primary_fails_fast() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(&timeline, &probes, (30, Err("refused")), (40, Ok("backup")));
+        assert_eq!(hedged(ms(100), requests).await, Ok("backup"));
+        timeline.assert_eq(
+            &[(0, "Primary sent"), (30, "Backup sent")],
+            "a primary that fails before the hedge delay is replaced at once",
+        );
+        assert_eq!(now(), ms(70));
+    });
+}
+
+#[test]
+fn hedged_waits_for_the_other_request_when_one_fails_after_hedging() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(
+            &timeline,
+            &probes,
+            (300, Ok("primary")),
+            (20, Err("refused")),
+        );
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Ok("primary"),
+            "a failed backup is not the answer while the primary may still succeed"
+        );
+        assert_eq!(now(), ms(300));
+    });
+}
+
+#[test]
+fn hedged_returns_the_last_error_when_both_fail() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(
+            &timeline,
+            &probes,
+            (300, Err("primary failed")),
+            (50, Err("backup failed")),
+        );
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Err("primary failed".to_string())
+        );
+        assert_eq!(now(), ms(300));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. run_worker
+// ---------------------------------------------------------------------------------------------
+
+fn job(id: u64) -> Job {
+    Job {
+        id,
+        payload: format!("job {id}"),
+    }
+}
+
+/// A handler whose job `id` takes `durations(id)`; it records start and end on the timeline and
+/// wraps each run in a probe, so the test can see which job was cancelled when.
+#[derive(Clone)]
+struct Handler {
+    timeline: Timeline,
+    probes: Arc<Mutex<Vec<(u64, Probe)>>>,
+    durations: fn(u64) -> Duration,
+}
+
+impl Handler {
+    fn new(durations: fn(u64) -> Duration) -> Self {
+        Self {
+            timeline: Timeline::new(),
+            probes: Arc::default(),
+            durations,
+        }
+    }
+
+    fn run(
+        &self,
+    ) -> impl FnMut(Job) -> testkit::Probed<std::pin::Pin<Box<dyn Future<Output = ()>>>> {
+        let this = self.clone();
+        move |job: Job| {
+            let probe = Probe::new(format!("job {}", job.id));
+            this.probes.lock().unwrap().push((job.id, probe.clone()));
+            let (timeline, took) = (this.timeline.clone(), (this.durations)(job.id));
+            timeline.record(format!("start {}", job.id));
+            probe.wrap(Box::pin(async move {
+                sleep(took).await;
+                timeline.record(format!("done {}", job.id));
+            }))
+        }
+    }
+
+    /// How many times each job id was handed to the handler.
+    fn handled(&self) -> Vec<u64> {
+        self.probes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn probe(&self, id: u64) -> Probe {
+        let probes = self.probes.lock().unwrap();
+        probes
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, p)| p.clone())
+            .expect("job was never handled")
+    }
+}
+
+/// Checks the worker's books: every job sent was reported exactly once or is still in the channel,
+/// and none was handled twice.
+fn assert_nothing_lost(
+    sent: &[u64],
+    report: &WorkerReport,
+    rx: &mut mpsc::Receiver<Job>,
+    handled: &[u64],
+) {
+    let mut left_in_channel = vec![];
+    while let Ok(job) = rx.try_recv() {
+        left_in_channel.push(job.id);
+    }
+    let mut accounted: Vec<u64> = report
+        .completed
+        .iter()
+        .chain(&report.timed_out)
+        .copied()
+        .collect();
+    accounted.extend(report.interrupted);
+    accounted.extend(&left_in_channel);
+    accounted.sort();
+    let mut expected = sent.to_vec();
+    expected.sort();
+    for id in sent {
+        assert!(
+            accounted.contains(id),
+            "job {id} vanished: it was taken from the channel but is not reported as completed, \
+             timed out or interrupted, and it is no longer in the channel. A job taken inside a \
+             select! branch that lost the race is dropped with that branch.\nreport: {report:?}\n\
+             still in the channel: {left_in_channel:?}"
+        );
+    }
+    assert_eq!(
+        accounted, expected,
+        "every job must be accounted for exactly once\nreport: {report:?}"
+    );
+    let mut once = handled.to_vec();
+    once.dedup();
+    assert_eq!(handled, once, "a job was handed to the handler twice");
+}
+
+#[test]
+fn worker_handles_jobs_in_order_one_at_a_time_until_the_channel_closes() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        for id in 1..=3 {
+            tx.send(job(id)).await.unwrap();
+        }
+        drop(tx);
+        let handler = Handler::new(|id| ms(10 * id));
+        let report = run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()).await;
+        assert_eq!(
+            report,
+            WorkerReport {
+                completed: vec![1, 2, 3],
+                ..Default::default()
+            }
+        );
+        handler.timeline.assert_eq(
+            &[
+                (0, "start 1"),
+                (10, "done 1"),
+                (10, "start 2"),
+                (30, "done 2"),
+                (30, "start 3"),
+                (60, "done 3"),
+            ],
+            "jobs run one after another, each as soon as the previous one is done",
+        );
+        assert_eq!(
+            now(),
+            ms(60),
+            "the worker returns once the channel is closed and empty"
+        );
+    });
+}
+
+#[test]
+fn worker_waits_for_jobs_that_arrive_later() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        let producer = tokio::spawn(async move {
+            for id in 1..=2 {
+                sleep(ms(100)).await;
+                tx.send(job(id)).await.unwrap();
+            }
+        });
+        let handler = Handler::new(|_| ms(5));
+        let report = run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()).await;
+        producer.await.unwrap();
+        assert_eq!(report.completed, vec![1, 2]);
+        handler.timeline.assert_eq(
+            &[
+                (100, "start 1"),
+                (105, "done 1"),
+                (200, "start 2"),
+                (205, "done 2"),
+            ],
+            "an idle worker picks up each job the instant it arrives",
+        );
+    });
+}
+
+#[test]
+fn a_job_over_its_time_limit_is_cancelled_and_reported_as_timed_out() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        for id in 1..=3 {
+            tx.send(job(id)).await.unwrap();
+        }
+        drop(tx);
+        let handler = Handler::new(|id| if id == 2 { secs(60) } else { ms(20) });
+        let report = run_worker(&mut rx, CancellationToken::new(), ms(100), handler.run()).await;
+        assert_eq!(
+            report,
+            WorkerReport {
+                completed: vec![1, 3],
+                timed_out: vec![2],
+                interrupted: None
+            }
+        );
+        assert_eq!(
+            handler.probe(2).describe(),
+            "job 2: started t=20ms, cancelled t=120ms",
+            "job 2 must be dropped when its 100ms limit passes"
+        );
+        assert_eq!(
+            now(),
+            ms(140),
+            "job 3 starts right after job 2 is cancelled"
+        );
+    });
+}
+
+#[test]
+fn shutdown_while_idle_returns_at_once() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel::<Job>(8);
+        let token = CancellationToken::new();
+        let canceller = token.clone();
+        tokio::spawn(async move {
+            sleep(ms(250)).await;
+            canceller.cancel();
+        });
+        let handler = Handler::new(|_| ms(5));
+        let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
+        assert_eq!(report, WorkerReport::default());
+        assert_eq!(
+            now(),
+            ms(250),
+            "an idle worker must stop the instant shutdown is requested"
+        );
+        drop(tx);
+    });
+}
+
+#[test]
+fn shutdown_interrupts_the_running_job_at_once_and_reports_it() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        for id in 1..=4 {
+            tx.send(job(id)).await.unwrap();
+        }
+        let token = CancellationToken::new();
+        let canceller = token.clone();
+        tokio::spawn(async move {
+            sleep(ms(150)).await;
+            canceller.cancel();
+        });
+        let handler = Handler::new(|_| ms(100));
+        let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
+        assert_eq!(
+            now(),
+            ms(150),
+            "shutdown at t=150ms must stop the worker at once, not after job 2 finishes at t=200ms"
+        );
+        assert_eq!(
+            report,
+            WorkerReport {
+                completed: vec![1],
+                timed_out: vec![],
+                interrupted: Some(2)
+            },
+            "job 2 was running at t=150ms: it must be reported as interrupted"
+        );
+        assert_eq!(
+            handler.probe(2).cancelled_at(),
+            Some(ms(150)),
+            "{}",
+            handler.probe(2).describe()
+        );
+        assert_nothing_lost(&[1, 2, 3, 4], &report, &mut rx, &handler.handled());
+    });
+}
+
+#[test]
+fn a_worker_told_to_stop_takes_no_further_job_even_when_one_is_ready() {
+    // Run many times: a select! without a fixed order picks a ready branch at random.
+    for round in 0..32 {
+        testkit::run(move || async move {
+            let (tx, mut rx) = mpsc::channel(8);
+            tx.send(job(1)).await.unwrap();
+            let token = CancellationToken::new();
+            token.cancel();
+            let handler = Handler::new(|_| ms(10));
+            let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
+            assert_eq!(
+                (report, handler.handled()),
+                (WorkerReport::default(), vec![]),
+                "round {round}: shutdown was already requested, so job 1 must stay in the channel \
+                 (check the token first: `biased;` in select!)"
+            );
+            assert_eq!(rx.try_recv().map(|j| j.id), Ok(1));
+        });
+    }
+}
+
+#[test]
+fn no_job_is_lost_or_handled_twice_whenever_shutdown_comes() {
+    // Shutdown lands at every kind of moment: while idle, mid-job, at a job boundary, while a
+    // job is timing out. The books must balance every time.
+    for stop_at in (0..=400).step_by(7) {
+        testkit::run(move || async move {
+            let (tx, mut rx) = mpsc::channel(4);
+            let token = CancellationToken::new();
+            let sent = Arc::new(Mutex::new(vec![]));
+            let producer = {
+                let sent = sent.clone();
+                tokio::spawn(async move {
+                    for id in 1..=12u64 {
+                        sleep(ms(id * 13 % 29)).await;
+                        if tx.send(job(id)).await.is_err() {
+                            break;
+                        }
+                        sent.lock().unwrap().push(id);
+                    }
+                })
+            };
+            let canceller = token.clone();
+            let stopper = tokio::spawn(async move {
+                sleep(ms(stop_at)).await;
+                canceller.cancel();
+            });
+            let handler = Handler::new(|id| ms(id * 17 % 45));
+            let report = run_worker(&mut rx, token, ms(40), handler.run()).await;
+            assert!(
+                now() <= ms(stop_at),
+                "the worker ran past shutdown at t={stop_at}ms"
+            );
+            stopper.await.unwrap();
+            producer.abort();
+            let _ = producer.await;
+            let sent = sent.lock().unwrap().clone();
+            assert_nothing_lost(&sent, &report, &mut rx, &handler.handled());
+            let mut taken: Vec<u64> = report
+                .completed
+                .iter()
+                .chain(&report.timed_out)
+                .copied()
+                .chain(report.interrupted)
+                .collect();
+            taken.sort();
+            assert_eq!(
+                taken,
+                (1..=taken.len() as u64).collect::<Vec<_>>(),
+                "jobs are taken in order"
+            );
+        });
+    }
+}
+
+#[test]
+fn dropping_the_worker_while_it_waits_loses_no_job() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        let handler = Handler::new(|_| ms(5));
+        let stopped = with_timeout(
+            ms(50),
+            run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()),
+        )
+        .await;
+        assert!(
+            stopped.is_err(),
+            "the worker should still be waiting for a job at t=50ms"
+        );
+        tx.send(job(9)).await.unwrap();
+        assert_eq!(
+            rx.try_recv().map(|j| j.id),
+            Ok(9),
+            "the channel must be intact after the worker is dropped"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Supervisor::shutdown
+// ---------------------------------------------------------------------------------------------
+
+/// A worker that notices the token and then takes `cleanup` to finish.
+fn polite(
+    timeline: &Timeline,
+    name: &'static str,
+    cleanup: Duration,
+) -> impl FnOnce(CancellationToken) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let timeline = timeline.clone();
+    move |token| {
+        Box::pin(async move {
+            token.cancelled().await;
+            timeline.record(format!("{name} saw shutdown"));
+            sleep(cleanup).await;
+            timeline.record(format!("{name} done"));
+        })
+    }
+}
+
+/// A worker that ignores the token.
+fn stubborn(
+    probe: &Probe,
+) -> impl FnOnce(CancellationToken) -> testkit::Probed<tokio::time::Sleep> {
+    let probe = probe.clone();
+    move |_token| probe.wrap(sleep(secs(3600)))
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn shutdown_signals_every_worker_and_returns_when_the_last_one_finishes() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("c", polite(&timeline, "c", ms(30)));
+        supervisor.spawn("a", polite(&timeline, "a", ms(10)));
+        supervisor.spawn("b", polite(&timeline, "b", ms(20)));
+        sleep(ms(100)).await;
+        let report = supervisor.shutdown(secs(5)).await;
+        assert_eq!(
+            report,
+            ShutdownReport {
+                finished: names(&["a", "b", "c"]),
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            now(),
+            ms(130),
+            "shutdown must return as soon as every worker has finished (t=130ms), not wait out the 5s grace"
+        );
+        let seen = timeline
+            .entries()
+            .into_iter()
+            .filter(|(_, e)| e.ends_with("saw shutdown"))
+            .count();
+        assert_eq!(seen, 3, "every worker must see the shutdown signal");
+        assert_eq!(
+            timeline.instants_of("a saw shutdown"),
+            vec![ms(100)],
+            "the signal goes out at once"
+        );
+    });
+}
+
+#[test]
+fn a_worker_that_ignores_shutdown_is_aborted_when_the_grace_period_ends() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probe = Probe::new("stubborn");
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("polite", polite(&timeline, "polite", ms(50)));
+        supervisor.spawn("stubborn", stubborn(&probe));
+        sleep(ms(10)).await;
+        let report = supervisor.shutdown(ms(200)).await;
+        assert_eq!(
+            report,
+            ShutdownReport {
+                finished: names(&["polite"]),
+                aborted: names(&["stubborn"]),
+                panicked: vec![]
+            }
+        );
+        assert_eq!(
+            now(),
+            ms(210),
+            "the grace period (200ms) ends at t=210ms: abort then, and return"
+        );
+        assert_eq!(
+            probe.cancelled_at(),
+            Some(ms(210)),
+            "the stubborn worker must be gone when shutdown returns"
+        );
+    });
+}
+
+#[test]
+fn the_grace_period_is_shared_by_all_workers_not_given_to_each() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = (0..3)
+            .map(|i| Probe::new(format!("stubborn {i}")))
+            .collect();
+        let mut supervisor = Supervisor::new();
+        for (i, probe) in probes.iter().enumerate() {
+            supervisor.spawn(format!("s{i}"), stubborn(probe));
+        }
+        let report = supervisor.shutdown(ms(300)).await;
+        assert_eq!(report.aborted, names(&["s0", "s1", "s2"]));
+        assert_eq!(
+            now(),
+            ms(300),
+            "three stubborn workers must all be aborted when the one 300ms grace period ends, \
+             not after 300ms each"
+        );
+    });
+}
+
+#[test]
+fn workers_that_ended_before_shutdown_count_as_finished_and_panics_are_reported() {
+    testkit::run(|| async {
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("quick", |_token| async { sleep(ms(5)).await });
+        supervisor.spawn("crashes", |_token| async {
+            sleep(ms(5)).await;
+            panic!("worker crashed");
+        });
+        sleep(ms(100)).await;
+        let report = supervisor.shutdown(secs(1)).await;
+        assert_eq!(
+            report,
+            ShutdownReport {
+                finished: names(&["quick"]),
+                aborted: vec![],
+                panicked: names(&["crashes"])
+            }
+        );
+        assert_eq!(now(), ms(100));
+    });
+}
+
+#[test]
+fn shutdown_with_no_workers_returns_at_once() {
+    Test::new().run(|| async {
+        let report = Supervisor::new().shutdown(secs(10)).await;
+        assert_eq!(report, ShutdownReport::default());
+        assert_eq!(now(), ms(0));
+    });
+}

@@ -1,0 +1,330 @@
+//! Grading a `src/` directory against an exercise's hidden suite.
+//!
+//! Only the submission's `src/` is taken. Everything else — the manifest, the hidden tests, the test
+//! kit, the lock file, the profiles — comes from the instructor's copy of the workbook: the
+//! submission is copied into a scratch package under `target/workbook/overlay/`, in a scratch
+//! workspace whose manifest is derived from the real one. That workspace has its own target
+//! directory, so grading never waits on (or collides with) a `cargo test` running in the real one,
+//! and every submission after the first reuses the dependency build.
+
+use crate::exercises::Exercise;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How one hidden test ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Failed, with the test's own output (the panic message and any diff).
+    Failed(String),
+}
+
+/// The result of grading one submission.
+#[derive(Debug, Clone)]
+pub enum Graded {
+    /// Every test that ran, by name.
+    Ran(BTreeMap<String, Outcome>),
+    /// The submission did not compile; the compiler's messages.
+    DidNotCompile(String),
+}
+
+/// A scratch workspace for grading submissions of the workbook at `root`.
+pub struct Overlay {
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+impl Overlay {
+    /// The overlay lives in `<root>/target/workbook/overlay` (created on first use).
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            dir: root.join("target").join("workbook").join("overlay"),
+        }
+    }
+
+    /// Grades `src` (a directory shaped like an exercise's `src/`) against `exercise`'s hidden
+    /// suite. `variant` names the scratch package (`stub`, `wrong_limiter_per_clone`, …).
+    /// `replace` optionally overwrites one file of the copied `src` (`("retry.rs", text)`).
+    pub fn grade(
+        &self,
+        exercise: &Exercise,
+        variant: &str,
+        src: &Path,
+        replace: Option<(&str, &str)>,
+        limit: Duration,
+    ) -> Result<Graded, String> {
+        // One grading at a time per process: the scratch workspace's manifest and lock are shared.
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let package = format!("{}__{}", exercise.name, sanitize(variant));
+        let pkg_dir = self.dir.join(&package);
+        let _ = std::fs::remove_dir_all(pkg_dir.join("src"));
+        copy_dir(src, &pkg_dir.join("src"))
+            .map_err(|e| format!("copying {}: {e}", src.display()))?;
+        if let Some((file, text)) = replace {
+            std::fs::write(pkg_dir.join("src").join(file), text).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(
+            pkg_dir.join("Cargo.toml"),
+            self.package_manifest(exercise, &package)?,
+        )
+        .map_err(|e| e.to_string())?;
+        self.write_workspace()?;
+        run_suite(&self.dir, &package, &self.dir.join("target"), limit)
+    }
+
+    /// The instructor's stub manifest, renamed, with the library name pinned to the exercise's and
+    /// the hidden suite's path made absolute.
+    fn package_manifest(&self, exercise: &Exercise, package: &str) -> Result<String, String> {
+        let text = read(&exercise.stub_dir().join("Cargo.toml"))?;
+        let mut manifest: toml::Table = text.parse().map_err(|e| format!("stub manifest: {e}"))?;
+        table(&mut manifest, "package")?.insert("name".into(), package.into());
+        let mut lib = toml::Table::new();
+        lib.insert("name".into(), exercise.name.clone().into());
+        manifest.insert("lib".into(), lib.into());
+        let suite = exercise.hidden_suite().to_string_lossy().into_owned();
+        let mut test = toml::Table::new();
+        test.insert("name".into(), exercise.name.clone().into());
+        test.insert("path".into(), suite.into());
+        manifest.insert("test".into(), toml::Value::Array(vec![test.into()]));
+        toml::to_string(&manifest).map_err(|e| e.to_string())
+    }
+
+    /// The real workspace manifest with its members replaced by the overlay's packages and every
+    /// path dependency made absolute; plus the real lock file, so versions never drift.
+    fn write_workspace(&self) -> Result<(), String> {
+        let text = read(&self.root.join("Cargo.toml"))?;
+        let mut manifest: toml::Table = text
+            .parse()
+            .map_err(|e| format!("workspace manifest: {e}"))?;
+        let workspace = table(&mut manifest, "workspace")?;
+        workspace.insert("members".into(), toml::Value::Array(vec!["*__*".into()]));
+        workspace.remove("default-members");
+        if let Some(toml::Value::Table(deps)) = workspace.get_mut("dependencies") {
+            for (_, dep) in deps.iter_mut() {
+                if let toml::Value::Table(dep) = dep
+                    && let Some(toml::Value::String(path)) = dep.get_mut("path")
+                {
+                    *path = self.root.join(&*path).to_string_lossy().into_owned();
+                }
+            }
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        let rendered = toml::to_string(&manifest).map_err(|e| e.to_string())?;
+        write_if_changed(&self.dir.join("Cargo.toml"), &rendered)?;
+        // The instructor's lock, every time: cargo only adds the overlay's own packages to it.
+        let lock = read(&self.root.join("Cargo.lock"))?;
+        std::fs::write(self.dir.join("Cargo.lock"), lock).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs `cargo test -p <package>` in `workspace` (building into `target_dir`) and reads the result.
+pub fn run_suite(
+    workspace: &Path,
+    package: &str,
+    target_dir: &Path,
+    limit: Duration,
+) -> Result<Graded, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut child = Command::new(cargo)
+        .current_dir(workspace)
+        .args([
+            "test",
+            "--package",
+            package,
+            "--no-fail-fast",
+            "--color",
+            "never",
+        ])
+        .args(["--", "--color", "never"])
+        .env("RUST_BACKTRACE", "0")
+        .env("NO_COLOR", "1")
+        .env("CARGO_TARGET_DIR", target_dir)
+        // Grading never needs the outer build's rustflags or a learner's environment.
+        .env_remove("RUSTFLAGS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+
+    // Read both pipes on threads so a chatty child never blocks on a full pipe, and enforce the
+    // time limit from here: a hang must not hang the grader.
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "grading {package} took longer than {limit:?} and was stopped"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+
+    let outcomes = parse_libtest(&stdout);
+    if outcomes.is_empty() && !status.success() {
+        return Ok(Graded::DidNotCompile(stderr));
+    }
+    Ok(Graded::Ran(outcomes))
+}
+
+/// Reads libtest's human output: `test NAME ... ok|FAILED` lines, and each failure's captured
+/// output between `---- NAME stdout ----` and the next section.
+pub fn parse_libtest(stdout: &str) -> BTreeMap<String, Outcome> {
+    let mut outcomes = BTreeMap::new();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("test ")
+            && let Some((name, result)) = rest.rsplit_once(" ... ")
+        {
+            let outcome = match result.trim() {
+                "ok" => Outcome::Passed,
+                "FAILED" => Outcome::Failed(String::new()),
+                _ => continue,
+            };
+            outcomes.insert(name.trim().to_owned(), outcome);
+        }
+    }
+    let mut current: Option<(String, String)> = None;
+    let finish = |current: &mut Option<(String, String)>,
+                  outcomes: &mut BTreeMap<String, Outcome>| {
+        if let Some((name, text)) = current.take()
+            && let Some(Outcome::Failed(message)) = outcomes.get_mut(&name)
+        {
+            *message = strip_ansi(text.trim());
+        }
+    };
+    for line in stdout.lines() {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" stdout ----"))
+        {
+            finish(&mut current, &mut outcomes);
+            current = Some((name.to_owned(), String::new()));
+        } else if line == "failures:" {
+            finish(&mut current, &mut outcomes);
+        } else if let Some((_, text)) = current.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    finish(&mut current, &mut outcomes);
+    outcomes
+}
+
+/// Removes terminal colour codes (pretty_assertions paints its inline diffs unconditionally).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            // CSI: parameters and intermediates, then one final byte in '@'..='~'.
+            chars.next();
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn read_in_background(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    })
+}
+
+fn sanitize(variant: &str) -> String {
+    variant
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn table<'a>(manifest: &'a mut toml::Table, key: &str) -> Result<&'a mut toml::Table, String> {
+    match manifest.get_mut(key) {
+        Some(toml::Value::Table(t)) => Ok(t),
+        _ => Err(format!("the manifest has no [{key}] table")),
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// Rewriting an identical manifest would still bump its mtime and make cargo re-check everything.
+fn write_if_changed(path: &Path, text: &str) -> Result<(), String> {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtest_output_is_read_test_by_test() {
+        let out = "\nrunning 3 tests\ntest a ... ok\ntest b_c ... FAILED\ntest d ... FAILED\n\nfailures:\n\n\
+                   ---- b_c stdout ----\n\nthread 'b_c' panicked at x.rs:1:1:\nnot implemented yet: b\n\n\
+                   ---- d stdout ----\nboom\n\nfailures:\n    b_c\n    d\n\ntest result: FAILED.\n";
+        let parsed = parse_libtest(out);
+        assert_eq!(parsed["a"], Outcome::Passed);
+        assert_eq!(
+            parsed["b_c"],
+            Outcome::Failed("thread 'b_c' panicked at x.rs:1:1:\nnot implemented yet: b".into())
+        );
+        assert_eq!(parsed["d"], Outcome::Failed("boom".into()));
+    }
+
+    #[test]
+    fn colour_codes_are_stripped() {
+        assert_eq!(
+            strip_ansi("\u{1b}[31m<   \u{1b}[1;48;5;52;31m3\u{1b}[0m00ms"),
+            "<   300ms"
+        );
+    }
+}

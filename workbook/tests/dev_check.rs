@@ -1,0 +1,83 @@
+//! The dev check, as part of a plain `cargo test` at the root: the hidden suites must tell right
+//! from wrong. Each test grades submissions in a scratch workspace under `target/workbook/` (see
+//! `workbook::grade`), so the first run builds the dependencies once more; later runs reuse them.
+
+use std::path::PathBuf;
+use workbook::devcheck;
+use workbook::exercises::{self, Exercise};
+use workbook::grade::Overlay;
+
+fn root() -> PathBuf {
+    exercises::find_root(env!("CARGO_MANIFEST_DIR").as_ref()).expect("the workbook root")
+}
+
+fn exercises() -> Vec<Exercise> {
+    let all = exercises::all(&root());
+    assert!(
+        !all.is_empty(),
+        "no exercises found under {}",
+        root().display()
+    );
+    all
+}
+
+fn report(problems: Vec<String>) {
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n\n"));
+}
+
+#[test]
+fn every_hidden_test_fails_on_the_untouched_stub_as_not_implemented() {
+    let overlay = Overlay::new(&root());
+    report(
+        exercises()
+            .iter()
+            .flat_map(|ex| devcheck::check_stub(&overlay, ex))
+            .collect(),
+    );
+}
+
+#[test]
+fn every_known_wrong_solution_is_rejected_with_a_message_naming_its_flaw() {
+    let overlay = Overlay::new(&root());
+    let mut problems = Vec::new();
+    for ex in exercises() {
+        let wrong = ex.wrong_solutions();
+        if wrong.len() < 3 {
+            problems.push(format!(
+                "{}: only {} known-wrong solution(s); keep at least 3",
+                ex.name,
+                wrong.len()
+            ));
+        }
+        for file in wrong {
+            problems.extend(devcheck::check_wrong(&overlay, &ex, &file));
+        }
+    }
+    report(problems);
+}
+
+#[test]
+fn every_stub_publishes_the_same_documented_api_as_its_reference() {
+    report(exercises().iter().flat_map(devcheck::check_drift).collect());
+}
+
+#[test]
+fn every_exercise_has_a_reference_a_hidden_suite_and_a_chapter() {
+    let root = root();
+    let mut problems = Vec::new();
+    for ex in exercises() {
+        let chapter = root
+            .join("curriculum/src")
+            .join(format!("{}.md", ex.name.replace('_', "-")));
+        for (what, path) in [
+            ("reference", ex.solution_dir().join("Cargo.toml")),
+            ("hidden suite", ex.hidden_suite()),
+            ("chapter", chapter),
+        ] {
+            if !path.exists() {
+                problems.push(format!("{}: no {what} at {}", ex.name, path.display()));
+            }
+        }
+    }
+    report(problems);
+}
