@@ -220,6 +220,33 @@ fn retry_schedule_is_exact_with_backoff_capped() {
 }
 
 #[test]
+fn a_production_policy_retries_for_ten_minutes_on_an_exact_schedule() {
+    // 1s initial backoff, capped at a minute, ten minutes in all: 543 s of retrying, checked to the
+    // millisecond in a few microseconds of real time.
+    Test::new().virtual_limit(secs(3600)).run(|| async {
+        let timeline = Timeline::new();
+        let policy = RetryPolicy {
+            max_attempts: 100,
+            attempt_timeout: secs(10),
+            initial_backoff: secs(1),
+            max_backoff: secs(60),
+            deadline: secs(600),
+        };
+        let result = retry(&policy, scripted(&timeline, vec![])).await;
+        assert_eq!(
+            result,
+            Err(RetryError::DeadlineExceeded { attempts: 15, last: AttemptError::Failed("down".to_string()) })
+        );
+        let starts: Vec<u64> = [0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303, 363, 423, 483, 543].into();
+        let expected: Vec<(u64, String)> =
+            starts.iter().enumerate().map(|(i, s)| (s * 1000, format!("attempt {}", i + 1))).collect();
+        let expected: Vec<(u64, &str)> = expected.iter().map(|(t, e)| (*t, e.as_str())).collect();
+        timeline.assert_eq(&expected, "backoff 1, 2, 4, ... 32s, then capped at 60s; attempt 16 would start after the 600s deadline");
+        assert_eq!(now(), secs(543), "retry gives up right after attempt 15 fails");
+    });
+}
+
+#[test]
 fn backoff_is_measured_from_the_end_of_the_failed_attempt() {
     testkit::run(|| async {
         let timeline = Timeline::new();

@@ -128,9 +128,16 @@ impl Test {
             })
             .expect("testkit: could not start the runtime thread");
 
+        let wall = WallInstant::now();
         match rx.recv_timeout(self.wall_limit) {
             Ok(outcome) => {
                 let _ = worker.join();
+                if let BodyOutcome::Finished {
+                    virtual_elapsed, ..
+                } = &outcome
+                {
+                    record_timing(*virtual_elapsed, wall.elapsed());
+                }
                 self.judge(outcome, &stats)
             }
             // The runtime thread panicked: the body (or a `todo!()`) panicked.
@@ -428,6 +435,28 @@ impl BusyStats {
                 Duration::from_nanos(self.busy_since_virtual.load(Ordering::SeqCst)),
             )
         })
+    }
+}
+
+/// With `TESTKIT_TIMINGS=<file>` set, every finished test appends `name<TAB>virtual ns<TAB>wall ns`
+/// to that file: how the suite's benchmark adds up the virtual time a suite covers.
+fn record_timing(virtual_elapsed: Duration, wall: Duration) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("TESTKIT_TIMINGS") else {
+        return;
+    };
+    let name = std::thread::current().name().unwrap_or("test").to_owned();
+    let line = format!(
+        "{name}\t{}\t{}\n",
+        virtual_elapsed.as_nanos(),
+        wall.as_nanos()
+    );
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(line.as_bytes());
     }
 }
 
