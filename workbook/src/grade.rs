@@ -30,18 +30,18 @@ pub enum Graded {
     DidNotCompile(String),
 }
 
-/// A scratch workspace for grading submissions of the workbook at `root`.
+/// Scratch workspaces for grading submissions of the workbook at `root`: one per exercise under
+/// `<root>/target/workbook/overlay/`, all building into one shared `target/workbook/target`.
 pub struct Overlay {
     root: PathBuf,
-    dir: PathBuf,
+    base: PathBuf,
 }
 
 impl Overlay {
-    /// The overlay lives in `<root>/target/workbook/overlay` (created on first use).
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
-            dir: root.join("target").join("workbook").join("overlay"),
+            base: root.join("target").join("workbook"),
         }
     }
 
@@ -56,11 +56,12 @@ impl Overlay {
         replace: Option<(&str, &str)>,
         limit: Duration,
     ) -> Result<Graded, String> {
-        // One grading at a time per process: the scratch workspace's manifest and lock are shared.
+        // One grading at a time per process: an exercise's scratch workspace has one manifest.
         static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = self.base.join("overlay").join(&exercise.name);
         let package = format!("{}__{}", exercise.name, sanitize(variant));
-        let pkg_dir = self.dir.join(&package);
+        let pkg_dir = dir.join(&package);
         let _ = std::fs::remove_dir_all(pkg_dir.join("src"));
         copy_dir(src, &pkg_dir.join("src"))
             .map_err(|e| format!("copying {}: {e}", src.display()))?;
@@ -72,8 +73,8 @@ impl Overlay {
             self.package_manifest(exercise, &package)?,
         )
         .map_err(|e| e.to_string())?;
-        self.write_workspace()?;
-        run_suite(&self.dir, &package, &self.dir.join("target"), limit)
+        self.write_workspace(&dir)?;
+        run_suite(&dir, &package, &self.base.join("target"), limit)
     }
 
     /// The instructor's stub manifest, renamed, with the library name pinned to the exercise's and
@@ -95,7 +96,7 @@ impl Overlay {
 
     /// The real workspace manifest with its members replaced by the overlay's packages and every
     /// path dependency made absolute; plus the real lock file, so versions never drift.
-    fn write_workspace(&self) -> Result<(), String> {
+    fn write_workspace(&self, dir: &Path) -> Result<(), String> {
         let text = read(&self.root.join("Cargo.toml"))?;
         let mut manifest: toml::Table = text
             .parse()
@@ -112,12 +113,12 @@ impl Overlay {
                 }
             }
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let rendered = toml::to_string(&manifest).map_err(|e| e.to_string())?;
-        write_if_changed(&self.dir.join("Cargo.toml"), &rendered)?;
+        write_if_changed(&dir.join("Cargo.toml"), &rendered)?;
         // The instructor's lock, every time: cargo only adds the overlay's own packages to it.
         let lock = read(&self.root.join("Cargo.lock"))?;
-        std::fs::write(self.dir.join("Cargo.lock"), lock).map_err(|e| e.to_string())
+        std::fs::write(dir.join("Cargo.lock"), lock).map_err(|e| e.to_string())
     }
 }
 
