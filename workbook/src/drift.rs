@@ -39,21 +39,37 @@ fn collect(base: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<String>>) {
 
 /// The contract lines of one file.
 pub fn contract_lines(text: &str) -> Vec<String> {
+    let public = public_types(text);
     let mut lines = Vec::new();
     // A doc block (with any attributes after it) is kept only if the line it documents is part of
-    // the contract: a `pub` item, an `impl`, a method in an impl, or an enum variant. Docs on
-    // private fields are the implementation's business.
+    // the contract: a `pub` item, an `impl` of a public type, a method in one, or an enum
+    // variant. Docs on private fields are the implementation's business, and so is everything
+    // inside an `impl` of a private type (the reference's helpers) or a `#[cfg(test)]` item.
     let mut pending: Vec<String> = Vec::new();
+    let mut depth = 0i32;
+    let mut private_impl_at: Option<i32> = None;
     for line in text.lines().map(str::trim) {
-        if line.starts_with("///") || (line.starts_with("#[") && !pending.is_empty()) {
-            pending.push(line.to_owned());
+        let depth_before = depth;
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        if let Some(at) = private_impl_at {
+            if depth <= at {
+                private_impl_at = None;
+            }
             continue;
         }
-        if line.starts_with("#[derive") {
+        if line.starts_with("///") || line.starts_with("#[") {
             pending.push(line.to_owned());
             continue;
         }
         if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        let test_only = pending.iter().any(|l| l.starts_with("#[cfg(test)]"));
+        if test_only || (line.starts_with("impl") && !public.iter().any(|t| mentions(line, t))) {
+            pending.clear();
+            if depth > depth_before {
+                private_impl_at = Some(depth_before);
+            }
             continue;
         }
         let documented = pending.iter().any(|l| l.starts_with("///"));
@@ -61,13 +77,40 @@ pub fn contract_lines(text: &str) -> Vec<String> {
             || line.starts_with("impl")
             || (documented && !is_private_field(line));
         if is_contract {
-            lines.append(&mut pending);
+            lines.extend(
+                pending
+                    .drain(..)
+                    .filter(|l| l.starts_with("///") || l.starts_with("#[derive")),
+            );
             // `mut` on a parameter is a binding detail of the body, not part of the signature.
             lines.push(line.replace("(mut ", "(").replace(", mut ", ", "));
         }
         pending.clear();
     }
     lines
+}
+
+/// The names of the `pub struct`/`enum`/`trait`/`type` items declared in `text`.
+fn public_types(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            ["pub struct ", "pub enum ", "pub trait ", "pub type "]
+                .iter()
+                .find_map(|kw| l.strip_prefix(kw))
+        })
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether `line` names the type `name` as a whole word.
+fn mentions(line: &str, name: &str) -> bool {
+    line.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word == name)
 }
 
 /// `name: Type,` — a private struct field (documented or not, not part of the contract).
@@ -123,7 +166,9 @@ mod tests {
     fn docs_signatures_and_documented_lines_make_the_contract() {
         let text = "//! crate docs\nuse x;\n/// Adds.\n#[derive(Debug)]\npub struct A {\n    /// The field.\n    \
                     field: u32,\n    secret: u8,\n}\nimpl A {\n    /// Runs.\n    fn run() { Ok(x) }\n    \
-                    fn helper() { Ok(y) }\n}\npub enum E {\n    /// First.\n    First { at: u32 },\n}\n";
+                    fn helper() { Ok(y) }\n}\npub enum E {\n    /// First.\n    First { at: u32 },\n}\n\
+                    struct Private;\nimpl Private {\n    /// Helps.\n    fn help(&self) {\n        if x { y }\n    }\n}\n\
+                    impl std::fmt::Display for A {\n}\n#[cfg(test)]\nmod tests {\n    impl Api for Mock {\n    }\n}\n";
         assert_eq!(
             contract_lines(text),
             vec![
@@ -135,7 +180,8 @@ mod tests {
                 "fn run() { Ok(x) }",
                 "pub enum E {",
                 "/// First.",
-                "First { at: u32 },"
+                "First { at: u32 },",
+                "impl std::fmt::Display for A {"
             ]
         );
     }
