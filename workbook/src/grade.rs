@@ -46,8 +46,10 @@ impl Overlay {
     }
 
     /// Grades `src` (a directory shaped like an exercise's `src/`) against `exercise`'s hidden
-    /// suite. `variant` names the scratch package (`stub`, `wrong_limiter_per_clone`, …).
-    /// `replace` optionally overwrites one file of the copied `src` (`("retry.rs", text)`).
+    /// suite, in one `cargo test` (all tests in one process: fine for our own stubs and known-wrong
+    /// solutions; the grader runs each test in its own process instead, see [`crate::grader`]).
+    /// `variant` names the scratch package (`stub`, `wrong_limiter_per_clone`, …). `replace`
+    /// optionally overwrites one file of the copied `src` (`("retry.rs", text)`).
     pub fn grade(
         &self,
         exercise: &Exercise,
@@ -56,9 +58,61 @@ impl Overlay {
         replace: Option<(&str, &str)>,
         limit: Duration,
     ) -> Result<Graded, String> {
-        // One grading at a time per process: an exercise's scratch workspace has one manifest.
-        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = one_at_a_time();
+        let (dir, package) = self.prepare(exercise, variant, src, replace)?;
+        run_suite(&dir, &package, &self.base.join("target"), limit)
+    }
+
+    /// Builds the hidden suite against `src` and returns the test executable, or the compiler's
+    /// messages when it does not compile.
+    pub fn build(
+        &self,
+        exercise: &Exercise,
+        variant: &str,
+        src: &Path,
+        limit: Duration,
+    ) -> Result<Result<PathBuf, String>, String> {
+        let _turn = one_at_a_time();
+        let (dir, package) = self.prepare(exercise, variant, src, None)?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(&dir)
+            .args([
+                "test",
+                "--no-run",
+                "--package",
+                &package,
+                "--color",
+                "never",
+            ])
+            .args(["--message-format", "json-render-diagnostics"])
+            .env("CARGO_TARGET_DIR", self.base.join("target"))
+            .env_remove("RUSTFLAGS");
+        let (status, stdout, stderr) = run_with_limit(command, limit)?;
+        let executable = stdout.lines().find_map(|line| {
+            let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+            let is_suite = msg["reason"] == "compiler-artifact"
+                && msg["target"]["name"] == exercise.name.as_str()
+                && msg["target"]["kind"][0] == "test";
+            is_suite
+                .then(|| msg["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        });
+        Ok(match executable {
+            Some(exe) if status.success() => Ok(exe),
+            _ => Err(compiler_errors(&stderr)),
+        })
+    }
+
+    /// Copies `src` into the exercise's scratch workspace as package `<exercise>__<variant>`.
+    fn prepare(
+        &self,
+        exercise: &Exercise,
+        variant: &str,
+        src: &Path,
+        replace: Option<(&str, &str)>,
+    ) -> Result<(PathBuf, String), String> {
         let dir = self.base.join("overlay").join(&exercise.name);
         let package = format!("{}__{}", exercise.name, sanitize(variant));
         let pkg_dir = dir.join(&package);
@@ -74,7 +128,7 @@ impl Overlay {
         )
         .map_err(|e| e.to_string())?;
         self.write_workspace(&dir)?;
-        run_suite(&dir, &package, &self.base.join("target"), limit)
+        Ok((dir, package))
     }
 
     /// The instructor's stub manifest, renamed, with the library name pinned to the exercise's and
@@ -130,7 +184,8 @@ pub fn run_suite(
     limit: Duration,
 ) -> Result<Graded, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .current_dir(workspace)
         .args([
             "test",
@@ -145,15 +200,27 @@ pub fn run_suite(
         .env("NO_COLOR", "1")
         .env("CARGO_TARGET_DIR", target_dir)
         // Grading never needs the outer build's rustflags or a learner's environment.
-        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTFLAGS");
+    let (status, stdout, stderr) = run_with_limit(command, limit)?;
+    let outcomes = parse_libtest(&stdout);
+    if outcomes.is_empty() && !status.success() {
+        return Ok(Graded::DidNotCompile(stderr));
+    }
+    Ok(Graded::Ran(outcomes))
+}
+
+/// Runs `command` with piped output, killing it after `limit`: a hang must not hang the grader.
+pub fn run_with_limit(
+    mut command: Command,
+    limit: Duration,
+) -> Result<(std::process::ExitStatus, String, String), String> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("could not start cargo: {e}"))?;
-
-    // Read both pipes on threads so a chatty child never blocks on a full pipe, and enforce the
-    // time limit from here: a hang must not hang the grader.
+        .map_err(|e| format!("could not start {:?}: {e}", command.get_program()))?;
+    // Read both pipes on threads so a chatty child never blocks on a full pipe.
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
     let started = Instant::now();
@@ -165,19 +232,40 @@ pub fn run_suite(
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!(
-                "grading {package} took longer than {limit:?} and was stopped"
+                "{:?} took longer than {limit:?} and was stopped",
+                command.get_program()
             ));
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    Ok((
+        status,
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    ))
+}
 
-    let outcomes = parse_libtest(&stdout);
-    if outcomes.is_empty() && !status.success() {
-        return Ok(Graded::DidNotCompile(stderr));
-    }
-    Ok(Graded::Ran(outcomes))
+/// The compiler's own messages from cargo's stderr, without cargo's progress lines.
+fn compiler_errors(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with("Compiling")
+                || t.starts_with("Finished")
+                || t.starts_with("Blocking")
+                || t.starts_with("Locking")
+                || t.starts_with("Updating")
+                || t.starts_with("Checking"))
+        })
+        .collect();
+    strip_ansi(lines.join("\n").trim())
+}
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    // One build at a time per process: an exercise's scratch workspace has one manifest and lock.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Reads libtest's human output: `test NAME ... ok|FAILED` lines, and each failure's captured

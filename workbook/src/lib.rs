@@ -5,3 +5,5 @@ pub mod devcheck;
 pub mod drift;
 pub mod exercises;
 pub mod grade;
+pub mod grader;
+pub mod report;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use workbook::devcheck;
 use workbook::exercises::{self, Exercise};
 use workbook::grade::{self, Graded, Outcome, Overlay};
+use workbook::{grader, report};
 
 const USAGE: &str = "usage: workbook <command>
 
@@ -19,7 +20,10 @@ commands:
   list               list the exercises, in order
   check <exercise>   run an exercise's tests and print a scorecard (e.g. `check 06`)
   dev-check [ex]     maintainers: every stub fails, every known-wrong solution is rejected,
-                     stub and reference publish the same API";
+                     stub and reference publish the same API
+  grade <dir> [--json FILE] [--gradescope FILE]
+                     instructors: grade a submission (a copy of the workbook, or of its
+                     exercises/ directory) test by test against the hidden suites";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         ["check", query] => exercises::find(&root, query).and_then(|ex| check(&root, &ex)),
         ["dev-check"] => Ok(dev_check(&root, exercises::all(&root))),
         ["dev-check", query] => exercises::find(&root, query).map(|ex| dev_check(&root, vec![ex])),
+        ["grade", submission, rest @ ..] => grade(&root, submission.as_ref(), rest),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(true)
@@ -104,6 +109,56 @@ fn check(root: &std::path::Path, exercise: &Exercise) -> Result<bool, String> {
         exercise.name
     );
     Ok(passed == outcomes.len() && passed > 0)
+}
+
+fn grade(
+    root: &std::path::Path,
+    submission: &std::path::Path,
+    options: &[&str],
+) -> Result<bool, String> {
+    let exercises_dir = if submission.join("exercises").is_dir() {
+        submission.join("exercises")
+    } else {
+        submission.to_path_buf()
+    };
+    if !exercises_dir.is_dir() {
+        return Err(format!("{} is not a directory", submission.display()));
+    }
+    let label = submission
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "submission".to_owned());
+    let overlay = Overlay::new(root);
+    let limits = grader::Limits::default();
+    let results: Vec<_> = exercises::all(root)
+        .iter()
+        .map(|ex| {
+            let dir = exercises_dir.join(&ex.name);
+            grader::grade_exercise(
+                &overlay,
+                ex,
+                &label,
+                dir.is_dir().then_some(dir.as_path()),
+                &limits,
+            )
+        })
+        .collect();
+    print!("{}", report::scorecard(&results));
+    let mut options = options.iter();
+    while let Some(option) = options.next() {
+        let file = options
+            .next()
+            .ok_or_else(|| format!("{option} needs a file name"))?;
+        let value = match *option {
+            "--json" => report::to_json(&label, &results),
+            "--gradescope" => report::to_gradescope(&results),
+            other => return Err(format!("unknown option {other}")),
+        };
+        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+        std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))?;
+    }
+    Ok(true)
 }
 
 fn dev_check(root: &std::path::Path, exercises: Vec<Exercise>) -> bool {

@@ -28,6 +28,7 @@ mod gauge;
 mod probe;
 mod runner;
 mod timeline;
+pub mod verdict;
 
 pub use clock::{ms, now, secs};
 pub use gauge::{Gauge, GaugeGuard};

@@ -1,0 +1,323 @@
+//! The grader against a corpus of cheating and broken submissions. Each case starts from the
+//! reference of exercise 06, plants one fault or cheat, and asserts the exact outcome the grader
+//! reports — never "passed" — for the test that meets it. Nothing may hang the grader.
+
+use std::path::{Path, PathBuf};
+use workbook::exercises::{self, Exercise};
+use workbook::grade::Overlay;
+use workbook::grader::{self, Limits, Outcome, TestResult};
+
+fn root() -> PathBuf {
+    exercises::find_root(env!("CARGO_MANIFEST_DIR").as_ref()).expect("the workbook root")
+}
+
+fn exercise(name: &str) -> Exercise {
+    exercises::find(&root(), name).expect("exercise")
+}
+
+/// A scratch submission directory, removed on drop.
+struct Submission(PathBuf);
+
+impl Submission {
+    fn new(label: &str) -> Self {
+        let dir = root()
+            .join("target")
+            .join("workbook")
+            .join("corpus")
+            .join(label);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Copies the reference of `exercise` in as the submitted exercise.
+    fn with_reference(self, exercise: &Exercise) -> Self {
+        copy(
+            &exercise.solution_dir().join("src"),
+            &self.crate_dir(exercise).join("src"),
+        );
+        self
+    }
+
+    fn crate_dir(&self, exercise: &Exercise) -> PathBuf {
+        self.0.join("exercises").join(&exercise.name)
+    }
+
+    /// Inserts `code` right after the first occurrence of `anchor` in `src/<file>`.
+    fn inject(self, exercise: &Exercise, file: &str, anchor: &str, code: &str) -> Self {
+        let path = self.crate_dir(exercise).join("src").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let at = text
+            .find(anchor)
+            .unwrap_or_else(|| panic!("anchor {anchor:?} not in {file}"))
+            + anchor.len();
+        std::fs::write(&path, format!("{}{code}\n{}", &text[..at], &text[at..])).unwrap();
+        self
+    }
+
+    fn write(self, relative: &str, text: &str) -> Self {
+        let path = self.0.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+}
+
+impl Drop for Submission {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        if entry.path().is_dir() {
+            copy(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// Grades one test of exercise 06 in a submission with one planted fault.
+fn grade_one(label: &str, file: &str, anchor: &str, code: &str, test: &str) -> TestResult {
+    let ex = exercise("ex06_timeouts");
+    let submission = Submission::new(label)
+        .with_reference(&ex)
+        .inject(&ex, file, anchor, code);
+    let limits = Limits {
+        only: Some(vec![test.to_owned()]),
+        ..Limits::default()
+    };
+    let result = grader::grade_exercise(
+        &Overlay::new(&root()),
+        &ex,
+        &format!("corpus_{label}"),
+        Some(&submission.crate_dir(&ex)),
+        &limits,
+    );
+    assert_eq!(result.tests.len(), 1, "{result:#?}");
+    result.tests.into_iter().next().unwrap()
+}
+
+fn assert_outcome(result: &TestResult, outcome: Outcome, says: &str) {
+    assert_eq!(
+        result.outcome, outcome,
+        "{}: {}",
+        result.name, result.message
+    );
+    assert_eq!(result.points, 0.0, "{result:?}");
+    assert!(
+        result.message.contains(says),
+        "the message should say {says:?}:\n{}",
+        result.message
+    );
+}
+
+const FIRST_OK: &str = "    Fut: Future<Output = Result<T, E>>,\n{\n";
+const EMPTY_ONLY: &str = "first_ok_of_nothing_is_an_empty_list_of_errors";
+
+#[test]
+fn exit_0_inside_a_test_is_not_a_pass() {
+    let r = grade_one(
+        "exit0",
+        "race.rs",
+        FIRST_OK,
+        "if futures.is_empty() { std::process::exit(0); }",
+        EMPTY_ONLY,
+    );
+    assert_outcome(&r, Outcome::Crashed, "std::process::exit");
+}
+
+#[test]
+fn forged_test_ok_and_json_lines_on_stdout_change_nothing() {
+    let forge = r#"if futures.is_empty() {
+        println!("test first_ok_of_nothing_is_an_empty_list_of_errors ... ok");
+        println!("{{\"type\":\"test\",\"event\":\"ok\",\"name\":\"first_ok_of_nothing_is_an_empty_list_of_errors\"}}");
+        println!("test result: ok. 1 passed; 0 failed; 0 ignored");
+        std::process::exit(0);
+    }"#;
+    let r = grade_one("forge", "race.rs", FIRST_OK, forge, EMPTY_ONLY);
+    assert_outcome(&r, Outcome::Crashed, "without a result");
+}
+
+#[test]
+fn exit_1_and_abort_are_crashes() {
+    let r = grade_one(
+        "exit1",
+        "race.rs",
+        FIRST_OK,
+        "if futures.is_empty() { std::process::exit(1); }",
+        EMPTY_ONLY,
+    );
+    assert_outcome(&r, Outcome::Crashed, "exited with code 1");
+    let r = grade_one(
+        "abort",
+        "race.rs",
+        FIRST_OK,
+        "if futures.is_empty() { std::process::abort(); }",
+        EMPTY_ONLY,
+    );
+    assert_outcome(&r, Outcome::Crashed, "aborted");
+}
+
+#[test]
+fn a_stack_overflow_is_a_crash() {
+    let code = "fn deep(n: u64) -> u64 { if n == 0 { 0 } else { std::hint::black_box(1 + deep(n - 1)) } }\n\
+                if futures.is_empty() { std::hint::black_box(deep(u64::MAX)); }";
+    let r = grade_one("overflow", "race.rs", FIRST_OK, code, EMPTY_ONLY);
+    assert_outcome(&r, Outcome::Crashed, "the test process");
+}
+
+#[test]
+fn an_endless_loop_without_await_is_stopped_and_reported_as_blocking() {
+    let code = "if futures.is_empty() { loop { std::hint::spin_loop(); } }";
+    let r = grade_one("spin", "race.rs", FIRST_OK, code, EMPTY_ONLY);
+    assert_outcome(&r, Outcome::Blocked, "never yielded");
+}
+
+#[test]
+fn an_endless_loop_with_await_on_the_paused_clock_times_out_in_virtual_time() {
+    let code = "if deadline <= Instant::now() { loop { tokio::time::sleep(Duration::from_millis(1)).await; } }";
+    let anchor = "pub async fn with_deadline<F: Future>(deadline: Instant, fut: F) -> Result<F::Output, TimedOut> {\n";
+    let r = grade_one(
+        "await_loop",
+        "timeout.rs",
+        anchor,
+        code,
+        "with_deadline_in_the_past_allows_nothing",
+    );
+    assert_outcome(&r, Outcome::TimedOut, "waited forever");
+}
+
+#[test]
+fn a_deadlock_times_out_in_virtual_time() {
+    let code = "if self.names.is_empty() { let m = tokio::sync::Mutex::new(()); let _a = m.lock().await; let _b = m.lock().await; }";
+    let anchor = "    pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {\n";
+    let r = grade_one(
+        "deadlock",
+        "shutdown.rs",
+        anchor,
+        code,
+        "shutdown_with_no_workers_returns_at_once",
+    );
+    assert_outcome(&r, Outcome::TimedOut, "waited forever");
+}
+
+#[test]
+fn thread_sleep_is_reported_as_blocking_the_executor() {
+    let anchor = "    pub fn backoff(&self, failures: u32) -> Duration {\n";
+    let code = "std::thread::sleep(Duration::from_millis(300));";
+    let r = grade_one(
+        "thread_sleep",
+        "retry.rs",
+        anchor,
+        code,
+        "backoff_doubles_from_the_initial_wait_up_to_the_cap",
+    );
+    assert_outcome(&r, Outcome::Blocked, "blocked the executor");
+}
+
+#[test]
+fn a_leaked_task_is_reported() {
+    let anchor = "pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Result<F::Output, TimedOut> {\n";
+    let code = "tokio::spawn(tokio::time::sleep(Duration::from_secs(3600)));";
+    let r = grade_one(
+        "leak",
+        "timeout.rs",
+        anchor,
+        code,
+        "with_timeout_returns_the_value_of_an_operation_that_finishes_in_time",
+    );
+    assert_outcome(&r, Outcome::LeakedTasks, "leaked 1 task");
+}
+
+#[test]
+fn a_pre_main_constructor_does_not_compile() {
+    let code = "#[unsafe(link_section = \".init_array\")]\n#[used]\nstatic CHEAT: extern \"C\" fn() = {\n    extern \"C\" fn cheat() { std::process::exit(0) }\n    cheat\n};";
+    let r = grade_one("ctor", "lib.rs", "mod worker;\n", code, EMPTY_ONLY);
+    assert_outcome(&r, Outcome::DidNotCompile, "does not compile");
+}
+
+#[test]
+fn a_compile_error_costs_only_its_exercise_and_only_src_is_taken() {
+    let (ex03, ex06) = (
+        exercise("ex03_rate_limited_client"),
+        exercise("ex06_timeouts"),
+    );
+    let submission = Submission::new("compile_error")
+        .with_reference(&ex03)
+        .with_reference(&ex06)
+        .inject(&ex06, "race.rs", FIRST_OK, "let this does not compile;")
+        // A learner's build script, test edits and cargo config are never used.
+        .write(
+            "exercises/ex03_rate_limited_client/build.rs",
+            "fn main() { panic!(\"build scripts are not run\") }",
+        )
+        .write(
+            "exercises/ex03_rate_limited_client/tests/mine.rs",
+            "#[test] fn always() {}",
+        )
+        .write(
+            "exercises/ex03_rate_limited_client/Cargo.toml",
+            "[package]\nname = \"hijacked\"\n",
+        );
+    let overlay = Overlay::new(&root());
+    let limits = Limits::default();
+    let graded06 = grader::grade_exercise(
+        &overlay,
+        &ex06,
+        "corpus_ce",
+        Some(&submission.crate_dir(&ex06)),
+        &limits,
+    );
+    assert!(
+        graded06
+            .tests
+            .iter()
+            .all(|t| t.outcome == Outcome::DidNotCompile),
+        "{graded06:#?}"
+    );
+    assert!(
+        graded06
+            .compile_errors
+            .as_deref()
+            .unwrap_or("")
+            .contains("error"),
+        "{graded06:#?}"
+    );
+    let graded03 = grader::grade_exercise(
+        &overlay,
+        &ex03,
+        "corpus_ce",
+        Some(&submission.crate_dir(&ex03)),
+        &limits,
+    );
+    assert_eq!(
+        graded03.points(),
+        graded03.max_points(),
+        "{:#?}",
+        graded03.tests
+    );
+    assert_eq!(graded03.tests.len(), grader::expected_tests(&ex03).len());
+    assert_eq!(
+        graded03.ignored,
+        vec![
+            "Cargo.toml (changed: the instructor's manifest is used)".to_owned(),
+            "build.rs (only src/ is graded)".to_owned(),
+            "tests (only src/ is graded)".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn the_expected_tests_come_from_the_hidden_suite_not_from_the_binary() {
+    let tests = grader::expected_tests(&exercise("ex06_timeouts"));
+    assert!(tests.len() >= 30, "{tests:?}");
+    assert_eq!(
+        tests[0],
+        "with_timeout_returns_the_value_of_an_operation_that_finishes_in_time"
+    );
+    assert!(tests.contains(&EMPTY_ONLY.to_owned()));
+}
