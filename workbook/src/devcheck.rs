@@ -154,6 +154,26 @@ pub fn check_drift(exercise: &Exercise) -> Vec<String> {
     .collect()
 }
 
+/// Problems with the grading manifest: it must parse, and every entry must name a real test.
+pub fn check_manifest(root: &Path) -> Vec<String> {
+    let manifest = match crate::manifest::Manifest::load(root) {
+        Ok(m) => m,
+        Err(e) => return vec![format!("tests/grading.toml: {e}")],
+    };
+    manifest
+        .entries()
+        .filter_map(
+            |(exercise, test)| match crate::exercises::find(root, exercise) {
+                Err(_) => Some(format!("tests/grading.toml: no exercise {exercise}")),
+                Ok(ex) if !crate::grader::expected_tests(&ex).contains(test) => Some(format!(
+                    "tests/grading.toml: {exercise} has no hidden test {test}"
+                )),
+                Ok(_) => None,
+            },
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

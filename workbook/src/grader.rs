@@ -14,6 +14,7 @@
 
 use crate::exercises::Exercise;
 use crate::grade::Overlay;
+use crate::manifest::{Manifest, Visibility};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -67,6 +68,7 @@ pub struct TestResult {
     pub message: String,
     pub points: f64,
     pub max_points: f64,
+    pub visibility: Visibility,
     pub duration: Duration,
 }
 
@@ -150,6 +152,28 @@ pub fn grade_exercise(
     label: &str,
     submitted: Option<&Path>,
     limits: &Limits,
+    manifest: &Manifest,
+) -> ExerciseResult {
+    let mut result = grade_unweighted(overlay, exercise, label, submitted, limits);
+    for test in &mut result.tests {
+        let weight = manifest.weight(&exercise.name, &test.name);
+        test.max_points = weight.points;
+        test.points = if test.outcome == Outcome::Passed {
+            weight.points
+        } else {
+            0.0
+        };
+        test.visibility = weight.visibility;
+    }
+    result
+}
+
+fn grade_unweighted(
+    overlay: &Overlay,
+    exercise: &Exercise,
+    label: &str,
+    submitted: Option<&Path>,
+    limits: &Limits,
 ) -> ExerciseResult {
     let mut expected = expected_tests(exercise);
     if let Some(only) = &limits.only {
@@ -171,6 +195,7 @@ pub fn grade_exercise(
                 message: message.to_owned(),
                 points: 0.0,
                 max_points: 1.0,
+                visibility: Visibility::Visible,
                 duration: Duration::ZERO,
             })
             .collect()
@@ -280,6 +305,7 @@ fn run_one(executable: &Path, name: &str, limit: Duration) -> TestResult {
         name: name.to_owned(),
         points: if outcome == Outcome::Passed { 1.0 } else { 0.0 },
         max_points: 1.0,
+        visibility: Visibility::Visible,
         outcome,
         message,
         duration: started.elapsed(),

@@ -6,4 +6,5 @@ pub mod drift;
 pub mod exercises;
 pub mod grade;
 pub mod grader;
+pub mod manifest;
 pub mod report;

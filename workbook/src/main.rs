@@ -1,32 +1,109 @@
-//! `workbook`: the Week-10 workbook's command line.
-//!
-//! ```text
-//! cargo run -q -p workbook -- list             the exercises, in order
-//! cargo run -q -p workbook -- check 06         grade one exercise and print a scorecard
-//! cargo run -q -p workbook -- dev-check [06]   maintainers: stubs fail, wrong solutions are rejected
-//! ```
-//! (`cargo wb …` is an alias for `cargo run -q -p workbook -- …`.)
+//! `workbook`: the Week-10 workbook's command line (`cargo wb …` is an alias for
+//! `cargo run -q -p workbook -- …`).
 
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use workbook::devcheck;
 use workbook::exercises::{self, Exercise};
 use workbook::grade::{self, Graded, Outcome, Overlay};
-use workbook::{grader, report};
+use workbook::grader::{self, ExerciseResult, Limits};
+use workbook::manifest::Manifest;
+use workbook::report::{self, Audience};
 
-const USAGE: &str = "usage: workbook <command>
+#[derive(Parser)]
+#[command(name = "workbook", about = "The Week-10 async Rust workbook", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-commands:
-  list               list the exercises, in order
-  check <exercise>   run an exercise's tests and print a scorecard (e.g. `check 06`)
-  dev-check [ex]     maintainers: every stub fails, every known-wrong solution is rejected,
-                     stub and reference publish the same API
-  grade <dir> [--json FILE] [--gradescope FILE]
-                     instructors: grade a submission (a copy of the workbook, or of its
-                     exercises/ directory) test by test against the hidden suites";
+#[derive(Subcommand)]
+enum Command {
+    /// List the exercises, in order (the default)
+    List,
+    /// Run one exercise's tests and print a scorecard (e.g. `check 06`)
+    Check { exercise: String },
+    /// Maintainers: every stub fails, every known-wrong solution is rejected, stub and reference
+    /// publish the same API
+    DevCheck { exercise: Option<String> },
+    /// Instructors: grade one submission (a copy of the workbook or of its exercises/ directory)
+    Grade {
+        submission: PathBuf,
+        #[command(flatten)]
+        options: GradeOptions,
+        /// Write the workbook's own JSON report here
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write Gradescope's results.json here
+        #[arg(long)]
+        gradescope: Option<PathBuf>,
+        /// Write Exercism's results.json (version 3) here
+        #[arg(long)]
+        exercism: Option<PathBuf>,
+        /// Write JUnit XML here
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write a Markdown summary here (e.g. "$GITHUB_STEP_SUMMARY")
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+    },
+    /// Instructors: grade every submission in a directory (one sub-directory each) into --out,
+    /// with a CSV gradebook
+    GradeClass {
+        submissions: PathBuf,
+        /// Where the per-submission reports and gradebook.csv go
+        #[arg(long)]
+        out: PathBuf,
+        /// Grade only shard I of N (1-based), e.g. `--shard 2/4` in a CI matrix
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
+        #[command(flatten)]
+        options: GradeOptions,
+    },
+    /// Instructors: merge the gradebooks of several shards into one CSV
+    Gradebook {
+        /// The shards' gradebook.csv files
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct GradeOptions {
+    /// Reports for the learner: hidden tests' names and messages are withheld
+    #[arg(long)]
+    learner: bool,
+    /// Wall-clock seconds one test may run before its process group is killed
+    #[arg(long, default_value_t = 30)]
+    test_timeout: u64,
+    /// Test processes to run at once
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+}
+
+impl GradeOptions {
+    fn limits(&self) -> Limits {
+        Limits {
+            per_test: Duration::from_secs(self.test_timeout),
+            jobs: self.jobs,
+            ..Limits::default()
+        }
+    }
+    fn audience(&self) -> Audience {
+        if self.learner {
+            Audience::Learner
+        } else {
+            Audience::Instructor
+        }
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let Some(root) = std::env::current_dir()
         .ok()
         .and_then(|d| exercises::find_root(&d))
@@ -36,22 +113,49 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] | ["list"] => Ok(list(&root)),
-        ["check", query] => exercises::find(&root, query).and_then(|ex| check(&root, &ex)),
-        ["dev-check"] => Ok(dev_check(&root, exercises::all(&root))),
-        ["dev-check", query] => exercises::find(&root, query).map(|ex| dev_check(&root, vec![ex])),
-        ["grade", submission, rest @ ..] => grade(&root, submission.as_ref(), rest),
-        ["help" | "--help" | "-h"] => {
-            println!("{USAGE}");
-            Ok(true)
+    let result = match cli.command.unwrap_or(Command::List) {
+        Command::List => Ok(list(&root)),
+        Command::Check { exercise } => {
+            exercises::find(&root, &exercise).and_then(|ex| check(&root, &ex))
         }
-        _ => Err(format!("unknown command: {}\n\n{USAGE}", args.join(" "))),
+        Command::DevCheck { exercise: None } => Ok(dev_check(&root, exercises::all(&root))),
+        Command::DevCheck { exercise: Some(q) } => {
+            exercises::find(&root, &q).map(|ex| dev_check(&root, vec![ex]))
+        }
+        Command::Grade {
+            submission,
+            options,
+            json,
+            gradescope,
+            exercism,
+            junit,
+            markdown,
+        } => grade_one(&root, &submission, &options).and_then(|(label, results)| {
+            print!("{}", report::scorecard(&results, options.audience()));
+            let audience = options.audience();
+            let pretty =
+                |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+            let outputs = [
+                (json, pretty(report::to_json(&label, &results, audience))),
+                (gradescope, pretty(report::to_gradescope(&results))),
+                (exercism, pretty(report::to_exercism(&results))),
+                (junit, report::to_junit(&label, &results, audience)),
+                (markdown, report::to_markdown(&label, &results, audience)),
+            ];
+            for (path, text) in outputs {
+                if let Some(path) = path {
+                    write(&path, &text)?;
+                }
+            }
+            Ok(true)
+        }),
+        Command::GradeClass {
+            submissions,
+            out,
+            shard,
+            options,
+        } => grade_class(&root, &submissions, &out, shard, &options),
+        Command::Gradebook { shards, output } => merge_gradebooks(&shards, &output),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -63,15 +167,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn list(root: &std::path::Path) -> bool {
-    println!("Week 10 — async Rust. Start with the first exercise; `check <n>` grades one.\n");
+fn list(root: &Path) -> bool {
+    println!(
+        "Week 10 — async Rust. Read the chapter in curriculum/src, fill in the todo!()s, then check:\n"
+    );
     for ex in exercises::all(root) {
         println!("  {:<28} cargo test -p {}", ex.name, ex.name);
     }
+    println!("\n`cargo wb check <n>` prints a scorecard for exercise n.");
     true
 }
 
-fn check(root: &std::path::Path, exercise: &Exercise) -> Result<bool, String> {
+fn check(root: &Path, exercise: &Exercise) -> Result<bool, String> {
     println!("checking {} …", exercise.name);
     let graded = grade::run_suite(
         root,
@@ -111,11 +218,12 @@ fn check(root: &std::path::Path, exercise: &Exercise) -> Result<bool, String> {
     Ok(passed == outcomes.len() && passed > 0)
 }
 
-fn grade(
-    root: &std::path::Path,
-    submission: &std::path::Path,
-    options: &[&str],
-) -> Result<bool, String> {
+/// Grades one submission; returns its label and the results of every exercise.
+fn grade_one(
+    root: &Path,
+    submission: &Path,
+    options: &GradeOptions,
+) -> Result<(String, Vec<ExerciseResult>), String> {
     let exercises_dir = if submission.join("exercises").is_dir() {
         submission.join("exercises")
     } else {
@@ -129,9 +237,10 @@ fn grade(
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "submission".to_owned());
+    let manifest = Manifest::load(root)?;
     let overlay = Overlay::new(root);
-    let limits = grader::Limits::default();
-    let results: Vec<_> = exercises::all(root)
+    let limits = options.limits();
+    let results = exercises::all(root)
         .iter()
         .map(|ex| {
             let dir = exercises_dir.join(&ex.name);
@@ -141,29 +250,124 @@ fn grade(
                 &label,
                 dir.is_dir().then_some(dir.as_path()),
                 &limits,
+                &manifest,
             )
         })
         .collect();
-    print!("{}", report::scorecard(&results));
-    let mut options = options.iter();
-    while let Some(option) = options.next() {
-        let file = options
-            .next()
-            .ok_or_else(|| format!("{option} needs a file name"))?;
-        let value = match *option {
-            "--json" => report::to_json(&label, &results),
-            "--gradescope" => report::to_gradescope(&results),
-            other => return Err(format!("unknown option {other}")),
-        };
-        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
-        std::fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))?;
+    Ok((label, results))
+}
+
+fn grade_class(
+    root: &Path,
+    submissions: &Path,
+    out: &Path,
+    shard: Option<(usize, usize)>,
+    options: &GradeOptions,
+) -> Result<bool, String> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(submissions)
+        .map_err(|e| format!("{}: {e}", submissions.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let (index, count) = shard.unwrap_or((1, 1));
+    let mine: Vec<&PathBuf> = dirs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % count == index - 1)
+        .map(|(_, d)| d)
+        .collect();
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    let names: Vec<String> = exercises::all(root).into_iter().map(|e| e.name).collect();
+    let mut gradebook = vec![report::csv_header(&names)];
+    let audience = options.audience();
+    for (n, dir) in mine.iter().enumerate() {
+        let (label, results) = grade_one(root, dir, options)?;
+        let (points, max): (f64, f64) = (
+            results.iter().map(ExerciseResult::points).sum(),
+            results.iter().map(ExerciseResult::max_points).sum(),
+        );
+        println!("[{}/{}] {label}: {points}/{max}", n + 1, mine.len());
+        let here = out.join(&label);
+        std::fs::create_dir_all(&here).map_err(|e| e.to_string())?;
+        let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+        write(
+            &here.join("result.json"),
+            &pretty(report::to_json(&label, &results, audience)),
+        )?;
+        write(
+            &here.join("results.json"),
+            &pretty(report::to_gradescope(&results)),
+        )?;
+        write(
+            &here.join("junit.xml"),
+            &report::to_junit(&label, &results, audience),
+        )?;
+        write(
+            &here.join("summary.md"),
+            &report::to_markdown(&label, &results, audience),
+        )?;
+        write(
+            &here.join("scorecard.txt"),
+            &report::scorecard(&results, audience),
+        )?;
+        gradebook.push(report::csv_row(&label, &results));
     }
+    write(&out.join("gradebook.csv"), &(gradebook.join("\n") + "\n"))?;
+    println!("gradebook: {}", out.join("gradebook.csv").display());
     Ok(true)
 }
 
-fn dev_check(root: &std::path::Path, exercises: Vec<Exercise>) -> bool {
+fn merge_gradebooks(shards: &[PathBuf], output: &Path) -> Result<bool, String> {
+    let mut header = None;
+    let mut rows = Vec::new();
+    for shard in shards {
+        let text =
+            std::fs::read_to_string(shard).map_err(|e| format!("{}: {e}", shard.display()))?;
+        let mut lines = text.lines();
+        let this_header = lines.next().unwrap_or_default().to_owned();
+        match &header {
+            None => header = Some(this_header),
+            Some(h) if *h != this_header => {
+                return Err(format!("{}: a different header", shard.display()));
+            }
+            Some(_) => {}
+        }
+        rows.extend(lines.filter(|l| !l.is_empty()).map(str::to_owned));
+    }
+    rows.sort();
+    let mut text = header.unwrap_or_default();
+    for row in rows {
+        text.push('\n');
+        text.push_str(&row);
+    }
+    write(output, &(text + "\n"))?;
+    Ok(true)
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let (i, n) = text.split_once('/').ok_or("expected I/N, e.g. 2/4")?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| "I is not a number")?,
+        n.parse().map_err(|_| "N is not a number")?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("shard {i}/{n}: need 1 ≤ I ≤ N"));
+    }
+    Ok((i, n))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+fn dev_check(root: &Path, exercises: Vec<Exercise>) -> bool {
     let overlay = Overlay::new(root);
-    let mut problems = Vec::new();
+    let mut problems = devcheck::check_manifest(root);
     for ex in &exercises {
         println!(
             "{}: contract, untouched stub, {} known-wrong solution(s)",

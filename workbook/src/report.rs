@@ -1,16 +1,40 @@
-//! Reports from one result model: a terminal scorecard, the workbook's own JSON, and Gradescope's
-//! `results.json`.
+//! Reports from one result model: a terminal scorecard, the workbook's own JSON, Gradescope's and
+//! Exercism's `results.json`, JUnit XML for GitLab/Jenkins, a Markdown summary for GitHub's step
+//! summary, and a CSV gradebook row.
+//!
+//! Learner-facing reports (`Audience::Learner`) withhold the name and message of every test that
+//! is not `visible`; they still count in the score. Instructor reports show everything.
 
-use crate::grader::{ExerciseResult, Outcome};
+use crate::grader::{ExerciseResult, Outcome, TestResult};
 use serde_json::{Value, json};
 
+/// Who reads the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Instructor,
+    Learner,
+}
+
+/// A test as a given audience may see it: `(name, message)`.
+fn shown(t: &TestResult, index: usize, audience: Audience) -> (String, String) {
+    if audience == Audience::Learner && !t.visibility.shown_to_learner() {
+        (format!("hidden test {}", index + 1), String::new())
+    } else {
+        (t.name.clone(), t.message.clone())
+    }
+}
+
+fn total(results: &[ExerciseResult]) -> (f64, f64) {
+    (
+        results.iter().map(ExerciseResult::points).sum(),
+        results.iter().map(ExerciseResult::max_points).sum(),
+    )
+}
+
 /// A plain-text scorecard, one block per exercise.
-pub fn scorecard(results: &[ExerciseResult]) -> String {
+pub fn scorecard(results: &[ExerciseResult], audience: Audience) -> String {
     let mut out = String::new();
-    let (mut total, mut max) = (0.0, 0.0);
     for ex in results {
-        total += ex.points();
-        max += ex.max_points();
         out.push_str(&format!(
             "\n{} — {}/{} points\n",
             ex.exercise,
@@ -30,30 +54,38 @@ pub fn scorecard(results: &[ExerciseResult]) -> String {
             }
             continue;
         }
-        for t in &ex.tests {
+        for (i, t) in ex.tests.iter().enumerate() {
+            let (name, message) = shown(t, i, audience);
             let mark = if t.outcome == Outcome::Passed {
                 "✓"
             } else {
                 "✗"
             };
-            out.push_str(&format!("  {mark} {} [{}]\n", t.name, t.outcome.label()));
+            out.push_str(&format!(
+                "  {mark} {name} [{}] {}/{}\n",
+                t.outcome.label(),
+                t.points,
+                t.max_points
+            ));
             if t.outcome != Outcome::Passed && t.outcome != Outcome::NotRun {
-                for line in t.message.lines().filter(|l| !l.trim().is_empty()).take(8) {
+                for line in message.lines().filter(|l| !l.trim().is_empty()).take(8) {
                     out.push_str(&format!("      {line}\n"));
                 }
             }
         }
     }
-    out.push_str(&format!("\ntotal: {total}/{max} points\n"));
+    let (points, max) = total(results);
+    out.push_str(&format!("\ntotal: {points}/{max} points\n"));
     out
 }
 
 /// The workbook's own JSON: everything the grader knows.
-pub fn to_json(submission: &str, results: &[ExerciseResult]) -> Value {
+pub fn to_json(submission: &str, results: &[ExerciseResult], audience: Audience) -> Value {
+    let (score, max_score) = total(results);
     json!({
         "submission": submission,
-        "score": results.iter().map(ExerciseResult::points).sum::<f64>(),
-        "max_score": results.iter().map(ExerciseResult::max_points).sum::<f64>(),
+        "score": score,
+        "max_score": max_score,
         "exercises": results.iter().map(|ex| json!({
             "exercise": ex.exercise,
             "score": ex.points(),
@@ -61,19 +93,24 @@ pub fn to_json(submission: &str, results: &[ExerciseResult]) -> Value {
             "compile_errors": ex.compile_errors,
             "ignored": ex.ignored,
             "findings": ex.findings,
-            "tests": ex.tests.iter().map(|t| json!({
-                "name": t.name,
-                "outcome": t.outcome.label(),
-                "message": t.message,
-                "score": t.points,
-                "max_score": t.max_points,
-                "duration_ms": t.duration.as_millis() as u64,
-            })).collect::<Vec<_>>(),
+            "tests": ex.tests.iter().enumerate().map(|(i, t)| {
+                let (name, message) = shown(t, i, audience);
+                json!({
+                    "name": name,
+                    "outcome": t.outcome.label(),
+                    "message": message,
+                    "score": t.points,
+                    "max_score": t.max_points,
+                    "visibility": t.visibility.as_str(),
+                    "duration_ms": t.duration.as_millis() as u64,
+                })
+            }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }
 
-/// Gradescope's `results.json` (autograder specification): one test entry per hidden test.
+/// Gradescope's `results.json`: one entry per hidden test, with its visibility (Gradescope itself
+/// withholds hidden tests from students, so this report always carries everything).
 pub fn to_gradescope(results: &[ExerciseResult]) -> Value {
     let mut tests = Vec::new();
     for ex in results {
@@ -90,12 +127,183 @@ pub fn to_gradescope(results: &[ExerciseResult]) -> Value {
                 "status": if t.outcome == Outcome::Passed { "passed" } else { "failed" },
                 "output": output,
                 "tags": [ex.exercise, t.outcome.label()],
-                "visibility": "visible",
+                "visibility": t.visibility.as_str(),
             }));
         }
     }
-    json!({
-        "score": results.iter().map(ExerciseResult::points).sum::<f64>(),
+    json!({ "score": total(results).0, "tests": tests })
+}
+
+/// Exercism's test-runner `results.json`, version 3: tests in file order, `task_id` = the exercise's
+/// position, `output` at most 500 characters. Learner-facing by nature.
+pub fn to_exercism(results: &[ExerciseResult]) -> Value {
+    let mut tests = Vec::new();
+    let mut any_ran = false;
+    for (task, ex) in results.iter().enumerate() {
+        for (i, t) in ex.tests.iter().enumerate() {
+            let (name, message) = shown(t, i, Audience::Learner);
+            let status = match t.outcome {
+                Outcome::Passed => "pass",
+                Outcome::DidNotCompile | Outcome::NotRun | Outcome::Crashed => "error",
+                _ => "fail",
+            };
+            any_ran |= !matches!(t.outcome, Outcome::DidNotCompile | Outcome::NotRun);
+            let mut test = json!({
+                "name": format!("{}: {}", ex.exercise, name.replace('_', " ")),
+                "test_code": "",
+                "status": status,
+                "task_id": task + 1,
+            });
+            if t.outcome != Outcome::Passed {
+                let text = match &ex.compile_errors {
+                    Some(errors) => errors.clone(),
+                    None => format!("{}: {message}", t.outcome.label()),
+                };
+                test["message"] = json!(text);
+            }
+            tests.push(test);
+        }
+    }
+    let all_pass = !tests.is_empty() && tests.iter().all(|t| t["status"] == "pass");
+    let mut report = json!({
+        "version": 3,
+        "status": if !any_ran { "error" } else if all_pass { "pass" } else { "fail" },
         "tests": tests,
-    })
+    });
+    if !any_ran {
+        let message: Vec<String> = results
+            .iter()
+            .filter_map(|ex| ex.compile_errors.clone())
+            .collect();
+        let mut message = message.join("\n\n");
+        message.truncate(65_535);
+        report["message"] = json!(if message.is_empty() {
+            "no test could run".to_owned()
+        } else {
+            message
+        });
+    }
+    report
+}
+
+/// JUnit XML (the Jenkins flavour GitLab and most CI systems read): one suite per exercise, points
+/// as properties.
+pub fn to_junit(submission: &str, results: &[ExerciseResult], audience: Audience) -> String {
+    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new(format!("workbook grade: {submission}"));
+    for ex in results {
+        let mut suite = TestSuite::new(ex.exercise.clone());
+        suite.add_property(Property::new("score", ex.points().to_string()));
+        suite.add_property(Property::new("max_score", ex.max_points().to_string()));
+        for (i, t) in ex.tests.iter().enumerate() {
+            let (name, message) = shown(t, i, audience);
+            let status = match t.outcome {
+                Outcome::Passed => TestCaseStatus::success(),
+                Outcome::NotRun => TestCaseStatus::skipped(),
+                Outcome::DidNotCompile | Outcome::Crashed => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_type(t.outcome.label());
+                    s.set_message(ex.compile_errors.clone().unwrap_or(message));
+                    s
+                }
+                _ => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_type(t.outcome.label());
+                    s.set_message(message);
+                    s
+                }
+            };
+            let mut case = TestCase::new(name, status);
+            case.set_classname(ex.exercise.clone());
+            case.set_time(t.duration);
+            case.add_property(Property::new("points", t.points.to_string()));
+            case.add_property(Property::new("max_points", t.max_points.to_string()));
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string().unwrap_or_default()
+}
+
+/// A Markdown summary (for `$GITHUB_STEP_SUMMARY`, or a merge request comment).
+pub fn to_markdown(submission: &str, results: &[ExerciseResult], audience: Audience) -> String {
+    let (points, max) = total(results);
+    let mut out = format!("## Grade for `{submission}`: {points}/{max} points\n\n");
+    out.push_str("| exercise | points | passed | not implemented | other failures |\n|---|---|---|---|---|\n");
+    for ex in results {
+        let count = |o: Outcome| ex.tests.iter().filter(|t| t.outcome == o).count();
+        let passed = count(Outcome::Passed);
+        let todo = count(Outcome::NotImplemented);
+        out.push_str(&format!(
+            "| {} | {}/{} | {passed} | {todo} | {} |\n",
+            ex.exercise,
+            ex.points(),
+            ex.max_points(),
+            ex.tests.len() - passed - todo
+        ));
+    }
+    for ex in results {
+        let failing: Vec<(usize, &TestResult)> = ex
+            .tests
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                !matches!(
+                    t.outcome,
+                    Outcome::Passed | Outcome::NotImplemented | Outcome::NotRun
+                )
+            })
+            .collect();
+        if failing.is_empty() && ex.compile_errors.is_none() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n<details><summary>{}</summary>\n\n",
+            ex.exercise
+        ));
+        if let Some(errors) = &ex.compile_errors {
+            out.push_str(&format!("Did not compile:\n\n```text\n{errors}\n```\n"));
+        }
+        for (i, t) in failing {
+            let (name, message) = shown(t, i, audience);
+            out.push_str(&format!("- **{name}** — {}\n", t.outcome.label()));
+            if !message.is_empty() {
+                let excerpt: Vec<&str> = message
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(12)
+                    .collect();
+                out.push_str(&format!("\n  ```text\n  {}\n  ```\n", excerpt.join("\n  ")));
+            }
+        }
+        out.push_str("\n</details>\n");
+    }
+    out
+}
+
+/// The gradebook's header for `exercises` (in order).
+pub fn csv_header(exercises: &[String]) -> String {
+    let mut cols = vec![
+        "submission".to_owned(),
+        "score".to_owned(),
+        "max_score".to_owned(),
+    ];
+    cols.extend(exercises.iter().cloned());
+    cols.join(",")
+}
+
+/// One gradebook row: the submission, the total, then each exercise's points.
+pub fn csv_row(submission: &str, results: &[ExerciseResult]) -> String {
+    let (points, max) = total(results);
+    let mut cols = vec![csv_field(submission), points.to_string(), max.to_string()];
+    cols.extend(results.iter().map(|ex| ex.points().to_string()));
+    cols.join(",")
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
 }

@@ -81,3 +81,8 @@ fn every_exercise_has_a_reference_a_hidden_suite_and_a_chapter() {
     }
     report(problems);
 }
+
+#[test]
+fn the_grading_manifest_names_only_real_tests() {
+    report(devcheck::check_manifest(&root()));
+}

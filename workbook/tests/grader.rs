@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use workbook::exercises::{self, Exercise};
 use workbook::grade::Overlay;
 use workbook::grader::{self, Limits, Outcome, TestResult};
+use workbook::manifest::Manifest;
 
 fn root() -> PathBuf {
     exercises::find_root(env!("CARGO_MANIFEST_DIR").as_ref()).expect("the workbook root")
@@ -96,6 +97,7 @@ fn grade_one(label: &str, file: &str, anchor: &str, code: &str, test: &str) -> T
         &format!("corpus_{label}"),
         Some(&submission.crate_dir(&ex)),
         &limits,
+        &Manifest::default(),
     );
     assert_eq!(result.tests.len(), 1, "{result:#?}");
     result.tests.into_iter().next().unwrap()
@@ -179,7 +181,7 @@ fn an_endless_loop_without_await_is_stopped_and_reported_as_blocking() {
 
 #[test]
 fn an_endless_loop_with_await_on_the_paused_clock_times_out_in_virtual_time() {
-    let code = "if deadline <= Instant::now() { loop { tokio::time::sleep(Duration::from_millis(1)).await; } }";
+    let code = "if deadline <= Instant::now() { loop { tokio::time::sleep(Duration::from_secs(1)).await; } }";
     let anchor = "pub async fn with_deadline<F: Future>(deadline: Instant, fut: F) -> Result<F::Output, TimedOut> {\n";
     let r = grade_one(
         "await_loop",
@@ -265,12 +267,14 @@ fn a_compile_error_costs_only_its_exercise_and_only_src_is_taken() {
         );
     let overlay = Overlay::new(&root());
     let limits = Limits::default();
+    let manifest = Manifest::load(&root()).unwrap();
     let graded06 = grader::grade_exercise(
         &overlay,
         &ex06,
         "corpus_ce",
         Some(&submission.crate_dir(&ex06)),
         &limits,
+        &manifest,
     );
     assert!(
         graded06
@@ -293,6 +297,7 @@ fn a_compile_error_costs_only_its_exercise_and_only_src_is_taken() {
         "corpus_ce",
         Some(&submission.crate_dir(&ex03)),
         &limits,
+        &manifest,
     );
     assert_eq!(
         graded03.points(),

@@ -215,8 +215,15 @@ impl Test {
 
     fn explain_stuck(&self, stats: &BusyStats) -> Failure {
         match stats.current_stretch() {
-            Some((busy, at)) => Failure::NeverYielded { wall: busy, at },
-            None => Failure::FrozenClock {
+            Some((busy, at)) if busy >= self.wall_limit / 2 => {
+                Failure::NeverYielded { wall: busy, at }
+            }
+            // Virtual time kept moving: a loop that keeps waiting on timers and never ends.
+            _ if stats.last_virtual() > Duration::ZERO => Failure::KeptWaiting {
+                wall: self.wall_limit,
+                at: stats.last_virtual(),
+            },
+            _ => Failure::FrozenClock {
                 wall: self.wall_limit,
             },
         }
@@ -252,6 +259,8 @@ pub enum Failure {
     NeverYielded { wall: Duration, at: Duration },
     /// The watchdog fired while the runtime was idle with no timer able to fire.
     FrozenClock { wall: Duration },
+    /// The watchdog fired while virtual time was still moving: an endless loop of short waits.
+    KeptWaiting { wall: Duration, at: Duration },
     /// Tasks were still alive after the body returned.
     LeakedTasks { alive: usize, at: Duration },
 }
@@ -266,6 +275,7 @@ impl Failure {
             Failure::Blocked { .. } => "blocked",
             Failure::NeverYielded { .. } => "never-yielded",
             Failure::FrozenClock { .. } => "frozen-clock",
+            Failure::KeptWaiting { .. } => "waited-forever",
             Failure::LeakedTasks { .. } => "leaked-tasks",
         }
     }
@@ -322,6 +332,13 @@ impl std::fmt::Display for Failure {
                  spawn_blocking or tokio::fs task that never finishes (for example one waiting \
                  for something that needs virtual time to pass) stops the paused clock.",
                 d(wall)
+            ),
+            Failure::KeptWaiting { wall, at } => write!(
+                f,
+                "waited forever: still running after {} of real time, at t = {} of virtual time. \
+                 A loop that keeps waiting on short timers and never reaches its end condition?",
+                d(wall),
+                d(at)
             ),
             Failure::LeakedTasks { alive, at } => write!(
                 f,
@@ -447,6 +464,11 @@ impl BusyStats {
             Duration::from_nanos(self.longest.load(Ordering::SeqCst)),
             Duration::from_nanos(self.longest_at.load(Ordering::SeqCst)),
         )
+    }
+
+    /// The virtual instant of the last unpark: how far the clock had got.
+    fn last_virtual(&self) -> Duration {
+        Duration::from_nanos(self.busy_since_virtual.load(Ordering::SeqCst))
     }
 
     /// The stretch in progress, if the runtime is busy right now (read by the watchdog).

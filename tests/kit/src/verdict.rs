@@ -38,14 +38,22 @@ static ARMED: Mutex<Option<Armed>> = Mutex::new(None);
 pub(crate) fn arm() -> bool {
     let mut armed = ARMED.lock().unwrap_or_else(|e| e.into_inner());
     if armed.is_none()
-        && let (Some(key_file), Some(verdict_file)) =
-            (std::env::var_os(KEY_FILE_VAR), std::env::var_os(VERDICT_FILE_VAR))
+        && let (Some(key_file), Some(verdict_file)) = (
+            std::env::var_os(KEY_FILE_VAR),
+            std::env::var_os(VERDICT_FILE_VAR),
+        )
     {
-        let key = std::fs::read_to_string(&key_file).ok().and_then(|hex| parse_key(hex.trim()));
+        let key = std::fs::read_to_string(&key_file)
+            .ok()
+            .and_then(|hex| parse_key(hex.trim()));
         // Gone before the learner's code can look for it.
         let _ = std::fs::remove_file(&key_file);
         if let Some(key) = key {
-            *armed = Some(Armed { key, verdict_file: verdict_file.into(), runs: 0 });
+            *armed = Some(Armed {
+                key,
+                verdict_file: verdict_file.into(),
+                runs: 0,
+            });
         }
     }
     match armed.as_mut() {
@@ -65,7 +73,10 @@ pub(crate) fn record(kind: &str, message: &str) {
     let Some(armed) = armed.as_ref() else { return };
     let test = std::thread::current().name().unwrap_or("").to_owned();
     let (kind, message) = if armed.runs > 1 {
-        ("failed", "a graded test must call testkit::run exactly once (the hidden suite is broken)")
+        (
+            "failed",
+            "a graded test must call testkit::run exactly once (the hidden suite is broken)",
+        )
     } else {
         (kind, message)
     };
@@ -113,7 +124,10 @@ mod tests {
     fn a_verdict_verifies_only_for_its_test_its_kind_and_its_key() {
         let key = parse_key("000102030405060708090a0b0c0d0e0f").unwrap();
         let text = format!("passed\n{}\n", sign(&key, "t1", "passed"));
-        assert_eq!(verify(&key, "t1", &text), Some(("passed".into(), String::new())));
+        assert_eq!(
+            verify(&key, "t1", &text),
+            Some(("passed".into(), String::new()))
+        );
         assert_eq!(verify(&key, "t2", &text), None, "another test's verdict");
         let forged = text.replacen("passed", "failed", 1);
         assert_eq!(verify(&key, "t1", &forged), None, "a changed kind");

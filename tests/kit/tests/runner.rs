@@ -331,3 +331,23 @@ fn the_gauge_records_the_peak() {
         assert_eq!(testkit::now(), secs(4));
     });
 }
+
+#[test]
+fn an_endless_loop_of_short_waits_is_reported_as_waiting_forever() {
+    let msg = fails_with(
+        Test::new()
+            .wall_limit(ms(300))
+            .virtual_limit(secs(1_000_000)),
+        || {
+            Box::pin(async {
+                loop {
+                    tokio::time::sleep(Duration::from_micros(1)).await;
+                }
+            })
+        },
+    );
+    assert!(
+        msg.starts_with("waited forever: still running after 300ms"),
+        "{msg}"
+    );
+}
