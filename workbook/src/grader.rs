@@ -105,6 +105,10 @@ pub struct Limits {
     pub jobs: usize,
     /// Run only these tests (the rest are reported as not run); `None` runs them all.
     pub only: Option<Vec<String>>,
+    /// Address-space limit of one test process in bytes (applied with `prlimit` when it is
+    /// installed): unbounded memory growth then ends in an allocation failure, not in the
+    /// machine swapping.
+    pub memory: Option<u64>,
 }
 
 impl Default for Limits {
@@ -114,6 +118,7 @@ impl Default for Limits {
             build: Duration::from_secs(600),
             jobs: 2,
             only: None,
+            memory: Some(4 << 30),
         }
     }
 }
@@ -237,7 +242,7 @@ fn run_tests(executable: &Path, expected: &[String], limits: &Limits) -> Vec<Tes
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some((i, name)) = next else { break };
-                    let result = run_one(executable, name, limits.per_test);
+                    let result = run_one(executable, name, limits);
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -254,7 +259,8 @@ fn run_tests(executable: &Path, expected: &[String], limits: &Limits) -> Vec<Tes
 }
 
 /// Runs one test in a fresh process group and judges it by its signed verdict.
-fn run_one(executable: &Path, name: &str, limit: Duration) -> TestResult {
+fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
+    let limit = limits.per_test;
     let started = Instant::now();
     let scratch = Scratch::new(name);
     let key = random_key();
@@ -263,7 +269,7 @@ fn run_one(executable: &Path, name: &str, limit: Duration) -> TestResult {
         std::fs::write(&scratch.key_file, &key_hex).map_err(|e| e.to_string())?;
         let stdout = std::fs::File::create(&scratch.output).map_err(|e| e.to_string())?;
         let stderr = stdout.try_clone().map_err(|e| e.to_string())?;
-        let mut command = Command::new(executable);
+        let mut command = limited(executable, limits.memory);
         command
             .args([
                 "--exact",
@@ -476,6 +482,27 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A command for `executable`, under `prlimit --as=<memory>` when a limit is set and `prlimit`
+/// (util-linux) is installed.
+fn limited(executable: &Path, memory: Option<u64>) -> Command {
+    let prlimit = ["/usr/bin/prlimit", "/bin/prlimit"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists());
+    match (memory, prlimit) {
+        (Some(bytes), Some(prlimit)) => {
+            let mut command = Command::new(prlimit);
+            command
+                .arg(format!("--as={bytes}"))
+                .arg("--core=0")
+                .arg("--")
+                .arg(executable);
+            command
+        }
+        _ => Command::new(executable),
     }
 }
 

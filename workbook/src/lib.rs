@@ -4,6 +4,7 @@
 pub mod devcheck;
 pub mod drift;
 pub mod exercises;
+pub mod export;
 pub mod grade;
 pub mod grader;
 pub mod manifest;

@@ -62,6 +62,8 @@ enum Command {
         #[command(flatten)]
         options: GradeOptions,
     },
+    /// Instructors: write the student edition (no solutions, no hidden tests) into a new directory
+    ExportStudent { dest: PathBuf },
     /// Instructors: merge the gradebooks of several shards into one CSV
     Gradebook {
         /// The shards' gradebook.csv files
@@ -156,6 +158,15 @@ fn main() -> ExitCode {
             options,
         } => grade_class(&root, &submissions, &out, shard, &options),
         Command::Gradebook { shards, output } => merge_gradebooks(&shards, &output),
+        Command::ExportStudent { dest } => Manifest::load(&root)
+            .and_then(|m| workbook::export::export_student(&root, &dest, &m))
+            .map(|notes| {
+                for note in notes {
+                    println!("{note}");
+                }
+                println!("student edition written to {}", dest.display());
+                true
+            }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -83,13 +83,24 @@ fn copy(from: &Path, to: &Path) {
 
 /// Grades one test of exercise 06 in a submission with one planted fault.
 fn grade_one(label: &str, file: &str, anchor: &str, code: &str, test: &str) -> TestResult {
+    grade_one_with(Limits::default(), label, file, anchor, code, test)
+}
+
+fn grade_one_with(
+    limits: Limits,
+    label: &str,
+    file: &str,
+    anchor: &str,
+    code: &str,
+    test: &str,
+) -> TestResult {
     let ex = exercise("ex06_timeouts");
     let submission = Submission::new(label)
         .with_reference(&ex)
         .inject(&ex, file, anchor, code);
     let limits = Limits {
         only: Some(vec![test.to_owned()]),
-        ..Limits::default()
+        ..limits
     };
     let result = grader::grade_exercise(
         &Overlay::new(&root()),
@@ -161,6 +172,17 @@ fn exit_1_and_abort_are_crashes() {
         "if futures.is_empty() { std::process::abort(); }",
         EMPTY_ONLY,
     );
+    assert_outcome(&r, Outcome::Crashed, "aborted");
+}
+
+#[test]
+fn unbounded_memory_growth_ends_in_a_crash_not_in_swapping() {
+    let code = "if futures.is_empty() { let mut hog: Vec<Vec<u8>> = Vec::new(); loop { hog.push(vec![1u8; 16 << 20]); } }";
+    let limits = Limits {
+        memory: Some(512 << 20),
+        ..Limits::default()
+    };
+    let r = grade_one_with(limits, "memory", "race.rs", FIRST_OK, code, EMPTY_ONLY);
     assert_outcome(&r, Outcome::Crashed, "aborted");
 }
 
