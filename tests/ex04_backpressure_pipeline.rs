@@ -1,0 +1,1109 @@
+//! Hidden tests for exercise 04 — a data pipeline with backpressure.
+//!
+//! Every test runs on tokio's paused clock (`testkit::run`): instants are virtual and exact. The
+//! test plays the three parties the pipeline talks to — a source that logs when each record is
+//! read, an enrich function with scripted delays that counts the calls in flight, and a sink
+//! that can be slow or stall — and checks what they observe: when records were read, how many
+//! enrich calls overlapped, which batches were written when, and what the report says.
+
+use ex04_backpressure_pipeline::*;
+use futures::future::BoxFuture;
+use futures::stream::{self, BoxStream, StreamExt};
+use pretty_assertions::assert_eq;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use testkit::{Gauge, Probe, Test, Timeline, ms, now, secs};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+// ---------------------------------------------------------------------------------------------
+// The test's parties: source, enrich, sink
+// ---------------------------------------------------------------------------------------------
+
+/// Every record the pipeline took from the source: (virtual instant, id), in order.
+#[derive(Clone, Default)]
+struct Reads(Arc<Mutex<Vec<(Duration, u64)>>>);
+
+impl Reads {
+    fn log(&self, id: u64) {
+        self.0.lock().unwrap().push((now(), id));
+    }
+
+    fn all(&self) -> Vec<(Duration, u64)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    fn ids(&self) -> Vec<u64> {
+        self.all().into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// How many records were read at each instant: `[(0, 12), (10, 4)]` = 12 at t=0, 4 at t=10ms.
+    fn per_instant(&self) -> Vec<(u64, usize)> {
+        let mut out: Vec<(u64, usize)> = vec![];
+        for (t, _) in self.all() {
+            let t = t.as_millis() as u64;
+            match out.last_mut() {
+                Some((last, n)) if *last == t => *n += 1,
+                _ => out.push((t, 1)),
+            }
+        }
+        out
+    }
+}
+
+/// When the source stops.
+#[derive(Clone, Copy)]
+enum End {
+    /// Right after the last record is read.
+    AfterLast,
+    /// At this virtual instant (ms), after the last record.
+    At(u64),
+    /// Never: after the last record, the next read waits forever.
+    Never,
+}
+
+/// A source that yields record `i + 1` (raw text `records[i].1`) no earlier than `records[i].0`
+/// ms after the start, and logs every read. Records come in order, each as soon as it is asked
+/// for and due.
+fn source(reads: &Reads, records: Vec<(u64, String)>, end: End) -> BoxStream<'static, Record> {
+    let reads = reads.clone();
+    let start = Instant::now();
+    let records = records.into_iter().enumerate();
+    stream::unfold(records, move |mut rest| {
+        let reads = reads.clone();
+        async move {
+            match rest.next() {
+                Some((i, (due, raw))) => {
+                    sleep_until(start + ms(due)).await;
+                    let id = i as u64 + 1;
+                    reads.log(id);
+                    Some((Record { id, raw }, rest))
+                }
+                None => {
+                    match end {
+                        End::AfterLast => {}
+                        End::At(t) => sleep_until(start + ms(t)).await,
+                        End::Never => std::future::pending::<()>().await,
+                    }
+                    None
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// `n` good records (raw text = the id), all ready at t=0.
+fn ready(n: u64) -> Vec<(u64, String)> {
+    (1..=n).map(|id| (0, id.to_string())).collect()
+}
+
+/// Good records ready at these instants (ms).
+fn due_at(instants: &[u64]) -> Vec<(u64, String)> {
+    instants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (*t, (i + 1).to_string()))
+        .collect()
+}
+
+type Delay = Arc<dyn Fn(u64) -> Option<Duration> + Send + Sync>;
+
+async fn wait(delay: Option<Duration>) {
+    match delay {
+        Some(d) if d.is_zero() => {}
+        Some(d) => sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The enrich function: item `id` takes `time(id)`. It records each start on `starts`
+/// ("enrich 4"), counts the calls in flight on `gauge`, and watches each call with a probe.
+#[derive(Clone)]
+struct Enricher {
+    gauge: Gauge,
+    starts: Timeline,
+    probes: Arc<Mutex<BTreeMap<u64, Probe>>>,
+    time: Delay,
+}
+
+impl Enricher {
+    fn new(time: impl Fn(u64) -> Duration + Send + Sync + 'static) -> Self {
+        Self {
+            gauge: Gauge::new(),
+            starts: Timeline::new(),
+            probes: Arc::default(),
+            time: Arc::new(move |id| Some(time(id))),
+        }
+    }
+
+    fn instant() -> Self {
+        Self::new(|_| Duration::ZERO)
+    }
+
+    fn call(&self) -> impl FnMut(Item) -> BoxFuture<'static, Enriched> + Send + 'static {
+        let this = self.clone();
+        move |item: Item| {
+            let probe = Probe::new(format!("enrich {}", item.id));
+            this.probes.lock().unwrap().insert(item.id, probe.clone());
+            let (gauge, starts) = (this.gauge.clone(), this.starts.clone());
+            let delay = (this.time)(item.id);
+            Box::pin(probe.wrap(async move {
+                let _in_flight = gauge.enter();
+                starts.record(format!("enrich {}", item.id));
+                wait(delay).await;
+                Enriched {
+                    id: item.id,
+                    value: item.value,
+                    info: format!("info {}", item.id),
+                }
+            }))
+        }
+    }
+
+    fn probe(&self, id: u64) -> Probe {
+        self.probes
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| panic!("enrich was never called for item {id}"))
+    }
+
+    fn started(&self) -> Vec<u64> {
+        let probes = self.probes.lock().unwrap();
+        probes.keys().copied().collect()
+    }
+}
+
+/// The sink: call `n` (1-based) takes `time(n)`, or never finishes when `time(n)` is `None`.
+/// Every finished write is recorded on `writes` ("wrote [1, 2, 3]") at the instant it finished.
+#[derive(Clone)]
+struct Sink {
+    writes: Timeline,
+    written: Arc<Mutex<Vec<(Duration, u64)>>>,
+    probes: Arc<Mutex<Vec<Probe>>>,
+    time: Delay,
+}
+
+impl Sink {
+    fn new(time: impl Fn(u64) -> Option<Duration> + Send + Sync + 'static) -> Self {
+        Self {
+            writes: Timeline::new(),
+            written: Arc::default(),
+            probes: Arc::default(),
+            time: Arc::new(time),
+        }
+    }
+
+    fn instant() -> Self {
+        Self::new(|_| Some(Duration::ZERO))
+    }
+
+    /// Stalls forever on its first call.
+    fn stalled() -> Self {
+        Self::new(|_| None)
+    }
+
+    fn call(&self) -> impl FnMut(Vec<Enriched>) -> BoxFuture<'static, ()> + Send + 'static {
+        let this = self.clone();
+        move |batch: Vec<Enriched>| {
+            let mut probes = this.probes.lock().unwrap();
+            let n = probes.len() as u64 + 1;
+            let probe = Probe::new(format!("sink call {n}"));
+            probes.push(probe.clone());
+            let delay = (this.time)(n);
+            let (writes, written) = (this.writes.clone(), this.written.clone());
+            Box::pin(probe.wrap(async move {
+                let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
+                assert!(
+                    !ids.is_empty(),
+                    "the sink was called with an empty batch at t={}ms: batches are never empty",
+                    now().as_millis()
+                );
+                wait(delay).await;
+                writes.record(format!("wrote {ids:?}"));
+                let at = now();
+                written
+                    .lock()
+                    .unwrap()
+                    .extend(ids.iter().map(|id| (at, *id)));
+            }))
+        }
+    }
+
+    /// The ids of every item in a batch whose write finished.
+    fn delivered(&self) -> Vec<u64> {
+        self.written
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// (instant, id) of every item whose write finished.
+    fn delivered_at(&self) -> Vec<(Duration, u64)> {
+        self.written.lock().unwrap().clone()
+    }
+
+    fn calls(&self) -> usize {
+        self.probes.lock().unwrap().len()
+    }
+
+    fn probe(&self, call: usize) -> Probe {
+        let probes = self.probes.lock().unwrap();
+        probes.get(call - 1).cloned().unwrap_or_else(|| {
+            panic!(
+                "sink call {call} never happened (the sink was called {} time(s)) by t={}ms",
+                probes.len(),
+                now().as_millis()
+            )
+        })
+    }
+}
+
+fn config(channel_capacity: usize, k: usize, batch_size: usize, window: Duration) -> Config {
+    Config {
+        channel_capacity,
+        enrich_concurrency: k,
+        batch_size,
+        batch_window: window,
+    }
+}
+
+/// A token that a helper task cancels at `at`. Await the handle before the test ends.
+fn cancel_at(at: Duration) -> (CancellationToken, JoinHandle<()>) {
+    let token = CancellationToken::new();
+    let canceller = token.clone();
+    let handle = tokio::spawn(async move {
+        sleep(at).await;
+        canceller.cancel();
+    });
+    (token, handle)
+}
+
+/// Checks the report against what the source and the sink saw: every record read is reported
+/// exactly once — delivered, dead-lettered or not delivered — and the counts are right.
+fn assert_books_balance(stats: &Stats, reads: &Reads, sink: &Sink) {
+    let read = reads.ids();
+    let delivered = sink.delivered();
+    let dead: Vec<u64> = stats.dead_letters.iter().map(|d| d.record.id).collect();
+    assert_eq!(
+        stats.read,
+        read.len(),
+        "stats.read must count the records taken from the source"
+    );
+    assert_eq!(
+        stats.delivered,
+        delivered.len(),
+        "stats.delivered must count the items of the batches whose sink call finished — not \
+         the ones handed to a sink call that was then cancelled"
+    );
+    let mut sorted = stats.not_delivered.clone();
+    sorted.sort();
+    assert_eq!(
+        stats.not_delivered, sorted,
+        "not_delivered must be in ascending order"
+    );
+    let mut seen: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for id in &delivered {
+        seen.entry(*id).or_default().push("delivered");
+    }
+    for id in &dead {
+        seen.entry(*id).or_default().push("dead-lettered");
+    }
+    for id in &stats.not_delivered {
+        seen.entry(*id).or_default().push("not delivered");
+    }
+    for id in &read {
+        match seen.get(id).map(Vec::as_slice) {
+            None | Some([]) => panic!(
+                "record {id} vanished: it was read from the source, but it was neither \
+                 delivered, dead-lettered nor reported in not_delivered. Every record read must \
+                 be accounted for, wherever it was when the pipeline stopped (a channel, an \
+                 enrich call, a batch being built or written).\nreport: {stats:?}\nread: \
+                 {read:?}\ndelivered: {delivered:?}"
+            ),
+            Some([_]) => {}
+            Some(many) => panic!(
+                "record {id} is reported more than once: {many:?}\nreport: {stats:?}\n\
+                 delivered: {delivered:?}"
+            ),
+        }
+    }
+    let extra: Vec<&u64> = seen.keys().filter(|id| !read.contains(id)).collect();
+    assert!(
+        extra.is_empty(),
+        "records {extra:?} are reported but were never read\nreport: {stats:?}"
+    );
+}
+
+/// The most records held at once (read, not yet written; no bad records), and when. A write
+/// that finished at the same instant as a read is counted as before it: the benefit of the doubt.
+fn peak_held(reads: &Reads, sink: &Sink) -> (usize, Duration) {
+    let delivered = sink.delivered_at();
+    let mut peak = (0, Duration::ZERO);
+    for (n, (at, _)) in reads.all().into_iter().enumerate() {
+        let written = delivered.iter().filter(|(t, _)| *t <= at).count();
+        let held = (n + 1).saturating_sub(written);
+        if held > peak.0 {
+            peak = (held, at);
+        }
+    }
+    peak
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. parse and the bound
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn parse_accepts_a_whole_number_and_rejects_anything_else_with_a_reason() {
+    testkit::run(|| async {
+        let record = |raw: &str| Record {
+            id: 7,
+            raw: raw.to_owned(),
+        };
+        let cases = ["42", " 7 ", "0", "", "   ", "12x", "1.5", "twelve", "-3"];
+        let got: Vec<(&str, Result<Item, Reason>)> = cases
+            .iter()
+            .map(|raw| (*raw, parse(&record(raw))))
+            .collect();
+        let item = |value| Ok(Item { id: 7, value });
+        assert_eq!(
+            got,
+            vec![
+                ("42", item(42)),
+                (" 7 ", item(7)),
+                ("0", item(0)),
+                ("", Err(Reason::Empty)),
+                ("   ", Err(Reason::Empty)),
+                ("12x", Err(Reason::NotANumber)),
+                ("1.5", Err(Reason::NotANumber)),
+                ("twelve", Err(Reason::NotANumber)),
+                ("-3", Err(Reason::Negative)),
+            ],
+            "a whole number of zero or more, surrounding whitespace ignored; otherwise Empty, \
+             Negative or NotANumber"
+        );
+    });
+}
+
+#[test]
+fn the_pipeline_holds_at_most_two_channels_plus_k_plus_a_batch_plus_one() {
+    testkit::run(|| async {
+        let bounds: Vec<usize> = [(2, 3, 4), (1, 1, 1), (8, 4, 16)]
+            .into_iter()
+            .map(|(c, k, n)| config(c, k, n, secs(1)).max_held())
+            .collect();
+        assert_eq!(
+            bounds,
+            vec![12, 5, 37],
+            "max_held = 2 × channel_capacity + enrich_concurrency + batch_size + 1"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The flow: order, batches, dead letters, the end of the source
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_record_is_delivered_in_order_and_the_last_partial_batch_goes_when_the_source_ends() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::new(|_| ms(10));
+        let sink = Sink::instant();
+        let stats = run_pipeline(
+            source(&reads, ready(10), End::AfterLast),
+            enrich.call(),
+            sink.call(),
+            config(2, 3, 4, ms(200)),
+            CancellationToken::new(),
+        )
+        .await;
+        sink.writes.assert_eq(
+            &[
+                (20, "wrote [1, 2, 3, 4]"),
+                (30, "wrote [5, 6, 7, 8]"),
+                (40, "wrote [9, 10]"),
+            ],
+            "K=3 enrich calls of 10ms at a time: items 1-3 are through at t=10ms, 4-6 at 20ms, \
+             7-9 at 30ms, 10 at 40ms. A batch of 4 goes as soon as it is full; when the source \
+             has ended, the last partial batch goes at once (t=40ms), without waiting for its \
+             200ms window",
+        );
+        assert_eq!(
+            now(),
+            ms(40),
+            "run_pipeline must return as soon as the last batch is written"
+        );
+        assert_eq!(
+            stats,
+            Stats {
+                read: 10,
+                delivered: 10,
+                dead_letters: vec![],
+                not_delivered: vec![]
+            }
+        );
+    });
+}
+
+#[test]
+fn an_empty_source_returns_at_once_and_writes_nothing() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::instant();
+        let stats = run_pipeline(
+            source(&reads, vec![], End::AfterLast),
+            Enricher::instant().call(),
+            sink.call(),
+            config(2, 3, 4, secs(1)),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(stats, Stats::default());
+        assert_eq!(sink.calls(), 0, "an empty batch must never be written");
+        assert_eq!(
+            now(),
+            ms(0),
+            "nothing to wait for: the pipeline must end at once"
+        );
+    });
+}
+
+#[test]
+fn bad_records_go_to_the_dead_letters_with_their_reason_and_the_rest_flow_on() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::instant();
+        let sink = Sink::instant();
+        let raw = ["1", "x", "3", "", "5", "-6", "7"];
+        let records = raw.iter().map(|r| (0, r.to_string())).collect();
+        let stats = run_pipeline(
+            source(&reads, records, End::AfterLast),
+            enrich.call(),
+            sink.call(),
+            config(2, 2, 10, ms(100)),
+            CancellationToken::new(),
+        )
+        .await;
+        let dead = |id: u64, raw: &str, reason| DeadLetter {
+            record: Record {
+                id,
+                raw: raw.to_owned(),
+            },
+            reason,
+        };
+        assert_eq!(
+            stats.dead_letters,
+            vec![
+                dead(2, "x", Reason::NotANumber),
+                dead(4, "", Reason::Empty),
+                dead(6, "-6", Reason::Negative),
+            ],
+            "each bad record becomes a dead letter with its reason, in the order read"
+        );
+        assert_eq!(
+            enrich.started(),
+            vec![1, 3, 5, 7],
+            "only good items reach enrich"
+        );
+        sink.writes.assert_eq(
+            &[(0, "wrote [1, 3, 5, 7]")],
+            "a bad record must not stop the pipeline: the good ones after it flow on",
+        );
+        assert_eq!((stats.read, stats.delivered), (7, 4));
+        assert_eq!(stats.not_delivered, Vec::<u64>::new());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Backpressure
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_stalled_sink_stops_the_source_at_exactly_the_bound_with_one_enrich_call_at_a_time() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::stalled();
+        let (token, canceller) = cancel_at(secs(60));
+        // channel 2, K 1, batch 4: 2 + 2 + 1 + 4 + 1 = 10.
+        let stats = run_pipeline(
+            source(&reads, ready(200), End::Never),
+            Enricher::instant().call(),
+            sink.call(),
+            config(2, 1, 4, ms(100)),
+            token,
+        )
+        .await;
+        canceller.await.unwrap();
+        let read = reads.count();
+        assert!(
+            read <= 10,
+            "with the sink stalled the pipeline read {read} records, but it may hold at most 10 \
+             (two channels of 2, K=1 in the enrich stage, a batch of 4, 1 in the parse stage): \
+             something buffers without bound or beyond the contract — an unbounded channel, an \
+             extra buffer (a channel of batches?), or a stage that takes items without waiting \
+             for room downstream"
+        );
+        assert_eq!(
+            read, 10,
+            "with the sink stalled the pipeline must fill up and only then stop reading: the \
+             sink holds its batch of 4, each channel 2, and the enrich and parse stages each the \
+             item they are waiting to pass on — 10 records read"
+        );
+        assert_eq!(
+            reads.per_instant(),
+            vec![(0, 10)],
+            "all 10 are read at once at t=0, and none after, however long the sink stalls"
+        );
+        assert_eq!(
+            now(),
+            secs(60),
+            "cancelling must end the pipeline at once, even with the sink stalled"
+        );
+        assert_eq!(
+            sink.probe(1).cancelled_at(),
+            Some(secs(60)),
+            "the stalled sink call must be dropped when the pipeline is cancelled ({})",
+            sink.probe(1).describe()
+        );
+        assert_eq!(
+            stats,
+            Stats {
+                read: 10,
+                delivered: 0,
+                dead_letters: vec![],
+                not_delivered: (1..=10).collect()
+            },
+            "10 records read, none delivered: all 10 must be reported as not delivered, \
+             wherever they were when the token fired (the sink call, the channels, the stages)"
+        );
+    });
+}
+
+#[test]
+fn a_stalled_sink_never_lets_the_source_run_further_ahead_than_the_bound() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::instant();
+        let sink = Sink::stalled();
+        let (token, canceller) = cancel_at(secs(60));
+        // channel 2, K 3, batch 4: at most 2 + 2 + 3 + 4 + 1 = 12; at least the two full
+        // channels, the batch, and one item waiting in each of parse and enrich: 10.
+        run_pipeline(
+            source(&reads, ready(200), End::Never),
+            enrich.call(),
+            sink.call(),
+            config(2, 3, 4, ms(100)),
+            token,
+        )
+        .await;
+        canceller.await.unwrap();
+        let read = reads.count();
+        assert!(
+            read <= 12,
+            "with the sink stalled the pipeline read {read} records, but it may hold at most 12 \
+             (two channels of 2, K=3 in the enrich stage, a batch of 4, 1 in the parse stage): \
+             something buffers without bound or beyond the contract — an unbounded channel, an \
+             extra buffer, a stage that takes items without waiting for room downstream, or more \
+             than K items in the enrich stage"
+        );
+        assert!(
+            read >= 10,
+            "with the sink stalled the pipeline read only {read} records: it must fill both \
+             channels (2 each) and a batch of 4, and the parse and enrich stages must each \
+             hold the item they wait to pass on — at least 10"
+        );
+        assert_eq!(
+            reads.per_instant().len(),
+            1,
+            "every read happens at t=0; none after, however long the sink stalls"
+        );
+    });
+}
+
+#[test]
+fn dead_letters_leave_at_once_and_do_not_count_towards_the_bound() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::stalled();
+        let (token, canceller) = cancel_at(secs(10));
+        // Every third record is bad. The stalled pipeline holds 10 good items, so reading stops
+        // at the 10th good one, record 14.
+        let records = (1..=200u64)
+            .map(|id| {
+                (
+                    0,
+                    if id % 3 == 0 {
+                        "bad".into()
+                    } else {
+                        id.to_string()
+                    },
+                )
+            })
+            .collect();
+        let stats = run_pipeline(
+            source(&reads, records, End::Never),
+            Enricher::instant().call(),
+            sink.call(),
+            config(2, 1, 4, ms(100)),
+            token,
+        )
+        .await;
+        canceller.await.unwrap();
+        assert_eq!(
+            reads.count(),
+            14,
+            "a bad record is dead-lettered at once and is not held, so the stalled pipeline \
+             holds its 10 good items (1, 2, 4, 5, …, 14) and has read 14 records"
+        );
+        let dead: Vec<u64> = stats.dead_letters.iter().map(|d| d.record.id).collect();
+        assert_eq!(
+            dead,
+            vec![3, 6, 9, 12],
+            "the bad records read are dead letters"
+        );
+        assert_eq!(
+            stats.not_delivered,
+            vec![1, 2, 4, 5, 7, 8, 10, 11, 13, 14],
+            "every good record read is reported as not delivered when the token fires"
+        );
+    });
+}
+
+#[test]
+fn throughput_is_the_sink_rate_when_the_sink_is_the_bottleneck() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::new(|_| Some(ms(10)));
+        let stats = run_pipeline(
+            source(&reads, ready(40), End::AfterLast),
+            Enricher::instant().call(),
+            sink.call(),
+            config(2, 3, 4, ms(200)),
+            CancellationToken::new(),
+        )
+        .await;
+        let expected: Vec<(u64, String)> = (1..=10u64)
+            .map(|b| {
+                let ids: Vec<u64> = (4 * b - 3..=4 * b).collect();
+                (10 * b, format!("wrote {ids:?}"))
+            })
+            .collect();
+        let expected: Vec<(u64, &str)> = expected.iter().map(|(t, e)| (*t, e.as_str())).collect();
+        sink.writes.assert_eq(
+            &expected,
+            "the sink takes 10ms per batch and everything else is instant: one batch of 4 \
+             every 10ms, back to back — the next batch must be ready the moment the sink is free",
+        );
+        assert_eq!(now(), ms(100));
+        let (peak, at) = peak_held(&reads, &sink);
+        assert!(
+            peak <= 12,
+            "{peak} records were held at t={}ms (read, not yet written): the bound is 12. The \
+             source must be read at the sink's pace, never further ahead than the bound",
+            at.as_millis()
+        );
+        assert_eq!((stats.read, stats.delivered), (40, 40));
+    });
+}
+
+#[test]
+fn throughput_is_k_calls_per_enrich_time_when_enrich_is_the_bottleneck() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::new(|_| ms(30));
+        let sink = Sink::instant();
+        run_pipeline(
+            source(&reads, ready(12), End::AfterLast),
+            enrich.call(),
+            sink.call(),
+            config(2, 3, 3, ms(200)),
+            CancellationToken::new(),
+        )
+        .await;
+        sink.writes.assert_eq(
+            &[
+                (30, "wrote [1, 2, 3]"),
+                (60, "wrote [4, 5, 6]"),
+                (90, "wrote [7, 8, 9]"),
+                (120, "wrote [10, 11, 12]"),
+            ],
+            "enrich takes 30ms and K=3 run at once: 3 items every 30ms",
+        );
+        assert_eq!(now(), ms(120));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Enrich: K at once, in order
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn enrich_runs_k_calls_at_once_and_never_more() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::new(|_| ms(100));
+        let sink = Sink::instant();
+        run_pipeline(
+            source(&reads, ready(12), End::AfterLast),
+            enrich.call(),
+            sink.call(),
+            config(8, 4, 12, ms(200)),
+            CancellationToken::new(),
+        )
+        .await;
+        let peak = enrich.gauge.peak();
+        assert!(
+            peak <= 4,
+            "{peak} enrich calls ran at once, but enrich_concurrency is 4: cap the calls in \
+             flight at K (`buffered(k)`), whatever the input offers"
+        );
+        assert!(
+            peak >= 4,
+            "at most {peak} enrich call(s) ran at once, with 12 items waiting and \
+             enrich_concurrency 4: the calls must overlap, up to K at once — awaiting each \
+             call before starting the next runs them one at a time"
+        );
+        let starts: Vec<(u64, String)> = (1..=12u64)
+            .map(|id| (100 * ((id - 1) / 4), format!("enrich {id}")))
+            .collect();
+        let starts: Vec<(u64, &str)> = starts.iter().map(|(t, e)| (*t, e.as_str())).collect();
+        enrich.starts.assert_eq(
+            &starts,
+            "4 calls of 100ms at a time: 1-4 at t=0, 5-8 at 100ms, 9-12 at 200ms",
+        );
+        assert_eq!(now(), ms(300));
+    });
+}
+
+#[test]
+fn results_keep_the_source_order_when_enrich_calls_finish_out_of_order() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        // Items 1-4 take 40, 30, 20, 10ms: they finish in reverse order. So do 5-8.
+        let enrich = Enricher::new(|id| ms(10 * (4 - (id - 1) % 4)));
+        let sink = Sink::instant();
+        run_pipeline(
+            source(&reads, ready(8), End::AfterLast),
+            enrich.call(),
+            sink.call(),
+            config(4, 4, 4, ms(200)),
+            CancellationToken::new(),
+        )
+        .await;
+        sink.writes.assert_eq(
+            &[(40, "wrote [1, 2, 3, 4]"), (80, "wrote [5, 6, 7, 8]")],
+            "items must reach the sink in source order, whatever order their enrich calls \
+             finish in (`buffered` keeps the order, `buffer_unordered` does not); items 5-8 \
+             start when 1-4 have been passed on, at t=40ms",
+        );
+    });
+}
+
+#[test]
+fn a_slow_enrich_call_holds_back_the_items_behind_it_without_starting_more_than_k() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::new(|id| if id == 1 { ms(500) } else { ms(10) });
+        let sink = Sink::instant();
+        run_pipeline(
+            source(&reads, ready(9), End::AfterLast),
+            enrich.call(),
+            sink.call(),
+            config(2, 3, 3, ms(200)),
+            CancellationToken::new(),
+        )
+        .await;
+        enrich.starts.assert_eq(
+            &[
+                (0, "enrich 1"),
+                (0, "enrich 2"),
+                (0, "enrich 3"),
+                (500, "enrich 4"),
+                (500, "enrich 5"),
+                (500, "enrich 6"),
+                (510, "enrich 7"),
+                (510, "enrich 8"),
+                (510, "enrich 9"),
+            ],
+            "items 2 and 3 finish at t=10ms but must wait for item 1 (500ms) to be passed on \
+             first, and while they wait they still count against K=3: no new enrich call may \
+             start before t=500ms. (A stage that frees a slot as soon as a call finishes keeps \
+             the early results in a reorder buffer that grows without bound behind a slow item.)",
+        );
+        sink.writes.assert_eq(
+            &[
+                (500, "wrote [1, 2, 3]"),
+                (510, "wrote [4, 5, 6]"),
+                (520, "wrote [7, 8, 9]"),
+            ],
+            "batches in source order",
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Batches: full, or at the end of the window
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_full_batch_is_written_at_once_and_the_next_window_starts_at_its_first_item() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::instant();
+        run_pipeline(
+            source(&reads, due_at(&[0, 10, 20, 50, 60]), End::At(400)),
+            Enricher::instant().call(),
+            sink.call(),
+            config(4, 2, 3, ms(100)),
+            CancellationToken::new(),
+        )
+        .await;
+        sink.writes.assert_eq(
+            &[(20, "wrote [1, 2, 3]"), (150, "wrote [4, 5]")],
+            "batch_size 3, window 100ms, items at 0, 10, 20, 50, 60ms: the first batch is full \
+             at t=20ms and goes at once; the second starts with item 4 at t=50ms, so its window \
+             ends at t=150ms (not 100ms after the previous batch, not 100ms after its last item)",
+        );
+        assert_eq!(
+            now(),
+            ms(400),
+            "the source ends at t=400ms, with nothing left to write"
+        );
+    });
+}
+
+#[test]
+fn a_partial_batch_is_written_when_the_window_after_its_first_item_ends() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::instant();
+        run_pipeline(
+            source(&reads, due_at(&[0, 100, 200, 400]), End::At(1000)),
+            Enricher::instant().call(),
+            sink.call(),
+            config(4, 2, 10, ms(250)),
+            CancellationToken::new(),
+        )
+        .await;
+        sink.writes.assert_eq(
+            &[(250, "wrote [1, 2, 3]"), (650, "wrote [4]")],
+            "window 250ms, batch_size 10, items at 0, 100, 200, 400ms: a batch that does not \
+             fill up is written 250ms after its *first* item was taken — t=250ms for items \
+             1-3, then t=650ms for item 4 — and not only when it is full or the source ends",
+        );
+        assert_eq!(now(), ms(1000));
+    });
+}
+
+#[test]
+fn a_trickle_of_records_is_written_once_per_window_for_a_virtual_minute() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::instant();
+        // One record every 300ms for a minute; batches of up to 100, window 1s.
+        let instants: Vec<u64> = (0..200).map(|i| 300 * i).collect();
+        let stats = run_pipeline(
+            source(&reads, due_at(&instants), End::At(60_000)),
+            Enricher::new(|_| ms(5)).call(),
+            sink.call(),
+            config(4, 2, 100, secs(1)),
+            CancellationToken::new(),
+        )
+        .await;
+        // Batch b (0-based) starts with the item read at 1200b ms, reaches the sink stage 5ms
+        // later, and holds the four items read at 1200b, +300, +600, +900ms.
+        let expected: Vec<(u64, String)> = (0..50u64)
+            .map(|b| {
+                let ids: Vec<u64> = (4 * b + 1..=4 * b + 4).collect();
+                (1200 * b + 1005, format!("wrote {ids:?}"))
+            })
+            .collect();
+        let expected: Vec<(u64, &str)> = expected.iter().map(|(t, e)| (*t, e.as_str())).collect();
+        sink.writes.assert_eq(
+            &expected,
+            "a record every 300ms, enrich 5ms, window 1s: each batch is written 1s after its \
+             first item reached the batch, with the 4 items that came in that second",
+        );
+        assert_eq!((stats.read, stats.delivered), (200, 200));
+        assert_eq!(now(), secs(60));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Cancellation
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn cancelling_stops_every_stage_at_that_instant_and_reports_what_was_not_delivered() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let enrich = Enricher::new(|_| ms(100));
+        let sink = Sink::new(|_| Some(ms(150)));
+        let (token, canceller) = cancel_at(ms(250));
+        let stats = run_pipeline(
+            source(&reads, ready(50), End::Never),
+            enrich.call(),
+            sink.call(),
+            config(2, 2, 3, ms(200)),
+            token,
+        )
+        .await;
+        canceller.await.unwrap();
+        assert_eq!(
+            now(),
+            ms(250),
+            "run_pipeline must return the instant the token is cancelled"
+        );
+        // Enrich 1-2 run 0-100ms, 3-4 100-200ms, 5-6 from 200ms; the batch [1, 2, 3] goes to
+        // the sink at 200ms and would be written at 350ms.
+        assert_eq!(
+            sink.probe(1).describe(),
+            "sink call 1: started t=200ms, cancelled t=250ms",
+            "the sink call in progress must be dropped (cancelled) when the token fires"
+        );
+        for id in [5, 6] {
+            assert_eq!(
+                enrich.probe(id).describe(),
+                format!("enrich {id}: started t=200ms, cancelled t=250ms"),
+                "the enrich calls in flight must be dropped when the token fires"
+            );
+        }
+        let late: Vec<(Duration, u64)> = reads
+            .all()
+            .into_iter()
+            .filter(|(t, _)| *t >= ms(250))
+            .collect();
+        assert_eq!(
+            late,
+            vec![],
+            "no record may be read once the token is cancelled"
+        );
+        assert_books_balance(&stats, &reads, &sink);
+        assert_eq!(stats.delivered, 0, "no batch was finished before t=250ms");
+        assert!(
+            stats.not_delivered.starts_with(&[1, 2, 3, 4, 5, 6]),
+            "at t=250ms records 1-3 are in the sink call, 4 in the second channel and 5-6 in \
+             enrich calls: all must be reported as not delivered, got {:?}",
+            stats.not_delivered
+        );
+    });
+}
+
+#[test]
+fn no_record_is_lost_whenever_the_pipeline_is_cancelled() {
+    // The token fires at every kind of moment: while records are being read, enriched, batched,
+    // written, or while the pipeline waits for a window. The books must balance every time.
+    for stop_at in (0..=700).step_by(13) {
+        testkit::run(move || async move {
+            let reads = Reads::default();
+            let mut t = 0;
+            let records: Vec<(u64, String)> = (1..=40u64)
+                .map(|id| {
+                    t += id * 7 % 23;
+                    let raw = if id % 5 == 0 {
+                        format!("{id}?")
+                    } else {
+                        id.to_string()
+                    };
+                    (t, raw)
+                })
+                .collect();
+            let enrich = Enricher::new(|id| ms(id * 17 % 45));
+            let sink = Sink::new(|call| Some(ms(call * 31 % 70)));
+            let (token, canceller) = cancel_at(ms(stop_at));
+            let stats = run_pipeline(
+                source(&reads, records, End::Never),
+                enrich.call(),
+                sink.call(),
+                config(2, 3, 4, ms(40)),
+                token,
+            )
+            .await;
+            canceller.await.unwrap();
+            assert_eq!(
+                now(),
+                ms(stop_at),
+                "cancelled at t={stop_at}ms: run_pipeline must return then"
+            );
+            assert_books_balance(&stats, &reads, &sink);
+            assert!(
+                stats.dead_letters.iter().all(|d| d.record.id % 5 == 0),
+                "only the bad records are dead letters: {:?}",
+                stats.dead_letters
+            );
+        });
+    }
+}
+
+#[test]
+fn a_token_cancelled_before_the_call_reads_nothing() {
+    testkit::run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::instant();
+        let token = CancellationToken::new();
+        token.cancel();
+        let stats = run_pipeline(
+            source(&reads, ready(10), End::Never),
+            Enricher::instant().call(),
+            sink.call(),
+            config(2, 3, 4, ms(100)),
+            token,
+        )
+        .await;
+        assert_eq!(
+            (stats, reads.count(), sink.calls()),
+            (Stats::default(), 0, 0),
+            "with the token already cancelled, nothing may be read or written"
+        );
+        assert_eq!(now(), ms(0));
+    });
+}
+
+#[test]
+fn a_pipeline_cancelled_while_its_sink_is_slow_still_counts_the_finished_batches() {
+    Test::new().run(|| async {
+        let reads = Reads::default();
+        let sink = Sink::new(|_| Some(ms(40)));
+        let (token, canceller) = cancel_at(ms(130));
+        let stats = run_pipeline(
+            source(&reads, ready(100), End::Never),
+            Enricher::instant().call(),
+            sink.call(),
+            config(2, 1, 4, ms(200)),
+            token,
+        )
+        .await;
+        canceller.await.unwrap();
+        sink.writes.assert_eq(
+            &[
+                (40, "wrote [1, 2, 3, 4]"),
+                (80, "wrote [5, 6, 7, 8]"),
+                (120, "wrote [9, 10, 11, 12]"),
+            ],
+            "one batch every 40ms until the cancellation at t=130ms",
+        );
+        assert_eq!(
+            sink.probe(4).describe(),
+            "sink call 4: started t=120ms, cancelled t=130ms"
+        );
+        assert_books_balance(&stats, &reads, &sink);
+        assert_eq!(
+            (stats.read, stats.delivered, stats.not_delivered.len()),
+            (22, 12, 10),
+            "three batches delivered, and the pipeline full again behind the fourth: 12 \
+             delivered, 10 held (the bound with K=1) and reported as not delivered"
+        );
+    });
+}
