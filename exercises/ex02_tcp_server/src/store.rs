@@ -1,0 +1,45 @@
+//! The shared state: one `HashMap` that every connection reads and writes.
+//!
+//! Two designs fit the same API, and the chapter shows both:
+//!
+//! * **a lock**: `Arc<std::sync::Mutex<HashMap>>`. A *std* mutex is the right choice
+//!   when every critical section is short and contains no `.await`: locking it never makes a
+//!   task wait for another task's I/O, so it cannot stall the executor;
+//! * **an actor**: one task owns the map and receives commands over an `mpsc` channel, each with
+//!   a `oneshot` for the reply. No lock at all, at the price of a task and two channel hops.
+//!
+//! `apply` is `async` so that either design fits behind it.
+
+use crate::protocol::{Command, Reply};
+
+/// The shared key-value store: a cheap handle, cloned into every connection.
+///
+/// Every clone sees the same data.
+#[derive(Clone, Default)]
+pub struct Store {
+    // Add the fields you need: the map behind an `Arc<Mutex<..>>`, or the sender to an actor task.
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Self {
+        todo!("create an empty store")
+    }
+
+    /// Executes one command and returns its reply:
+    ///
+    /// * `SET k v` → `OK`;
+    /// * `GET k` → `VALUE v`, or `NIL` when `k` is not set;
+    /// * `DEL k` → `INT 1` when `k` was set (it is now removed), `INT 0` when it was not;
+    /// * `INCR k` → `INT n`, the new value, which is also stored (as decimal text, so a `GET`
+    ///   then says `VALUE n`); a key that is not set counts as 0. When the stored value is not a
+    ///   decimal `i64`: `ERR value is not an integer`; when adding one would overflow an `i64`:
+    ///   `ERR increment would overflow`. In both cases the value is left as it was;
+    /// * `QUIT` → `BYE` (nothing to do here: the connection closes after sending it).
+    ///
+    /// Each command is atomic: two clients that `INCR` the same key a hundred times each leave
+    /// it at 200. Must never block the thread, and never keep the data locked across an `.await`.
+    pub async fn apply(&self, command: Command) -> Reply {
+        todo!("execute the command on the shared map")
+    }
+}

@@ -1,0 +1,143 @@
+//! One connection: read lines, answer each one, enforce the limits, react to shutdown.
+//!
+//! The handler is generic over the byte stream, so the same code serves a `TcpStream` in
+//! production and a `tokio::io::duplex` pipe in the tests.
+
+use crate::codec::RequestLines;
+use crate::protocol::{Command, Reply};
+use crate::server::Config;
+use crate::store::Store;
+use futures::{SinkExt, StreamExt};
+use std::io::ErrorKind;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, timeout_at};
+use tokio_util::codec::{Framed, LinesCodecError};
+use tokio_util::sync::CancellationToken;
+
+/// Serves one client until the connection ends. Every line the client sends (ending in `\n`; a
+/// `\r` before it is dropped) gets exactly one reply line, in order:
+///
+/// * a command is parsed with [`Command::parse`](crate::Command::parse) and executed with
+///   [`Store::apply`](crate::Store::apply); a line that does not parse is answered
+///   `ERR <reason>`, and the connection **stays open**;
+/// * `QUIT` is answered `BYE`, then the connection is closed;
+/// * each reply line goes out whole, in one write (`Framed`'s `send` does that): a reply split
+///   over several small writes waits for the client's acknowledgement between them (Nagle's
+///   algorithm), up to 40 ms a reply on a real network;
+/// * a line longer than `config.max_line_length` bytes (not counting the `\n`) is answered
+///   `ERR line too long` and the connection is closed — as soon as more than that many bytes
+///   of the line have arrived, without waiting for its end: memory stays bounded;
+/// * a line that is not valid UTF-8 is answered `ERR invalid UTF-8`; the connection may then be
+///   closed;
+/// * **idle timeout**: a connection is closed, without a reply, once `config.idle_timeout` has
+///   passed without a complete line from the client — exactly that long after the last complete
+///   line (or after the start, if none came). A partial line does not count as activity. Time
+///   spent unable to write a reply (a client that does not read) counts as idle too, so a
+///   client that never reads is closed by the same rule instead of holding its connection
+///   forever;
+/// * when the client hangs up, the handler returns. A last line cut off by the hang-up (no `\n`)
+///   is discarded, never executed: `SET price 10` may be what is left of `SET price 1000`;
+/// * **shutdown**: once `shutdown` is cancelled, a connection waiting between requests (no part
+///   of a next line received) is closed at once; a request in flight — part of its line
+///   received, or its reply being written — is finished (read to its end, executed, answered)
+///   and then the connection is closed. [`serve`](crate::serve) bounds that with its grace
+///   period.
+///
+/// Returns once the connection is closed (dropping `stream` closes it). Errors reading or writing
+/// end the connection; there is no one to report them to. Must never block the thread, and never
+/// keep the store locked while writing to the client: one slow client must not delay any other.
+pub async fn handle_connection<S>(
+    stream: S,
+    store: Store,
+    config: Config,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // `Framed` turns the byte stream into a stream of lines (reading) and a sink of lines
+    // (writing), keeping the partial line it has read so far in its buffer.
+    let mut lines = Framed::new(stream, RequestLines::new(config.max_line_length));
+    // An I/O error ends this connection only, and the client is gone or broken: nothing to do.
+    let _ = serve_requests(&mut lines, &store, config.idle_timeout, &shutdown).await;
+}
+
+// What to do once a reply has been written.
+enum After {
+    KeepGoing,
+    Close,
+}
+
+async fn serve_requests<S>(
+    lines: &mut Framed<S, RequestLines>,
+    store: &Store,
+    idle_timeout: Duration,
+    shutdown: &CancellationToken,
+) -> Result<(), LinesCodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // One deadline, moved forward by each complete line, bounds reading *and* writing: a client
+    // that neither sends a line nor reads its replies for `idle_timeout` is gone as far as we
+    // are concerned.
+    let mut deadline = Instant::now() + idle_timeout;
+    // Set when shutdown came in the middle of a request: finish that one request, then close.
+    let mut finishing = false;
+
+    loop {
+        let line = tokio::select! {
+            // Once the token is cancelled, `cancelled()` is always ready: stop watching it.
+            _ = shutdown.cancelled(), if !finishing => {
+                // Nothing of a next request received: nothing is in flight, close now.
+                if lines.read_buffer().is_empty() {
+                    return Ok(());
+                }
+                finishing = true;
+                continue;
+            }
+            // `Framed::next` is cancel safe: if shutdown wins the race, the bytes read so far
+            // stay in the buffer, which is exactly what the check above looks at.
+            next = timeout_at(deadline, lines.next()) => match next {
+                Err(_idle) => return Ok(()),
+                Ok(None) => return Ok(()), // the client hung up
+                Ok(Some(line)) => line,
+            },
+        };
+        deadline = Instant::now() + idle_timeout;
+
+        let (reply, after) = match line {
+            Ok(line) => respond(&line, store).await,
+            // `LinesCodec` noticed the line was too long before its end arrived; it would skip
+            // the rest, but a client sending such lines is broken or hostile: close.
+            Err(LinesCodecError::MaxLineLengthExceeded) => (error("line too long"), After::Close),
+            // After a decoding error `Framed` ends the stream, so this connection cannot go on.
+            Err(LinesCodecError::Io(e)) if e.kind() == ErrorKind::InvalidData => {
+                (error("invalid UTF-8"), After::Close)
+            }
+            Err(e) => return Err(e),
+        };
+
+        match timeout_at(deadline, lines.send(reply.to_string())).await {
+            Err(_idle) => return Ok(()), // the client stopped reading
+            Ok(sent) => sent?,
+        }
+        if finishing || matches!(after, After::Close) {
+            return Ok(());
+        }
+    }
+}
+
+// The reply to one complete line, and whether the connection ends after it.
+async fn respond(line: &str, store: &Store) -> (Reply, After) {
+    match Command::parse(line) {
+        Ok(Command::Quit) => (Reply::Bye, After::Close),
+        // The store is locked (or the actor asked) only inside `apply`: by the time we write the
+        // reply, nothing is held, so a client that reads slowly delays no one but itself.
+        Ok(command) => (store.apply(command).await, After::KeepGoing),
+        Err(reason) => (Reply::Error(reason), After::KeepGoing),
+    }
+}
+
+fn error(reason: &str) -> Reply {
+    Reply::Error(reason.to_owned())
+}

@@ -1,0 +1,124 @@
+//! The accept loop: a task per connection, a limit on connections, a graceful shutdown.
+
+use crate::connection::handle_connection;
+use crate::protocol::Reply;
+use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, timeout_at};
+use tokio_util::sync::CancellationToken;
+
+/// The server's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The most connections served at once. One more is answered `ERR busy` and closed.
+    pub max_connections: usize,
+    /// The longest line accepted, in bytes, not counting the `\n`.
+    pub max_line_length: usize,
+    /// How long a connection may go without sending a complete line before it is closed.
+    pub idle_timeout: Duration,
+    /// After shutdown is requested: how long requests in flight get to finish before every
+    /// connection still open is closed.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    /// 100 connections, lines up to 1 KiB, 5 minutes of idleness, 5 seconds of grace.
+    fn default() -> Self {
+        Self {
+            max_connections: 100,
+            max_line_length: 1024,
+            idle_timeout: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Accepts connections on `listener` and serves each one with
+/// [`handle_connection`](crate::handle_connection) in its own task, until `shutdown` is cancelled.
+///
+/// * **Concurrency**: every connection is served by its own task, so a slow or silent client
+///   never delays another; the accept loop never waits for a client.
+/// * **Connection limit**: at most `config.max_connections` connections are served at once. A
+///   connection accepted beyond that is sent `ERR busy` and closed; it does not count against
+///   the limit. A connection counts from the moment it is accepted until its handler has closed
+///   it, however it ended (quit, hang-up, timeout, error).
+/// * **Shutdown**: when `shutdown` is cancelled, `serve` stops accepting (no connection attempted
+///   after that is ever served; the listener is closed, at the latest when `serve` returns) and
+///   passes the token on to every connection (see
+///   [`handle_connection`](crate::handle_connection)). It returns as soon as every connection
+///   has closed, or `config.shutdown_grace` after the cancellation, whichever comes first; at
+///   that point every connection still open is closed.
+/// * When `serve` returns, no task it started is still alive.
+/// * An error accepting one connection is not fatal: the loop goes on.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    store: Store,
+    shutdown: CancellationToken,
+) {
+    // A permit per connection. `try_acquire` never waits: a full server says so at once instead
+    // of letting clients queue up silently.
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    // The set owns every task we start, so none can outlive `serve`.
+    let mut connections = JoinSet::new();
+
+    loop {
+        let socket = tokio::select! {
+            // `biased`: once shutdown is requested, accept nothing more, even if a client is
+            // already waiting.
+            biased;
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _peer)) => socket,
+                Err(e) => {
+                    // Usually one client's problem (it reset before we accepted it); when it is
+                    // ours (out of file descriptors), pause instead of spinning on the error.
+                    eprintln!("ex02-server: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        // Collect the tasks that have ended, so the set does not grow with every connection.
+        while connections.try_join_next().is_some() {}
+
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (store, token) = (store.clone(), shutdown.clone());
+                connections.spawn(async move {
+                    handle_connection(socket, store, config, token).await;
+                    // The slot frees up only once the connection is closed.
+                    drop(permit);
+                });
+            }
+            // Even the refusal is a task of its own: the accept loop never awaits a client.
+            Err(_full) => {
+                connections.spawn(refuse(socket));
+            }
+        }
+    }
+
+    // Stop accepting: from here on, connection attempts are refused by the operating system.
+    drop(listener);
+
+    // The handlers have seen the token: idle ones close at once, busy ones finish their request.
+    // Wait for them up to the grace period — one deadline for all, not one per connection.
+    let deadline = Instant::now() + config.shutdown_grace;
+    while let Ok(Some(_)) = timeout_at(deadline, connections.join_next()).await {}
+    // Whatever is still running is aborted, and awaited: an aborted task is gone only once it
+    // has been joined. Dropping a handler drops its socket, which closes the connection.
+    connections.shutdown().await;
+}
+
+// Tells a client the server is full, then closes the connection.
+async fn refuse(mut socket: TcpStream) {
+    let line = format!("{}\n", Reply::Error("busy".to_owned()));
+    // A new socket's send buffer is empty, so this completes at once; if the client is already
+    // gone there is nothing to do about it.
+    let _ = socket.write_all(line.as_bytes()).await;
+}

@@ -1,0 +1,1308 @@
+//! Hidden tests for exercise 02 — a concurrent TCP server.
+//!
+//! The exercise is split in two layers, and so are the tests:
+//!
+//! * `handle_connection` is driven over in-memory `tokio::io::duplex` pipes: exact, and free of
+//!   any operating-system behaviour;
+//! * `serve` is driven over real loopback sockets on `127.0.0.1:0`, with the server and *every*
+//!   client a task on the test's own paused-clock runtime — the one arrangement in which real
+//!   sockets stay deterministic under a paused clock (tokio >= 1.53.3). No std thread ever talks
+//!   to the server, and test clients set `TCP_NODELAY` so that no write waits for an ACK in real
+//!   time.
+//!
+//! Every test runs on tokio's paused clock (`testkit::run`): instants are virtual and exact.
+//! Test names are the specification; each assertion message says what was expected and the
+//! likely cause when it is not.
+
+use ex02_tcp_server::*;
+use futures::FutureExt;
+use pretty_assertions::assert_eq;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+use testkit::{Probe, Timeline, fmt_duration, ms, now, secs};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout};
+use tokio_util::sync::CancellationToken;
+
+/// The limits most tests use: ten connections, 64-byte lines, 10 s of idleness, 5 s of grace.
+const CONFIG: Config = Config {
+    max_connections: 10,
+    max_line_length: 64,
+    idle_timeout: secs(10),
+    shutdown_grace: secs(5),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Harness: panics in the code under test, clients, connections, servers
+// ---------------------------------------------------------------------------------------------
+
+thread_local! {
+    // The first panic of a task running the code under test. Every task of a test runs on the
+    // test's one runtime thread, so a thread-local is shared by all of them.
+    static TASK_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Spawns code under test. If it panics (a `todo!()`, an `unwrap`), the panic is kept and
+/// re-raised in the test body by [`reraise`], so the test reports it instead of a silent server.
+fn spawn_watched<F>(fut: F) -> JoinHandle<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(payload) = AssertUnwindSafe(fut).catch_unwind().await {
+            let message = if let Some(s) = payload.downcast_ref::<&str>() {
+                (*s).to_owned()
+            } else if let Some(s) = payload.downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "a panic without a message".to_owned()
+            };
+            TASK_PANIC.with(|p| {
+                p.borrow_mut().get_or_insert(message);
+            });
+        }
+    })
+}
+
+/// Fails the test with the panic of the code under test, if there was one.
+#[track_caller]
+fn reraise() {
+    if let Some(message) = TASK_PANIC.with(|p| p.borrow_mut().take()) {
+        panic!("the server panicked in a task: {message}");
+    }
+}
+
+/// Sleeps until virtual instant `t` of the test.
+async fn until(t: Duration) {
+    sleep(t.saturating_sub(now())).await;
+}
+
+/// What a client heard next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Heard {
+    /// A reply line, without its `\n`.
+    Line(String),
+    /// The server closed the connection (end of stream, or a reset).
+    Closed,
+    /// Nothing arrived in the time allowed.
+    Silence,
+    /// The start of a line arrived, but not its end, in the time allowed.
+    Partial(String),
+}
+
+impl fmt::Display for Heard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Heard::Line(line) => write!(f, "{line}"),
+            Heard::Closed => write!(f, "(closed)"),
+            Heard::Silence => write!(f, "(silence)"),
+            Heard::Partial(start) => write!(
+                f,
+                "{start:?} and then nothing: the rest of the line (its \\n) never came. Write \
+                 each reply line in one write, as Framed's send does: a second small write \
+                 waits for the client's ACK (Nagle's algorithm)"
+            ),
+        }
+    }
+}
+
+fn line(text: &str) -> Heard {
+    Heard::Line(text.to_owned())
+}
+
+/// One client: writes raw bytes or lines, reads reply lines.
+struct Client<S> {
+    name: String,
+    io: BufReader<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    fn new(name: &str, stream: S) -> Self {
+        Self {
+            name: name.to_owned(),
+            io: BufReader::new(stream),
+        }
+    }
+
+    /// Writes `text` as is (add the `\n` yourself). False if the server had already closed.
+    async fn send(&mut self, text: &str) -> bool {
+        self.send_bytes(text.as_bytes()).await
+    }
+
+    async fn send_bytes(&mut self, bytes: &[u8]) -> bool {
+        self.io.get_mut().write_all(bytes).await.is_ok()
+    }
+
+    /// The next thing heard within `within`.
+    async fn hear(&mut self, within: Duration) -> Heard {
+        let mut buf = Vec::new();
+        match timeout(within, self.io.read_until(b'\n', &mut buf)).await {
+            // `read_until` keeps what it has read so far in `buf` when it is cancelled.
+            Err(_) if buf.is_empty() => Heard::Silence,
+            Err(_) => Heard::Partial(String::from_utf8_lossy(&buf).into_owned()),
+            Ok(Ok(0)) | Ok(Err(_)) => Heard::Closed,
+            Ok(Ok(_)) => {
+                let text = String::from_utf8_lossy(&buf);
+                Heard::Line(text.strip_suffix('\n').unwrap_or(&text).to_owned())
+            }
+        }
+    }
+
+    /// Sends `request` as a line and returns the reply, which must come at once.
+    async fn ask(&mut self, request: &str) -> String {
+        let asked_at = now();
+        self.send(&format!("{request}\n")).await;
+        let heard = self.hear(secs(1)).await;
+        reraise();
+        match heard {
+            Heard::Line(reply) => {
+                assert_eq!(
+                    now(),
+                    asked_at,
+                    "{}: the reply to {request:?} must come at once (asked at t={}, answered at \
+                     t={})",
+                    self.name,
+                    fmt_duration(asked_at),
+                    fmt_duration(now())
+                );
+                reply
+            }
+            other => panic!(
+                "{}: no reply to {request:?} (asked at t={}): {other} — every line gets exactly \
+                 one reply line, at once",
+                self.name,
+                fmt_duration(asked_at)
+            ),
+        }
+    }
+}
+
+/// A connection served by `handle_connection` over an in-memory pipe of `buffer` bytes each way.
+/// The probe says when the handler returned.
+fn open(
+    name: &str,
+    store: &Store,
+    config: Config,
+    shutdown: &CancellationToken,
+    buffer: usize,
+) -> (Client<DuplexStream>, Probe, JoinHandle<()>) {
+    let (client, server) = tokio::io::duplex(buffer);
+    let probe = Probe::new(format!("{name}'s handler"));
+    let handler = handle_connection(server, store.clone(), config, shutdown.clone());
+    let task = spawn_watched(probe.wrap(handler));
+    (Client::new(name, client), probe, task)
+}
+
+const RETURNS: &str = "handle_connection must return once its connection is over";
+
+/// Waits (up to `limit`) for a handler task to end; fails if it did not.
+async fn handler_ends(task: JoinHandle<()>, probe: &Probe, limit: Duration, why: &str) {
+    let ended = timeout(limit, task).await;
+    reraise();
+    assert!(
+        ended.is_ok(),
+        "{} — still running at t={}: {why}",
+        probe.describe(),
+        fmt_duration(now())
+    );
+}
+
+/// A server under test: `serve` on `127.0.0.1:0`, in a task of the test's runtime.
+struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+    probe: Probe,
+}
+
+async fn start_server(config: Config, store: &Store) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("the test could not bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("the listener's address");
+    let shutdown = CancellationToken::new();
+    let probe = Probe::new("serve");
+    let task = spawn_watched(probe.wrap(serve(listener, config, store.clone(), shutdown.clone())));
+    tokio::task::yield_now().await;
+    reraise();
+    assert!(
+        !task.is_finished(),
+        "serve returned at once: it must accept connections until shutdown is requested"
+    );
+    Server {
+        addr,
+        shutdown,
+        task,
+        probe,
+    }
+}
+
+impl Server {
+    /// Requests shutdown now and waits (up to a minute past the grace period) for `serve` to
+    /// return. Returns the instant it returned.
+    async fn shut_down(self, config: Config) -> Duration {
+        let asked = now();
+        self.shutdown.cancel();
+        let limit = config.shutdown_grace + secs(60);
+        let returned = timeout(limit, self.task).await;
+        reraise();
+        assert!(
+            returned.is_ok(),
+            "serve had not returned at t={}, {} after shutdown was requested at t={} (grace \
+             period: {}): when the grace period ends, every connection still open must be \
+             closed and serve must return",
+            fmt_duration(now()),
+            fmt_duration(limit),
+            fmt_duration(asked),
+            fmt_duration(config.shutdown_grace)
+        );
+        self.probe
+            .completed_at()
+            .expect("serve's task ended, so serve returned")
+    }
+}
+
+async fn connect(name: &str, addr: SocketAddr) -> Client<TcpStream> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{name} could not connect to the server: {e}"));
+    // Every write leaves at once: none waits in the kernel for an ACK, in real time.
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    Client::new(name, stream)
+}
+
+/// Compares (instant, event) rows regardless of the order in which tasks recorded events of the
+/// same instant.
+#[track_caller]
+fn assert_schedule(timeline: &Timeline, expected: &[(u64, &str)], what: &str) {
+    reraise();
+    let mut observed: Vec<(Duration, String)> = timeline.entries();
+    observed.sort();
+    let observed: Vec<String> = observed
+        .iter()
+        .map(|(t, e)| format!("t={:<7} {e}", fmt_duration(*t)))
+        .collect();
+    let mut expected: Vec<(Duration, &str)> = expected.iter().map(|(t, e)| (ms(*t), *e)).collect();
+    expected.sort();
+    let expected: Vec<String> = expected
+        .iter()
+        .map(|(t, e)| format!("t={:<7} {e}", fmt_duration(*t)))
+        .collect();
+    assert_eq!(observed, expected, "{what}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The protocol, without a socket
+// ---------------------------------------------------------------------------------------------
+
+fn set(key: &str, value: &str) -> Command {
+    Command::Set {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+fn get(key: &str) -> Command {
+    Command::Get { key: key.into() }
+}
+fn del(key: &str) -> Command {
+    Command::Del { key: key.into() }
+}
+fn incr(key: &str) -> Command {
+    Command::Incr { key: key.into() }
+}
+fn err(reason: &str) -> Reply {
+    Reply::Error(reason.into())
+}
+
+#[test]
+fn commands_are_parsed_from_one_line_each() {
+    testkit::run(|| async {
+        let wrong_args = |name: &str| Err(format!("wrong number of arguments for '{name}'"));
+        let expected: Vec<(&str, Result<Command, String>)> = vec![
+            ("SET k v", Ok(set("k", "v"))),
+            ("GET k", Ok(get("k"))),
+            ("DEL k", Ok(del("k"))),
+            ("INCR visits", Ok(incr("visits"))),
+            ("QUIT", Ok(Command::Quit)),
+            ("get Key", Ok(get("Key"))),
+            ("  SeT   a   B  ", Ok(set("a", "B"))),
+            ("set\tk\tv", Ok(set("k", "v"))),
+            ("quit", Ok(Command::Quit)),
+            ("", Err("empty command".into())),
+            ("   \t ", Err("empty command".into())),
+            ("FLY me", Err("unknown command 'FLY'".into())),
+            ("hello", Err("unknown command 'hello'".into())),
+            ("SET k", wrong_args("SET")),
+            ("set k v extra", wrong_args("SET")),
+            ("GET", wrong_args("GET")),
+            ("del a b", wrong_args("DEL")),
+            ("INCR", wrong_args("INCR")),
+            ("quit now", wrong_args("QUIT")),
+        ];
+        let observed: Vec<(&str, Result<Command, String>)> = expected
+            .iter()
+            .map(|(line, _)| (*line, Command::parse(line)))
+            .collect();
+        assert_eq!(
+            observed, expected,
+            "Command::parse: each line and what it must parse to (see its doc comment)"
+        );
+    });
+}
+
+#[test]
+fn replies_are_written_in_the_documented_format() {
+    testkit::run(|| async {
+        let expected = vec![
+            (Reply::Ok, "OK"),
+            (Reply::Value("hello".into()), "VALUE hello"),
+            (Reply::Nil, "NIL"),
+            (Reply::Int(42), "INT 42"),
+            (Reply::Int(-7), "INT -7"),
+            (Reply::Bye, "BYE"),
+            (err("busy"), "ERR busy"),
+        ];
+        let observed: Vec<(Reply, String)> = expected
+            .iter()
+            .map(|(reply, _)| (reply.clone(), reply.to_string()))
+            .collect();
+        let expected: Vec<(Reply, String)> = expected
+            .into_iter()
+            .map(|(r, s)| (r, s.to_owned()))
+            .collect();
+        assert_eq!(
+            observed, expected,
+            "Reply's Display: the reply's line, without its \\n"
+        );
+    });
+}
+
+#[test]
+fn the_store_executes_each_command_and_every_clone_sees_the_same_data() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let script = vec![
+            (get("a"), Reply::Nil),
+            (set("a", "1"), Reply::Ok),
+            (get("a"), Reply::Value("1".into())),
+            (set("a", "2"), Reply::Ok),
+            (get("a"), Reply::Value("2".into())),
+            (incr("a"), Reply::Int(3)),
+            (get("a"), Reply::Value("3".into())),
+            (incr("fresh"), Reply::Int(1)),
+            (del("a"), Reply::Int(1)),
+            (del("a"), Reply::Int(0)),
+            (get("a"), Reply::Nil),
+            (set("w", "word"), Reply::Ok),
+            (incr("w"), err("value is not an integer")),
+            (get("w"), Reply::Value("word".into())),
+            (set("big", "9223372036854775807"), Reply::Ok),
+            (incr("big"), err("increment would overflow")),
+            (get("big"), Reply::Value("9223372036854775807".into())),
+            (set("neg", "-5"), Reply::Ok),
+            (incr("neg"), Reply::Int(-4)),
+            (Command::Quit, Reply::Bye),
+        ];
+        let mut observed = Vec::new();
+        for (i, (command, _)) in script.iter().enumerate() {
+            // Alternate between two clones: they must share one map.
+            let handle = if i % 2 == 0 {
+                store.clone()
+            } else {
+                store.clone().clone()
+            };
+            observed.push((command.clone(), handle.apply(command.clone()).await));
+        }
+        assert_eq!(
+            observed, script,
+            "Store::apply, in this order, alternating between two clones of one store (see its \
+             doc comment)"
+        );
+        assert_eq!(now(), Duration::ZERO, "the store answers at once");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. One connection, over an in-memory pipe
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_connection_answers_every_line_in_order_and_quit_closes_it() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
+
+        let session = [
+            ("SET greeting hello", "OK"),
+            ("GET greeting", "VALUE hello"),
+            ("INCR visits", "INT 1"),
+            ("INCR visits", "INT 2"),
+            ("DEL greeting", "INT 1"),
+            ("GET greeting", "NIL"),
+            ("get visits\r", "VALUE 2"),
+        ];
+        let mut observed = Vec::new();
+        for (request, _) in session {
+            observed.push((request, client.ask(request).await));
+        }
+        let expected: Vec<(&str, String)> =
+            session.iter().map(|(q, a)| (*q, a.to_string())).collect();
+        assert_eq!(
+            observed, expected,
+            "one reply line per request line, in the documented format (a \\r before the \\n is \
+             dropped)"
+        );
+
+        // Several lines in one write: each gets its reply, in order.
+        client.send("SET a 1\nGET a\nDEL a\n").await;
+        let mut pipelined = Vec::new();
+        for _ in 0..3 {
+            pipelined.push(client.hear(secs(1)).await);
+        }
+        reraise();
+        assert_eq!(
+            pipelined,
+            vec![line("OK"), line("VALUE 1"), line("INT 1")],
+            "three lines sent in one write get three replies, in order"
+        );
+
+        assert_eq!(client.ask("QUIT").await, "BYE");
+        assert_eq!(
+            client.hear(secs(1)).await,
+            Heard::Closed,
+            "after BYE the server closes the connection"
+        );
+        handler_ends(task, &probe, secs(1), "the handler returns after QUIT").await;
+        assert_eq!(probe.completed_at(), Some(Duration::ZERO));
+    });
+}
+
+#[test]
+fn malformed_lines_get_an_error_reply_and_the_connection_stays_usable() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
+
+        let session = [
+            ("HELLO", "ERR unknown command 'HELLO'".to_owned()),
+            ("", "ERR empty command".to_owned()),
+            (
+                "SET onlykey",
+                "ERR wrong number of arguments for 'SET'".to_owned(),
+            ),
+            (
+                "GET a b",
+                "ERR wrong number of arguments for 'GET'".to_owned(),
+            ),
+            ("SET n x", "OK".to_owned()),
+            ("INCR n", "ERR value is not an integer".to_owned()),
+            ("\t", "ERR empty command".to_owned()),
+            (
+                "\u{0}\u{1}\u{7}\u{1b}[2J",
+                "ERR unknown command '\u{0}\u{1}\u{7}\u{1b}[2J'".to_owned(),
+            ),
+            ("SET k v", "OK".to_owned()),
+            ("GET k", "VALUE v".to_owned()),
+        ];
+        let mut observed = Vec::new();
+        for (request, _) in &session {
+            observed.push((*request, client.ask(request).await));
+        }
+        let expected: Vec<(&str, String)> = session.iter().map(|(q, a)| (*q, a.clone())).collect();
+        assert_eq!(
+            observed, expected,
+            "a malformed line gets `ERR <reason>` and the connection stays open and usable: the \
+             next commands must still work"
+        );
+        assert!(
+            probe.is_running(),
+            "the connection must stay open after malformed lines ({})",
+            probe.describe()
+        );
+
+        drop(client);
+        handler_ends(
+            task,
+            &probe,
+            secs(1),
+            "the handler returns when the client hangs up",
+        )
+        .await;
+    });
+}
+
+#[test]
+fn invalid_utf8_gets_an_error_reply_and_harms_no_one() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let garbage: Vec<u8> = (0x80u8..0xa8).chain([b'\n']).collect();
+        let mut tasks = Vec::new();
+
+        for (name, bytes) in [("A", &b"SET k \xff\xfe\n"[..]), ("B", &garbage[..])] {
+            let (mut client, probe, task) = open(name, &store, CONFIG, &token, 4096);
+            client.send_bytes(bytes).await;
+            let first = client.hear(secs(1)).await;
+            reraise();
+            assert_eq!(
+                first,
+                line("ERR invalid UTF-8"),
+                "client {name} sent a line that is not UTF-8: it must be answered `ERR invalid \
+                 UTF-8` (and must not crash the server)"
+            );
+            // The server may close the connection now, or keep serving it: either is fine, as
+            // long as it does one of the two at once.
+            client.send("GET k\n").await;
+            let then = client.hear(secs(1)).await;
+            reraise();
+            assert!(
+                then == line("NIL") || then == Heard::Closed,
+                "after `ERR invalid UTF-8`, client {name}'s connection must either go on (GET k \
+                 → NIL: the bad line changed nothing) or be closed; it answered {then}"
+            );
+            drop(client);
+            tasks.push((task, probe));
+        }
+
+        let (mut other, probe, task) = open("C", &store, CONFIG, &token, 4096);
+        assert_eq!(other.ask("SET k v").await, "OK");
+        assert_eq!(
+            other.ask("GET k").await,
+            "VALUE v",
+            "other clients are unaffected"
+        );
+        drop(other);
+        tasks.push((task, probe));
+        for (task, probe) in tasks {
+            handler_ends(
+                task,
+                &probe,
+                secs(1),
+                "the handler returns when the client hangs up",
+            )
+            .await;
+        }
+    });
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_refused_at_once_and_the_connection_closed() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
+
+        // Exactly max_line_length (64) bytes is still fine.
+        let longest = format!("SET k {}", "v".repeat(58));
+        assert_eq!(longest.len(), 64);
+        assert_eq!(
+            client.ask(&longest).await,
+            "OK",
+            "a line of exactly max_line_length (64) bytes is allowed"
+        );
+
+        // 65 bytes and no end in sight.
+        client.send(&"x".repeat(65)).await;
+        let heard = client.hear(secs(1)).await;
+        reraise();
+        assert_eq!(
+            heard,
+            line("ERR line too long"),
+            "65 bytes of a line have arrived, more than max_line_length (64), and no \\n: the \
+             line must be refused as soon as more than 64 bytes of it have arrived, without \
+             waiting for the end of the line (which may never come: memory must stay bounded). \
+             Use LinesCodec::new_with_max_length"
+        );
+        assert_eq!(now(), Duration::ZERO, "refused at once");
+        assert_eq!(
+            client.hear(secs(1)).await,
+            Heard::Closed,
+            "after `ERR line too long` the connection is closed"
+        );
+        handler_ends(task, &probe, secs(1), "the handler returns after closing").await;
+        assert_eq!(probe.completed_at(), Some(Duration::ZERO));
+    });
+}
+
+#[test]
+fn an_idle_connection_is_closed_exactly_idle_timeout_after_its_last_complete_line() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
+
+        until(secs(3)).await;
+        assert_eq!(client.ask("SET a 1").await, "OK");
+        // Partial lines are not activity: a client trickling bytes without ever finishing a line
+        // must not keep its connection forever.
+        until(secs(5)).await;
+        client.send("GET").await;
+        until(secs(9)).await;
+        client.send(" a").await;
+        until(secs(12)).await;
+        client.send(" ").await;
+
+        let heard = client.hear(secs(60)).await;
+        reraise();
+        assert!(
+            heard == Heard::Closed,
+            "the connection was still open at t={}: a connection with no complete line for \
+             idle_timeout (10s) must be closed — here 10s after its last complete line (t=3s), \
+             so at t=13s (heard: {heard})",
+            fmt_duration(now())
+        );
+        handler_ends(task, &probe, secs(1), "the handler returns when it closes").await;
+        let closed_at = probe.completed_at().expect("the handler has returned");
+        assert_eq!(
+            closed_at,
+            secs(13),
+            "the connection was closed at t={}, expected t=13s: the idle timeout counts from the \
+             last complete line (at t=3s), not from the start of the connection, and partial \
+             lines (t=5s, 9s, 12s) do not count as activity",
+            fmt_duration(closed_at)
+        );
+    });
+}
+
+#[test]
+fn a_connection_that_never_sends_a_complete_line_is_closed_after_the_idle_timeout() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut silent, silent_probe, silent_task) = open("silent", &store, CONFIG, &token, 4096);
+        let (mut partial, partial_probe, partial_task) =
+            open("partial", &store, CONFIG, &token, 4096);
+
+        until(secs(1)).await;
+        partial.send("SET half").await;
+        let (a, b) = tokio::join!(silent.hear(secs(60)), partial.hear(secs(60)));
+        reraise();
+        assert_eq!(
+            (a, b),
+            (Heard::Closed, Heard::Closed),
+            "both connections must be closed by the idle timeout (without a reply)"
+        );
+        for probe in [&silent_probe, &partial_probe] {
+            assert_eq!(
+                probe.completed_at(),
+                Some(secs(10)),
+                "idle_timeout (10s) after the start, with no complete line: closed at t=10s \
+                 ({}); half a line is not activity",
+                probe.describe()
+            );
+        }
+        handler_ends(silent_task, &silent_probe, secs(1), RETURNS).await;
+        handler_ends(partial_task, &partial_probe, secs(1), RETURNS).await;
+    });
+}
+
+#[test]
+fn a_line_cut_off_by_a_hang_up_is_discarded_not_executed() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+
+        // A closes its sending side in the middle of `SET price 1000` (like `nc -N`): it can
+        // still read, so a reply to the cut-off line would be heard.
+        let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 4096);
+        assert_eq!(a.ask("SET seen yes").await, "OK");
+        a.send("SET price 10").await;
+        a.io.get_mut()
+            .shutdown()
+            .await
+            .expect("closing A's sending side");
+        let heard = a.hear(secs(1)).await;
+        reraise();
+        assert_eq!(
+            heard,
+            Heard::Closed,
+            "A hung up in the middle of a line: no reply is due — the cut-off line must be \
+             discarded, and the connection closed"
+        );
+        handler_ends(
+            a_task,
+            &a_probe,
+            secs(1),
+            "the handler returns when the client hangs up",
+        )
+        .await;
+
+        // B vanishes altogether in the middle of a line.
+        let (mut b, b_probe, b_task) = open("B", &store, CONFIG, &token, 4096);
+        b.send("SET price 20").await;
+        drop(b);
+        handler_ends(
+            b_task,
+            &b_probe,
+            secs(1),
+            "the handler returns when the client vanishes",
+        )
+        .await;
+        assert_eq!(
+            (a_probe.completed_at(), b_probe.completed_at()),
+            (Some(Duration::ZERO), Some(Duration::ZERO)),
+            "a handler returns as soon as its client hangs up"
+        );
+
+        let (mut c, c_probe, c_task) = open("C", &store, CONFIG, &token, 4096);
+        assert_eq!(
+            c.ask("GET seen").await,
+            "VALUE yes",
+            "A's complete line was executed"
+        );
+        let price = c.ask("GET price").await;
+        assert_eq!(
+            price, "NIL",
+            "GET price answered {price:?}: a line cut off by a hang-up (`SET price 10`, no \\n) \
+             was executed. It may be what is left of `SET price 1000`: discard it. (LinesCodec's \
+             decode_eof hands back the unterminated rest of the stream as a last line; see \
+             RequestLines::decode_eof)"
+        );
+        drop(c);
+        handler_ends(c_task, &c_probe, secs(1), RETURNS).await;
+    });
+}
+
+#[test]
+fn a_client_that_never_reads_is_closed_by_the_idle_timeout_and_delays_no_one() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        // A tiny pipe: A's replies fill it after a few lines, and A never reads them.
+        let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 64);
+        let writer = tokio::spawn(async move {
+            for _ in 0..1000 {
+                if !a.send("GET k\n").await {
+                    break; // the server closed the connection
+                }
+            }
+            a // keep the pipe open (and unread) until the server closes it
+        });
+
+        let (mut b, b_probe, b_task) = open("B", &store, CONFIG, &token, 4096);
+        until(secs(1)).await;
+        let asked = now();
+        b.send("SET k v\n").await;
+        let heard = b.hear(secs(60)).await;
+        reraise();
+        assert!(
+            heard == line("OK") && now() == asked,
+            "B asked at t=1s and heard {heard} at t={}: a client that does not read its replies \
+             (A) must delay no one else — is something shared (the store's lock?) held while \
+             writing a reply to a client?",
+            fmt_duration(now())
+        );
+        assert_eq!(b.ask("GET k").await, "VALUE v");
+
+        handler_ends(
+            a_task,
+            &a_probe,
+            secs(60),
+            "a client that never reads its replies must be closed by the idle timeout: time \
+             blocked writing a reply counts as idle (put the write under the same deadline)",
+        )
+        .await;
+        assert_eq!(
+            a_probe.completed_at(),
+            Some(secs(10)),
+            "A sent its last line at t=0 and then only failed to read: its connection must be \
+             closed at t=10s, idle_timeout after its last line — time blocked writing counts as \
+             idle ({})",
+            a_probe.describe()
+        );
+        let a = timeout(secs(1), writer)
+            .await
+            .expect("A's writer stops once the server closed")
+            .expect("A's writer");
+        drop(a);
+        drop(b);
+        handler_ends(b_task, &b_probe, secs(1), RETURNS).await;
+    });
+}
+
+#[test]
+fn connections_share_one_store_and_incr_is_atomic() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 4096);
+        let (mut b, b_probe, b_task) = open("B", &store, CONFIG, &token, 4096);
+        assert_eq!(a.ask("SET shared 1").await, "OK");
+        assert_eq!(
+            b.ask("GET shared").await,
+            "VALUE 1",
+            "what one connection SETs, another GETs: every connection shares one store"
+        );
+
+        let counting = |mut client: Client<DuplexStream>| async move {
+            for _ in 0..50 {
+                client.ask("INCR hits").await;
+                tokio::task::yield_now().await;
+            }
+            client
+        };
+        let (mut a, b) = tokio::join!(counting(a), counting(b));
+        assert_eq!(
+            a.ask("GET hits").await,
+            "VALUE 100",
+            "two connections INCR the same key 50 times each, interleaved: 100"
+        );
+        drop((a, b));
+        handler_ends(a_task, &a_probe, secs(1), RETURNS).await;
+        handler_ends(b_task, &b_probe, secs(1), RETURNS).await;
+    });
+}
+
+#[test]
+fn shutdown_closes_a_connection_waiting_between_requests_at_once() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
+        assert_eq!(client.ask("SET k v").await, "OK");
+
+        until(secs(1)).await;
+        token.cancel();
+        let heard = client.hear(secs(60)).await;
+        reraise();
+        assert!(
+            heard == Heard::Closed && now() == secs(1),
+            "shutdown at t=1s; the connection was waiting for a next request: it must be closed \
+             at once, at t=1s (heard {heard} at t={}). Watch the token while waiting for a line \
+             (select!)",
+            fmt_duration(now())
+        );
+        handler_ends(task, &probe, secs(1), RETURNS).await;
+
+        // A connection that starts after shutdown was requested is closed at once too.
+        let (mut late, late_probe, late_task) = open("late", &store, CONFIG, &token, 4096);
+        let heard = late.hear(secs(60)).await;
+        reraise();
+        assert!(
+            heard == Heard::Closed && now() == secs(1),
+            "a connection opened after shutdown must be closed at once (heard {heard} at t={})",
+            fmt_duration(now())
+        );
+        handler_ends(late_task, &late_probe, secs(1), RETURNS).await;
+    });
+}
+
+#[test]
+fn shutdown_lets_the_request_in_flight_finish_then_closes() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let timeline = Timeline::new();
+        let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 4096);
+        let (mut b, b_probe, b_task) = open("B", &store, CONFIG, &token, 4096);
+        assert_eq!(a.ask("SET k v").await, "OK");
+        assert_eq!(b.ask("SET j w").await, "OK");
+
+        let idle = tokio::spawn({
+            let timeline = timeline.clone();
+            async move {
+                let heard = b.hear(secs(60)).await;
+                timeline.record(format!("B (idle): {heard}"));
+            }
+        });
+
+        // A is half-way through a request when shutdown comes.
+        until(ms(500)).await;
+        a.send("GET ").await;
+        until(secs(1)).await;
+        token.cancel();
+        until(secs(2)).await;
+        a.send("k\n").await;
+        let reply = a.hear(secs(60)).await;
+        timeline.record(format!("A (in flight): {reply}"));
+        let then = a.hear(secs(60)).await;
+        timeline.record(format!("A (in flight): {then}"));
+        let _ = idle.await;
+
+        assert_schedule(
+            &timeline,
+            &[
+                (1000, "B (idle): (closed)"),
+                (2000, "A (in flight): VALUE v"),
+                (2000, "A (in flight): (closed)"),
+            ],
+            "shutdown at t=1s: B, waiting between requests, is closed at once; A, half-way \
+             through `GET k` (its line began at t=0.5s), gets its request finished — the rest of \
+             the line comes at t=2s, is answered, and then A is closed",
+        );
+        handler_ends(a_task, &a_probe, secs(1), RETURNS).await;
+        handler_ends(b_task, &b_probe, secs(1), RETURNS).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The server, over loopback TCP
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_server_answers_clients_over_tcp_until_shutdown() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let server = start_server(CONFIG, &store).await;
+        let mut client = connect("client", server.addr).await;
+        assert_eq!(client.ask("SET city Lyon").await, "OK");
+        assert_eq!(client.ask("GET city").await, "VALUE Lyon");
+        assert_eq!(client.ask("QUIT").await, "BYE");
+        assert_eq!(
+            client.hear(secs(1)).await,
+            Heard::Closed,
+            "closed after BYE"
+        );
+
+        until(secs(60)).await;
+        assert!(
+            !server.task.is_finished(),
+            "serve must keep accepting until shutdown is requested"
+        );
+        let mut later = connect("later", server.addr).await;
+        assert_eq!(later.ask("GET city").await, "VALUE Lyon");
+        assert_eq!(later.ask("QUIT").await, "BYE");
+
+        let returned = server.shut_down(CONFIG).await;
+        assert_eq!(
+            returned,
+            secs(60),
+            "shutdown at t=60s with no connection open: serve returns at once"
+        );
+    });
+}
+
+#[test]
+fn a_slow_client_does_not_delay_the_others() {
+    testkit::run(|| async {
+        let config = Config {
+            idle_timeout: secs(60),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let server = start_server(config, &store).await;
+        let timeline = Timeline::new();
+
+        // The slow client connects first and sends half a line: a server that serves one
+        // connection at a time is stuck with it.
+        let mut slow = connect("slow", server.addr).await;
+        slow.send("SET slow").await;
+        let mut clients = vec![tokio::spawn({
+            let timeline = timeline.clone();
+            async move {
+                until(secs(5)).await;
+                slow.send(" 1\n").await;
+                timeline.record(format!("slow: {}", slow.hear(secs(60)).await));
+                slow.send("QUIT\n").await;
+                timeline.record(format!("slow: {}", slow.hear(secs(60)).await));
+            }
+        })];
+        for i in 1..=3 {
+            let (timeline, addr) = (timeline.clone(), server.addr);
+            clients.push(tokio::spawn(async move {
+                let name = format!("client {i}");
+                let mut c = connect(&name, addr).await;
+                c.send(&format!("SET k{i} v{i}\n")).await;
+                timeline.record(format!("{name}: {}", c.hear(secs(60)).await));
+                sleep(secs(1)).await;
+                c.send(&format!("GET k{i}\n")).await;
+                timeline.record(format!("{name}: {}", c.hear(secs(60)).await));
+                c.send("QUIT\n").await;
+                timeline.record(format!("{name}: {}", c.hear(secs(60)).await));
+            }));
+        }
+        for client in clients {
+            let _ = timeout(secs(120), client).await;
+        }
+        reraise();
+
+        let first_reply = timeline
+            .entries()
+            .into_iter()
+            .find(|(_, e)| e.starts_with("client 1:"))
+            .map(|(t, _)| t);
+        let diagnosis = match first_reply {
+            Some(t) if t > Duration::ZERO => format!(
+                "connections were served one at a time: client 1 connected at t=0 but got its \
+                 first reply only at t={}, once the slow client was done. The accept loop must \
+                 hand each connection to a task of its own (tokio::spawn) and go straight back \
+                 to accept(), never await a client itself. ",
+                fmt_duration(t)
+            ),
+            _ => String::new(),
+        };
+        assert_schedule(
+            &timeline,
+            &[
+                (0, "client 1: OK"),
+                (0, "client 2: OK"),
+                (0, "client 3: OK"),
+                (1000, "client 1: VALUE v1"),
+                (1000, "client 1: BYE"),
+                (1000, "client 2: VALUE v2"),
+                (1000, "client 2: BYE"),
+                (1000, "client 3: VALUE v3"),
+                (1000, "client 3: BYE"),
+                (5000, "slow: OK"),
+                (5000, "slow: BYE"),
+            ],
+            &format!(
+                "{diagnosis}Every client gets each reply the instant it asks, whatever the other \
+                 clients do: clients 1-3 at t=0 and t=1s, the slow client (half a line, then \
+                 5s of silence) at t=5s"
+            ),
+        );
+        server.shut_down(config).await;
+    });
+}
+
+#[test]
+fn at_most_max_connections_are_served_and_the_next_one_is_told_busy() {
+    testkit::run(|| async {
+        let config = Config {
+            max_connections: 2,
+            ..CONFIG
+        };
+        let store = Store::new();
+        let server = start_server(config, &store).await;
+        let mut transcript: Vec<String> = Vec::new();
+        let mut note = |who: &str, what: String| transcript.push(format!("{who}: {what}"));
+
+        let mut a = connect("A", server.addr).await;
+        note("A", a.ask("SET a 1").await);
+        let mut b = connect("B", server.addr).await;
+        note("B", b.ask("SET b 1").await);
+        // Full: the third is told so, at once, and closed.
+        let mut c = connect("C", server.addr).await;
+        note("C", c.hear(secs(1)).await.to_string());
+        note("C", c.hear(secs(1)).await.to_string());
+        // The two served connections are unaffected.
+        note("A", a.ask("GET b").await);
+        // A leaves; a moment later its slot is free again.
+        note("A", a.ask("QUIT").await);
+        note("A", a.hear(secs(1)).await.to_string());
+        sleep(ms(10)).await;
+        let mut d = connect("D", server.addr).await;
+        note("D", d.ask("GET a").await);
+        // Full again: B and D.
+        let mut e = connect("E", server.addr).await;
+        note("E", e.hear(secs(1)).await.to_string());
+        note("E", e.hear(secs(1)).await.to_string());
+        reraise();
+
+        assert_eq!(
+            transcript,
+            vec![
+                "A: OK",
+                "B: OK",
+                "C: ERR busy",
+                "C: (closed)",
+                "A: VALUE 1",
+                "A: BYE",
+                "A: (closed)",
+                "D: VALUE 1",
+                "E: ERR busy",
+                "E: (closed)",
+            ],
+            "with max_connections = 2: a third connection is answered `ERR busy` and closed at \
+             once; a refused connection takes no slot; a slot frees up as soon as its connection \
+             is closed"
+        );
+        drop((b, c, d, e));
+        server.shut_down(config).await;
+    });
+}
+
+#[test]
+fn a_client_that_vanishes_mid_line_frees_its_slot() {
+    testkit::run(|| async {
+        let config = Config {
+            max_connections: 1,
+            ..CONFIG
+        };
+        let store = Store::new();
+        let server = start_server(config, &store).await;
+
+        let mut a = connect("A", server.addr).await;
+        assert_eq!(a.ask("SET a 1").await, "OK");
+        a.send("GET").await;
+        until(secs(1)).await;
+        // Gone without a goodbye: a reset, not even a FIN.
+        a.io.get_ref().set_zero_linger().expect("SO_LINGER");
+        drop(a);
+
+        until(secs(1) + ms(10)).await;
+        let mut b = connect("B", server.addr).await;
+        b.send("GET a\n").await;
+        let heard = b.hear(secs(1)).await;
+        reraise();
+        assert_eq!(
+            heard,
+            line("VALUE 1"),
+            "A (the only allowed connection) vanished in the middle of a line at t=1s: its \
+             connection is over and its slot must be free for B at once. A connection counts \
+             until its handler has closed it, however it ended (quit, hang-up, timeout, error)"
+        );
+        drop(b);
+        server.shut_down(config).await;
+    });
+}
+
+#[test]
+fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_after_the_grace_period()
+{
+    testkit::run(|| async {
+        let config = Config {
+            idle_timeout: secs(60),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let server = start_server(config, &store).await;
+        let timeline = Timeline::new();
+        let addr = server.addr;
+
+        let mut a = connect("A", addr).await;
+        assert_eq!(a.ask("SET a 1").await, "OK");
+        let mut b = connect("B", addr).await;
+        assert_eq!(b.ask("SET b 1").await, "OK");
+        let mut c = connect("C", addr).await;
+        assert_eq!(c.ask("SET c 1").await, "OK");
+
+        let record = |who: &'static str, timeline: &Timeline, heard: Heard| {
+            timeline.record(format!("{who}: {heard}"))
+        };
+        let mut clients = Vec::new();
+        // A: idle, between requests.
+        clients.push(tokio::spawn({
+            let timeline = timeline.clone();
+            async move { record("A (idle)", &timeline, a.hear(secs(120)).await) }
+        }));
+        // B: starts a request at t=0.5s and finishes it at t=2s, after shutdown.
+        clients.push(tokio::spawn({
+            let timeline = timeline.clone();
+            async move {
+                until(ms(500)).await;
+                b.send("GET b").await;
+                until(secs(2)).await;
+                b.send("\n").await;
+                record("B (in flight)", &timeline, b.hear(secs(120)).await);
+                record("B (in flight)", &timeline, b.hear(secs(120)).await);
+            }
+        }));
+        // C: starts a request at t=0.5s and never finishes it.
+        clients.push(tokio::spawn({
+            let timeline = timeline.clone();
+            async move {
+                until(ms(500)).await;
+                c.send("GET c").await;
+                record("C (stalled)", &timeline, c.hear(secs(120)).await);
+            }
+        }));
+        // D: tries to connect after shutdown was requested.
+        let late = tokio::spawn(async move {
+            until(ms(1500)).await;
+            let Ok(stream) = TcpStream::connect(addr).await else {
+                return Heard::Closed; // refused: fine
+            };
+            stream.set_nodelay(true).expect("TCP_NODELAY");
+            let mut d = Client::new("D", stream);
+            d.send("GET a\n").await;
+            d.hear(secs(120)).await
+        });
+
+        until(secs(1)).await;
+        let returned = server.shut_down(config).await;
+        timeline.record("serve returned");
+        for client in clients {
+            let _ = timeout(secs(120), client).await;
+        }
+        let d = timeout(secs(120), late).await;
+
+        let diagnosis = if returned < secs(6) {
+            format!(
+                "serve returned at t={}, before its connections were done (B's request was in \
+                 flight until t=2s, C stayed open until the grace period ended at t=6s): it must \
+                 wait for them, up to the grace period, and leave no task behind. ",
+                fmt_duration(returned)
+            )
+        } else if returned > secs(6) {
+            format!(
+                "serve returned at t={}, after the grace period ended at t=6s: every connection \
+                 still open then must be closed (abort its task) and serve must return. ",
+                fmt_duration(returned)
+            )
+        } else {
+            String::new()
+        };
+        assert_schedule(
+            &timeline,
+            &[
+                (1000, "A (idle): (closed)"),
+                (2000, "B (in flight): VALUE 1"),
+                (2000, "B (in flight): (closed)"),
+                (6000, "C (stalled): (closed)"),
+                (6000, "serve returned"),
+            ],
+            &format!(
+                "{diagnosis}Shutdown at t=1s, grace period 5s: the idle connection (A) is closed \
+                 at once; the request in flight (B) is finished, then B is closed; the connection \
+                 still open when the grace period ends (C) is closed at t=6s, and serve returns \
+                 then"
+            ),
+        );
+        let d = d.ok().and_then(Result::ok);
+        assert!(
+            matches!(d, Some(Heard::Closed)),
+            "D connected at t=1.5s, after shutdown was requested: it must never be served (its \
+             connection refused, or closed unanswered once the listener is gone); D heard {}",
+            d.map_or("nothing (still waiting)".to_owned(), |h| h.to_string())
+        );
+    });
+}
+
+#[test]
+fn shutdown_returns_at_once_when_every_connection_is_idle() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let server = start_server(CONFIG, &store).await;
+        let timeline = Timeline::new();
+        let mut clients = Vec::new();
+        for name in ["A", "B"] {
+            let mut client = connect(name, server.addr).await;
+            assert_eq!(client.ask(&format!("SET {name} 1")).await, "OK");
+            let timeline = timeline.clone();
+            clients.push(tokio::spawn(async move {
+                let heard = client.hear(secs(120)).await;
+                timeline.record(format!("{name}: {heard}"));
+            }));
+        }
+        until(secs(1)).await;
+        let returned = server.shut_down(CONFIG).await;
+        timeline.record("serve returned");
+        for client in clients {
+            let _ = timeout(secs(120), client).await;
+        }
+        assert_schedule(
+            &timeline,
+            &[
+                (1000, "A: (closed)"),
+                (1000, "B: (closed)"),
+                (1000, "serve returned"),
+            ],
+            &format!(
+                "shutdown at t=1s with every connection waiting between requests: nothing is in \
+                 flight, so both are closed at once and serve returns at once (t=1s, here \
+                 t={}), without waiting out the grace period",
+                fmt_duration(returned)
+            ),
+        );
+    });
+}
