@@ -1,0 +1,150 @@
+//! Wrong solution: reads each file whole with read_to_string, then splits it into lines — a
+//! huge file (or one endless line) is held in memory at once.
+//! replaces: summarise.rs
+//! expect: a_line_that_never_ends_is_not_read_to_the_end — the code holds a whole file
+
+use crate::fs::Fs;
+use crate::summary::{FileError, Options, Problem, Summary, Tally, merge_counts, top_words};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
+
+pub async fn summarise<F: Fs>(fs: &F, root: &Path, options: &Options) -> io::Result<Summary> {
+    let (paths, mut errors) = walk(fs, root).await?;
+
+    // `buffer_unordered(n)` polls at most n of the per-file futures at once and starts the next one
+    // the moment one finishes: exactly "at most n files open, and no slot left idle". All of them
+    // run inside this one task, so nothing needs to be `'static` and nothing is spawned.
+    let max_open = options.max_open.max(1);
+    let mut finished = futures::stream::iter(paths)
+        .map(|path| summarise_file(fs, path, options.max_line_len))
+        .buffer_unordered(max_open);
+
+    let mut files = Vec::new();
+    let mut counts = HashMap::new();
+    while let Some((path, outcome)) = finished.next().await {
+        let path = relative(root, &path);
+        match outcome {
+            Ok(tally) => {
+                let (stats, words) = tally.finish(path);
+                files.push(stats);
+                merge_counts(&mut counts, words);
+            }
+            // A failed file's partial tally was dropped: it counts nowhere.
+            Err(problem) => errors.push(FileError { path, problem }),
+        }
+    }
+
+    // The synchronous program got sorted output for free by reading one file at a time in walk
+    // order. `buffer_unordered` yields files in the order they *finish*: sort explicitly.
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let top_words = top_words_off_the_executor(counts, options.top_words).await;
+    Ok(Summary {
+        files,
+        errors,
+        top_words,
+    })
+}
+
+/// Lists the whole tree: every file to read, and every subdirectory that could not be listed.
+/// Only `root` itself failing is an error.
+async fn walk<F: Fs>(fs: &F, root: &Path) -> io::Result<(Vec<PathBuf>, Vec<FileError>)> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    // A stack instead of recursion: a recursive `async fn` would need boxing, and the order does
+    // not matter since the results are sorted at the end.
+    let mut pending = fs.list(root).await?;
+    while let Some(entry) = pending.pop() {
+        if !entry.is_dir {
+            files.push(entry.path);
+            continue;
+        }
+        match fs.list(&entry.path).await {
+            Ok(children) => pending.extend(children),
+            Err(e) => errors.push(FileError {
+                path: relative(root, &entry.path),
+                problem: Problem::Io(e.kind()),
+            }),
+        }
+    }
+    Ok((files, errors))
+}
+
+/// Reads one file; returns its path with the outcome so that results can be matched up whatever
+/// order they finish in.
+async fn summarise_file<F: Fs>(
+    fs: &F,
+    path: PathBuf,
+    max_line_len: usize,
+) -> (PathBuf, Result<Tally, Problem>) {
+    let outcome = read_file(fs, &path, max_line_len).await;
+    (path, outcome)
+}
+
+async fn read_file<F: Fs>(fs: &F, path: &Path, max_line_len: usize) -> Result<Tally, Problem> {
+    let io = |e: io::Error| Problem::Io(e.kind());
+    // The reader is dropped (the file closed) when this function returns, before the next file
+    // can take its place.
+    let mut reader = fs.open(path).await.map_err(io)?;
+    let mut text = String::new();
+    reader.read_to_string(&mut text).await.map_err(io)?;
+    let mut tally = Tally::new();
+    for line in text.split_inclusive('\n') {
+        if line.trim_end_matches('\n').len() > max_line_len {
+            let line = tally.lines() + 1;
+            return Err(Problem::LineTooLong { line });
+        }
+        tally.add_line(line.as_bytes())?;
+    }
+    Ok(tally)
+}
+
+enum Line {
+    /// `line` holds the next line, with its `\n` if it has one.
+    Read,
+    /// The next line is longer than the limit; what was read of it is not a line.
+    TooLong,
+    /// The end of the file.
+    End,
+}
+
+/// The async twin of the synchronous `read_line`: reads the next line into `line` (cleared
+/// first), but never more than `max_line_len + 1` bytes.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max_line_len: usize,
+) -> io::Result<Line> {
+    line.clear();
+    // `AsyncBufReadExt::lines` would read a line that never ends until memory runs out; `take`
+    // stops after the longest line allowed plus its `\n`.
+    let limit = max_line_len as u64 + 1;
+    let n = (&mut *reader).take(limit).read_until(b'\n', line).await?;
+    Ok(if n == 0 {
+        Line::End
+    } else if n as u64 == limit && line.last() != Some(&b'\n') {
+        Line::TooLong
+    } else {
+        Line::Read
+    })
+}
+
+/// The top words over every file read. The map can hold every distinct word of a big tree, so
+/// ranking it is real CPU work: it runs on the blocking pool, where a long computation stalls no
+/// other task.
+async fn top_words_off_the_executor(counts: HashMap<String, u64>, k: usize) -> Vec<(String, u64)> {
+    match tokio::task::spawn_blocking(move || top_words(&counts, k)).await {
+        Ok(top) => top,
+        // Re-raise a panic from the closure as it was, rather than a second, vaguer one.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// `path` relative to `root` (the listing joined them).
+fn relative(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).to_path_buf()
+}
