@@ -1,0 +1,1265 @@
+//! Hidden tests for exercise 05 — a chat server on tokio channels.
+//!
+//! Every test runs on tokio's paused clock (`testkit::run`). A client is an in-memory
+//! `tokio::io::duplex` pipe handed to `handle_client`, all of them in one `Room`; a recorder task
+//! writes down every line a client receives with its virtual instant, and the tests compare those
+//! screens with the exact expected timelines. A client that "does not read" has a 64-byte pipe
+//! and no recorder until the test says so: the server's writes to it block, exactly as they would
+//! for a real client that stopped reading. One test runs the real `serve` over loopback TCP, with
+//! the server and every client as tasks on the test's runtime (deterministic on the paused clock
+//! since tokio 1.53.3).
+
+use ex05_chat_server::{Config, Room, handle_client, serve};
+use pretty_assertions::assert_eq;
+use std::io;
+use std::time::Duration;
+use testkit::{Probe, Timeline, ms, secs};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream, WriteHalf,
+};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinHandle;
+use tokio::time::sleep;
+
+/// The pipe of a client that reads: far more than any test sends.
+const PIPE: usize = 64 * 1024;
+/// The pipe of a client that does not read: the greeting and the welcome fit, little else.
+const TINY: usize = 64;
+/// The grace period of every room in this suite.
+const GRACE: Duration = ms(500);
+
+fn room(capacity: usize) -> Room {
+    Room::new(Config {
+        capacity,
+        grace: GRACE,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test clients
+// ---------------------------------------------------------------------------------------------
+
+/// One client: what it types goes in `input`; what it receives is recorded on its screens.
+struct Client<W = WriteHalf<DuplexStream>> {
+    name: String,
+    input: Option<W>,
+    /// The receiving end, until a recorder takes it.
+    output: Option<Box<dyn AsyncRead + Unpin + Send>>,
+    /// Every line received, at the instant it arrived; `(closed)` at the end of the stream.
+    seen: Timeline,
+    /// The same, from the line after the client's own `* welcome …` on.
+    chat: Timeline,
+    recorder: Option<JoinHandle<()>>,
+    /// The server's handler for this client (`None` over TCP, where `serve` spawns it).
+    handler: Option<(Probe, JoinHandle<io::Result<()>>)>,
+}
+
+impl Client {
+    /// Connects a client whose pipe holds `pipe` bytes; it does not read yet.
+    fn connect_with(room: &Room, name: &str, pipe: usize) -> Self {
+        let (client_end, server_end) = tokio::io::duplex(pipe);
+        let (output, input) = tokio::io::split(client_end);
+        let probe = Probe::new(format!("{name}'s handler"));
+        let handler = tokio::spawn(probe.wrap(handle_client(server_end, room.clone())));
+        Client {
+            name: name.to_owned(),
+            input: Some(input),
+            output: Some(Box::new(output)),
+            seen: Timeline::new(),
+            chat: Timeline::new(),
+            recorder: None,
+            handler: Some((probe, handler)),
+        }
+    }
+
+    /// Connects a client that reads everything it is sent, as it arrives.
+    fn connect(room: &Room, name: &str) -> Self {
+        let mut client = Self::connect_with(room, name, PIPE);
+        client.start_reading();
+        client
+    }
+
+    /// Connects a reading client and sends `nick` as its nickname.
+    async fn join(room: &Room, nick: &str) -> Self {
+        let mut client = Self::connect(room, nick);
+        client.type_line(nick).await;
+        client
+    }
+
+    /// Connects a client with a tiny pipe that never reads (until `start_reading`), and sends
+    /// `nick` as its nickname.
+    async fn join_not_reading(room: &Room, nick: &str) -> Self {
+        let mut client = Self::connect_with(room, nick, TINY);
+        client.type_line(nick).await;
+        client
+    }
+
+    /// When the server's handler for this client returned, if it has.
+    fn handler_returned_at(&self) -> Option<Duration> {
+        self.handler
+            .as_ref()
+            .and_then(|(probe, _)| probe.completed_at())
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Client<W> {
+    fn start_reading(&mut self) {
+        let output = self.output.take().expect("already reading");
+        self.recorder = Some(tokio::spawn(record(
+            output,
+            self.seen.clone(),
+            self.chat.clone(),
+        )));
+    }
+
+    /// Types `line` and Enter.
+    async fn type_line(&mut self, line: &str) {
+        self.type_raw(&format!("{line}\n")).await;
+    }
+
+    /// Sends exactly these bytes (a piece of a line, or several lines at once).
+    async fn type_raw(&mut self, text: &str) {
+        let input = self.input.as_mut().expect("the client has disconnected");
+        input
+            .write_all(text.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{} could not send {text:?}: {e}", self.name));
+    }
+
+    /// Disconnects abruptly: no `/quit`, the connection just goes away.
+    async fn vanish(&mut self) {
+        if let Some(recorder) = self.recorder.take() {
+            recorder.abort();
+            let _ = recorder.await;
+        }
+        self.output = None;
+        self.input = None;
+    }
+
+    /// The lines after the welcome, without their instants.
+    fn chat_lines(&self) -> Vec<String> {
+        self.chat
+            .entries()
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect()
+    }
+
+    /// Waits for the handler and the recorder to end; a panic in the handler is the test's.
+    async fn finish(mut self) {
+        if let Some((_, handler)) = self.handler.take() {
+            match handler.await {
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                _ => {}
+            }
+        }
+        self.input = None;
+        self.output = None;
+        if let Some(recorder) = self.recorder.take() {
+            let _ = recorder.await;
+        }
+    }
+}
+
+/// Records every line `output` delivers on `seen`, and on `chat` once the welcome has passed.
+async fn record(output: impl AsyncRead + Unpin, seen: Timeline, chat: Timeline) {
+    let mut lines = BufReader::new(output).lines();
+    let mut joined = false;
+    loop {
+        let (line, last) = match lines.next_line().await {
+            Ok(Some(line)) => (line, false),
+            Ok(None) => ("(closed)".to_owned(), true),
+            Err(e) => (format!("(error: {e})"), true),
+        };
+        seen.record(line.clone());
+        if joined {
+            chat.record(line.clone());
+        }
+        joined |= line.starts_with("* welcome ");
+        if last {
+            return;
+        }
+    }
+}
+
+/// Shuts the room down and waits for every handler and recorder, so that no task outlives the
+/// test.
+async fn finish<W: AsyncWrite + Unpin>(room: &Room, clients: impl IntoIterator<Item = Client<W>>) {
+    room.shutdown();
+    for client in clients {
+        client.finish().await;
+    }
+}
+
+/// A client's screen from the welcome on, as `(ms, line)` rows built at run time.
+fn rows(rows: &[(u64, String)]) -> Vec<(u64, &str)> {
+    rows.iter().map(|(t, line)| (*t, line.as_str())).collect()
+}
+
+/// `at` for an owned line.
+fn row(t: u64, line: impl Into<String>) -> (u64, String) {
+    (t, line.into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joining
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_client_chooses_a_nickname_and_everyone_else_is_told_it_joined() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(10)).await;
+        let mut bob = Client::connect(&room, "bob");
+        sleep(ms(5)).await;
+        alice.type_line("anyone here?").await; // t=15: bob is connected but has not joined
+        sleep(ms(5)).await;
+        bob.type_line("bob").await; // t=20
+        sleep(ms(10)).await;
+        let carol = Client::join(&room, "carol").await; // t=30
+        sleep(ms(10)).await;
+
+        alice.seen.assert_eq(
+            &[
+                (0, "* choose a nickname"),
+                (0, "* welcome alice"),
+                (20, "* bob joined"),
+                (30, "* carol joined"),
+            ],
+            "alice's screen: asked for a nickname on connect, welcomed, then told of each join",
+        );
+        bob.seen.assert_eq(
+            &[
+                (10, "* choose a nickname"),
+                (20, "* welcome bob"),
+                (30, "* carol joined"),
+            ],
+            "bob's screen: until he has joined he receives nothing but the replies to his \
+             nickname (alice's message at t=15 was sent before he joined)",
+        );
+        carol.seen.assert_eq(
+            &[(30, "* choose a nickname"), (30, "* welcome carol")],
+            "carol's screen: no history, and no notice of her own join",
+        );
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+#[test]
+fn a_taken_or_invalid_nickname_is_refused_and_the_client_may_try_again() {
+    testkit::run(|| async {
+        let room = room(16);
+        let alice = Client::join(&room, "alice").await;
+        sleep(ms(10)).await;
+        let mut bob = Client::connect(&room, "bob");
+        let attempts = [
+            "alice",
+            "",
+            "two words",
+            "seventeen-chars-x",
+            "/list",
+            "b@b",
+            "bob",
+        ];
+        for (i, attempt) in attempts.into_iter().enumerate() {
+            if i > 0 {
+                sleep(ms(10)).await;
+            }
+            bob.type_line(attempt).await;
+        }
+        sleep(ms(10)).await;
+
+        bob.seen.assert_eq(
+            &[
+                (10, "* choose a nickname"),
+                (10, "! nickname alice is taken"),
+                (20, "! invalid nickname"),
+                (30, "! invalid nickname"),
+                (40, "! invalid nickname"),
+                (50, "! invalid nickname"),
+                (60, "! invalid nickname"),
+                (70, "* welcome bob"),
+            ],
+            "bob's screen: a taken nickname and anything but 1-16 letters, digits, - or _ is \
+             refused, and the next line is another attempt",
+        );
+        alice.chat.assert_eq(
+            &[(70, "* bob joined")],
+            "alice's screen: refused attempts are not announced; the join is, once",
+        );
+        finish(&room, [alice, bob]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Talking
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_message_goes_to_everyone_else_prefixed_with_its_sender_and_not_back_to_the_sender() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let mut carol = Client::join(&room, "carol").await;
+        sleep(ms(8)).await;
+        alice.type_line("hello room").await; // t=10
+        sleep(ms(10)).await;
+        bob.type_raw("hi alice\r\n").await; // t=20, as telnet would send it
+        sleep(ms(10)).await;
+        carol.type_line("   ").await; // t=30: a blank line is ignored
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (1, "* bob joined"),
+                (2, "* carol joined"),
+                (20, "bob: hi alice"),
+            ],
+            "alice's screen: nobody receives their own messages (or their own join notice) back",
+        );
+        bob.chat.assert_eq(
+            &[(2, "* carol joined"), (10, "alice: hello room")],
+            "bob's screen: every message goes to everyone else, as `<sender>: <text>`",
+        );
+        carol.chat.assert_eq(
+            &[(10, "alice: hello room"), (20, "bob: hi alice")],
+            "carol's screen: every message goes to everyone else (a \\r\\n line ending is not \
+             part of the text), and a blank line is not sent at all",
+        );
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+#[test]
+fn messages_from_each_sender_reach_every_receiver_complete_and_in_order() {
+    // Three senders with different rhythms, at times on the same instant: `a` writes one line at
+    // a time, `b` writes each line in two pieces 1ms apart, `c` writes three lines in one go.
+    const N: u64 = 30;
+    testkit::run(|| async {
+        let room = room(256);
+        let mut clients = Vec::new();
+        for nick in ["a", "b", "c", "d"] {
+            clients.push(Client::join(&room, nick).await);
+        }
+        let mut senders = Vec::new();
+        for client in &mut clients[..3] {
+            let mut input = client.input.take().unwrap();
+            let nick = client.name.clone();
+            senders.push(tokio::spawn(async move {
+                sleep(ms(10)).await;
+                let mut k = 0;
+                while k < N {
+                    match nick.as_str() {
+                        "a" => {
+                            input.write_all(format!("#{k}\n").as_bytes()).await.unwrap();
+                            k += 1;
+                            sleep(ms(3)).await;
+                        }
+                        "b" => {
+                            let text = format!("#{k}\n");
+                            let (first, rest) = text.split_at(text.len() / 2);
+                            input.write_all(first.as_bytes()).await.unwrap();
+                            sleep(ms(1)).await;
+                            input.write_all(rest.as_bytes()).await.unwrap();
+                            k += 1;
+                            sleep(ms(4)).await;
+                        }
+                        _ => {
+                            let burst: String =
+                                (k..(k + 3).min(N)).map(|i| format!("#{i}\n")).collect();
+                            input.write_all(burst.as_bytes()).await.unwrap();
+                            k += 3;
+                            sleep(ms(7)).await;
+                        }
+                    }
+                }
+                input
+            }));
+        }
+        for (client, sender) in clients.iter_mut().zip(senders) {
+            client.input = Some(sender.await.unwrap());
+        }
+        sleep(ms(50)).await;
+
+        for receiver in &clients {
+            for sender in ["a", "b", "c"] {
+                if sender == receiver.name {
+                    continue;
+                }
+                let prefix = format!("{sender}: ");
+                let got: Vec<String> = receiver
+                    .chat_lines()
+                    .into_iter()
+                    .filter(|line| line.starts_with(&prefix))
+                    .collect();
+                let expected: Vec<String> = (0..N).map(|k| format!("{sender}: #{k}")).collect();
+                assert_eq!(
+                    got, expected,
+                    "{} received {sender}'s messages incomplete, garbled or out of order: every \
+                     message from one sender must reach every receiver whole and in the order it \
+                     was sent, however its bytes arrive",
+                    receiver.name
+                );
+            }
+        }
+        finish(&room, clients).await;
+    });
+}
+
+#[test]
+fn a_line_that_arrives_in_pieces_is_delivered_whole_even_when_messages_arrive_meanwhile() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(9)).await;
+        alice.type_raw("hel").await; // t=10: half a line...
+        sleep(ms(5)).await;
+        bob.type_line("ping").await; // t=15: ...while a message for alice arrives...
+        sleep(ms(5)).await;
+        alice.type_raw("lo there\n").await; // t=20: ...and the rest of it
+        sleep(ms(10)).await;
+
+        bob.chat.assert_eq(
+            &[(20, "alice: hello there")],
+            "bob's screen: alice's line arrived in two pieces, with a message for her in between; \
+             it must still be delivered whole. A half-read line must survive another select! \
+             branch winning (read_line into a String is not cancel safe; Lines::next_line is)",
+        );
+        alice
+            .chat
+            .assert_eq(&[(1, "* bob joined"), (15, "bob: ping")], "alice's screen");
+        finish(&room, [alice, bob]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaving
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn quit_says_bye_closes_the_connection_and_everyone_else_is_told_once() {
+    testkit::run(|| async {
+        let room = room(16);
+        let alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(9)).await;
+        bob.type_line("/quit").await; // t=10
+        sleep(ms(10)).await;
+        let carol = Client::join(&room, "bob").await; // t=20: the nickname is free again
+        sleep(ms(10)).await;
+
+        bob.chat.assert_eq(
+            &[(10, "* bye"), (10, "(closed)")],
+            "bob's screen: /quit answers `* bye` and closes the connection at once",
+        );
+        assert_eq!(
+            bob.handler_returned_at(),
+            Some(ms(10)),
+            "bob's handler must return when he quits"
+        );
+        alice.chat.assert_eq(
+            &[
+                (1, "* bob joined"),
+                (10, "* bob left"),
+                (20, "* bob joined"),
+            ],
+            "alice's screen: told once that bob left; his nickname is free for the next one",
+        );
+        carol.seen.assert_eq(
+            &[(20, "* choose a nickname"), (20, "* welcome bob")],
+            "the new bob's screen: the nickname of a client that quit can be taken again",
+        );
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+#[test]
+fn a_client_that_disconnects_without_quitting_is_announced_as_left_exactly_once() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let carol = Client::join(&room, "carol").await;
+        sleep(ms(8)).await;
+        bob.vanish().await; // t=10: the connection just goes away
+        sleep(ms(10)).await;
+        alice.type_line("anyone?").await; // t=20
+        sleep(ms(10)).await;
+        let mut eve = Client::connect(&room, "eve"); // t=30
+        sleep(ms(10)).await;
+        eve.vanish().await; // t=40, before choosing a nickname
+        sleep(ms(10)).await;
+        let dave = Client::join(&room, "bob").await; // t=50: bob's nickname is free
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (1, "* bob joined"),
+                (2, "* carol joined"),
+                (10, "* bob left"),
+                (50, "* bob joined"),
+            ],
+            "alice's screen: a client that disconnects is announced as left exactly once (and \
+             one that never joined, never)",
+        );
+        carol.chat.assert_eq(
+            &[
+                (10, "* bob left"),
+                (20, "alice: anyone?"),
+                (50, "* bob joined"),
+            ],
+            "carol's screen: one leave notice, and the room carries on",
+        );
+        assert_eq!(
+            (bob.handler_returned_at(), eve.handler_returned_at()),
+            (Some(ms(10)), Some(ms(40))),
+            "the handlers of bob and eve must return when their connections go away"
+        );
+        dave.seen.assert_eq(
+            &[(50, "* choose a nickname"), (50, "* welcome bob")],
+            "a vanished client's nickname is free again",
+        );
+        finish(&room, [alice, bob, carol, eve, dave]).await;
+    });
+}
+
+#[test]
+fn a_client_that_disconnects_while_the_server_is_writing_to_it_is_announced_as_left_exactly_once() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut slow = Client::join_not_reading(&room, "slow").await;
+        sleep(ms(9)).await;
+        for k in 0..20 {
+            alice.type_line(&format!("#{k}")).await; // t=10..29: slow's pipe fills up at once
+            sleep(ms(1)).await;
+        }
+        sleep(ms(20)).await;
+        slow.vanish().await; // t=50, while its handler is stuck writing to it
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[(1, "* slow joined"), (50, "* slow left")],
+            "alice's screen: slow's connection died while the server was writing to it (the \
+             write fails): slow must still be announced as left, exactly once",
+        );
+        assert_eq!(
+            slow.handler_returned_at(),
+            Some(ms(50)),
+            "slow's handler must return as soon as its connection is gone"
+        );
+        finish(&room, [alice, slow]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn nick_renames_the_client_and_tells_everyone_else_and_a_taken_nickname_is_refused() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(9)).await;
+        alice.type_line("/nick bob").await; // t=10
+        sleep(ms(10)).await;
+        alice.type_line("/nick al").await; // t=20
+        sleep(ms(10)).await;
+        alice.type_line("hi").await; // t=30
+        sleep(ms(10)).await;
+        let carol = Client::join(&room, "alice").await; // t=40: the old nickname is free
+        sleep(ms(10)).await;
+        bob.type_line("/nick al").await; // t=50
+        sleep(ms(10)).await;
+        bob.type_line("/nick two words").await; // t=60
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (1, "* bob joined"),
+                (10, "! nickname bob is taken"),
+                (20, "* you are now al"),
+                (40, "* alice joined"),
+            ],
+            "alice's screen: /nick to a taken nickname is refused; a free one is confirmed",
+        );
+        bob.chat.assert_eq(
+            &[
+                (20, "* alice is now al"),
+                (30, "al: hi"),
+                (40, "* alice joined"),
+                (50, "! nickname al is taken"),
+                (60, "! invalid nickname"),
+            ],
+            "bob's screen: told of the rename, then alice's messages come from `al`; the new \
+             nickname is taken, the old one free",
+        );
+        assert_eq!(carol.chat_lines(), Vec::<String>::new());
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+#[test]
+fn list_shows_everyone_online_sorted_and_only_to_the_client_who_asked() {
+    testkit::run(|| async {
+        let room = room(16);
+        let carol = Client::join(&room, "carol").await;
+        sleep(ms(1)).await;
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(8)).await;
+        bob.type_line("/list").await; // t=10
+        sleep(ms(10)).await;
+        alice.type_line("/quit").await; // t=20
+        sleep(ms(10)).await;
+        bob.type_line("/list").await; // t=30
+        sleep(ms(10)).await;
+
+        bob.chat.assert_eq(
+            &[
+                (10, "* online: alice, bob, carol"),
+                (20, "* alice left"),
+                (30, "* online: bob, carol"),
+            ],
+            "bob's screen: /list names everyone online, himself included, sorted",
+        );
+        carol.chat.assert_eq(
+            &[
+                (1, "* alice joined"),
+                (2, "* bob joined"),
+                (20, "* alice left"),
+            ],
+            "carol's screen: the list goes only to the client who asked",
+        );
+        finish(&room, [carol, alice, bob]).await;
+    });
+}
+
+#[test]
+fn a_private_message_reaches_its_recipient_and_no_one_else() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let carol = Client::join(&room, "carol").await;
+        sleep(ms(8)).await;
+        alice.type_line("/msg bob meet me at noon").await; // t=10
+        sleep(ms(10)).await;
+        bob.type_line("/msg alice ok").await; // t=20
+        sleep(ms(10)).await;
+
+        bob.chat.assert_eq(
+            &[
+                (2, "* carol joined"),
+                (10, "(private) alice: meet me at noon"),
+            ],
+            "bob's screen: a private message is delivered to its recipient as \
+             `(private) <sender>: <text>`",
+        );
+        alice.chat.assert_eq(
+            &[
+                (1, "* bob joined"),
+                (2, "* carol joined"),
+                (20, "(private) bob: ok"),
+            ],
+            "alice's screen: her own private message is not echoed back to her",
+        );
+        carol.chat.assert_eq(
+            &[],
+            "carol's screen: nobody but the recipient may see a private message",
+        );
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+#[test]
+fn mistakes_in_commands_are_reported_to_the_sender_only() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(9)).await;
+        for line in ["/msg dave hi", "/msg bob", "/msg bob   ", "/dance"] {
+            alice.type_line(line).await; // t=10, 20, 30, 40
+            sleep(ms(10)).await;
+        }
+        bob.type_line("/quit").await; // t=50
+        sleep(ms(10)).await;
+        alice.type_line("/msg bob are you there?").await; // t=60
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (1, "* bob joined"),
+                (10, "! no such user: dave"),
+                (20, "! usage: /msg <nick> <text>"),
+                (30, "! usage: /msg <nick> <text>"),
+                (40, "! unknown command: /dance"),
+                (50, "* bob left"),
+                (60, "! no such user: bob"),
+            ],
+            "alice's screen: each mistake is answered with its error line (and a client that \
+             left can no longer be messaged)",
+        );
+        bob.chat.assert_eq(
+            &[(50, "* bye"), (50, "(closed)")],
+            "bob's screen: nothing of alice's mistakes",
+        );
+        finish(&room, [alice, bob]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slow clients
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_client_that_stops_reading_does_not_delay_anyone_else() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let slow = Client::join_not_reading(&room, "slow").await;
+        // alice talks every 5ms, bob every 50ms, from t=10 on; slow reads nothing at all.
+        let mut alice_input = alice.input.take().unwrap();
+        let mut bob_input = bob.input.take().unwrap();
+        let talk_alice = tokio::spawn(async move {
+            sleep(ms(8)).await;
+            for k in 0..200 {
+                alice_input
+                    .write_all(format!("#{k}\n").as_bytes())
+                    .await
+                    .unwrap();
+                sleep(ms(5)).await;
+            }
+            alice_input
+        });
+        let talk_bob = tokio::spawn(async move {
+            sleep(ms(10)).await;
+            for j in 0..20 {
+                bob_input
+                    .write_all(format!("b{j}\n").as_bytes())
+                    .await
+                    .unwrap();
+                sleep(ms(50)).await;
+            }
+            bob_input
+        });
+        alice.input = Some(talk_alice.await.unwrap());
+        bob.input = Some(talk_bob.await.unwrap());
+        sleep(ms(10)).await;
+
+        let mut expected_bob = vec![row(2, "* slow joined")];
+        expected_bob.extend((0..200).map(|k| row(10 + 5 * k, format!("alice: #{k}"))));
+        expected_bob.sort_by_key(|(t, _)| *t);
+        bob.chat.assert_eq(
+            &rows(&expected_bob),
+            "bob's screen: every message of alice's must reach bob the instant she sends it, \
+             however far behind slow is. A client that is not reading must never make a sender \
+             (or the room) wait: the sender must not wait for room in slow's queue",
+        );
+        let mut expected_alice = vec![row(1, "* bob joined"), row(2, "* slow joined")];
+        expected_alice.extend((0..20).map(|j| row(12 + 50 * j, format!("bob: b{j}"))));
+        alice.chat.assert_eq(
+            &rows(&expected_alice),
+            "alice's screen: bob's messages arrive the instant he sends them",
+        );
+        finish(&room, [alice, bob, slow]).await;
+    });
+}
+
+/// What a slow client's screen says about the `total` messages `alice: #0` … it was sent.
+struct Catchup {
+    /// The k of every `alice: #k` received, in order.
+    received: Vec<u64>,
+    /// The n of every `! missed n messages` notice.
+    missed: Vec<u64>,
+}
+
+fn catchup(lines: &[String], prefix: &str) -> Catchup {
+    let mut received = Vec::new();
+    let mut missed = Vec::new();
+    for line in lines {
+        if let Some(k) = line.strip_prefix(prefix) {
+            received.push(k.parse().unwrap_or(u64::MAX));
+        } else if let Some(rest) = line.strip_prefix("! missed ") {
+            let n = rest.split(' ').next().unwrap_or("");
+            missed.push(
+                n.parse()
+                    .unwrap_or_else(|_| panic!("unreadable notice {line:?}")),
+            );
+        }
+    }
+    Catchup { received, missed }
+}
+
+#[test]
+fn a_client_that_falls_behind_is_told_how_many_messages_it_missed_and_stays_connected() {
+    const TOTAL: u64 = 500;
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let mut slow = Client::join_not_reading(&room, "slow").await;
+        sleep(ms(8)).await;
+        for k in 0..TOTAL {
+            alice.type_line(&format!("#{k}")).await; // t=10..509
+            sleep(ms(1)).await;
+        }
+        sleep(ms(90)).await;
+        slow.start_reading(); // t=600
+        sleep(ms(100)).await;
+        alice.type_line("live").await; // t=700
+        sleep(ms(10)).await;
+
+        let late: Vec<u64> = (0..TOTAL)
+            .filter(|&k| bob.chat.instants_of(&format!("alice: #{k}")) != vec![ms(10 + k)])
+            .collect();
+        assert!(
+            late.is_empty(),
+            "bob did not receive alice's messages the instant she sent them ({} of {TOTAL} late \
+             or missing, the first #{}): a client that is not reading must never make a sender \
+             (or the room) wait",
+            late.len(),
+            late.first().copied().unwrap_or_default()
+        );
+        let lines = slow.chat_lines();
+        let left = |c: &Client| c.chat_lines().contains(&"* slow left".to_owned());
+        assert!(
+            !lines.contains(&"(closed)".to_owned()) && !left(&alice) && !left(&bob),
+            "slow was disconnected when it fell behind. Falling behind is not an error (a \
+             broadcast receiver's RecvError::Lagged is a notice, not a failure): tell the \
+             client how many messages it missed, and carry on.\nslow's screen: {lines:#?}"
+        );
+        assert_eq!(
+            slow.chat.instants_of("alice: live"),
+            vec![ms(700)],
+            "once slow has caught up, new messages must reach it as they are sent"
+        );
+        let seen = catchup(&lines, "alice: #");
+        let got = seen.received.len() as u64;
+        assert!(
+            !seen.missed.is_empty(),
+            "slow received {got} of alice's {TOTAL} messages after reading nothing for 600ms, \
+             and was never told it missed any. Nothing was dropped for a client that does not \
+             read: its queue has no bound, so one idle client makes the server's memory grow \
+             without limit (the room's capacity is 16)"
+        );
+        assert!(
+            seen.received.windows(2).all(|w| w[0] < w[1]),
+            "slow received alice's messages out of order: {:?}",
+            seen.received
+        );
+        let missed: u64 = seen.missed.iter().sum();
+        assert_eq!(
+            got + missed,
+            TOTAL,
+            "every message must be delivered or counted in a `! missed <n> messages` notice: \
+             slow received {got} and was told it missed {missed} (notices: {:?})",
+            seen.missed
+        );
+        assert!(
+            got <= 100,
+            "slow was kept {got} of {TOTAL} messages while it did not read: far more than the \
+             room's capacity (16) allows"
+        );
+        finish(&room, [alice, bob, slow]).await;
+    });
+}
+
+#[test]
+fn a_private_message_for_a_client_that_is_not_reading_is_refused_without_delaying_the_sender() {
+    const TOTAL: u64 = 50;
+    testkit::run(|| async {
+        let room = room(8);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let mut slow = Client::join_not_reading(&room, "slow").await;
+        sleep(ms(8)).await;
+        for k in 0..TOTAL {
+            alice.type_line(&format!("/msg slow p#{k}")).await; // t=10..59
+            if k == 25 {
+                bob.type_line("still here").await; // t=35
+            }
+            sleep(ms(1)).await;
+        }
+        sleep(ms(10)).await;
+        alice.type_line("room ok").await; // t=70
+        sleep(ms(30)).await;
+        slow.start_reading(); // t=100
+        sleep(ms(10)).await;
+
+        assert_eq!(
+            (
+                alice.chat.instants_of("bob: still here"),
+                bob.chat.instants_of("alice: room ok")
+            ),
+            (vec![ms(35)], vec![ms(70)]),
+            "alice and bob must go on talking as if nothing happened: a private message must \
+             never make its sender wait for a recipient that is not reading"
+        );
+        let refused = alice
+            .chat
+            .instants_of("! slow is not keeping up, message dropped");
+        let lines = slow.chat_lines();
+        let seen = catchup(&lines, "(private) alice: p#");
+        let got = seen.received.len() as u64;
+        assert!(
+            !refused.is_empty(),
+            "alice sent {TOTAL} private messages to slow, who read nothing for 100ms; slow then \
+             received {got} of them, and alice was never told one was dropped. A private \
+             message that does not fit in slow's private queue (capacity 8) must be refused at \
+             once, and its sender told: not queued without a bound, and not silently lost"
+        );
+        assert!(
+            refused.iter().all(|t| (ms(10)..ms(60)).contains(t)),
+            "alice must be told at once, when she sends a message that does not fit: {refused:?}"
+        );
+        assert!(
+            seen.received.windows(2).all(|w| w[0] < w[1]),
+            "slow received alice's private messages out of order: {:?}",
+            seen.received
+        );
+        assert_eq!(
+            got + refused.len() as u64,
+            TOTAL,
+            "every private message is delivered or refused: slow received {got}, alice was \
+             told of {} refusals",
+            refused.len()
+        );
+        assert!(
+            got <= 30,
+            "slow was kept {got} private messages while it did not read: more than the \
+             capacity (8) allows"
+        );
+        finish(&room, [alice, bob, slow]).await;
+    });
+}
+
+#[test]
+fn private_messages_do_not_count_against_anyone_elses_room_messages() {
+    testkit::run(|| async {
+        let room = room(8);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let mut carol = Client::join_not_reading(&room, "carol").await;
+        sleep(ms(3)).await;
+        for k in 0..3 {
+            alice.type_line(&format!("fill {k}")).await; // t=5..7: carol's pipe is full now
+            sleep(ms(1)).await;
+        }
+        sleep(ms(2)).await;
+        for k in 0..40 {
+            alice.type_line(&format!("/msg bob x#{k}")).await; // t=10..49
+            sleep(ms(1)).await;
+        }
+        sleep(ms(50)).await;
+        carol.start_reading(); // t=100
+        sleep(ms(10)).await;
+
+        let mut expected_bob = vec![row(2, "* carol joined")];
+        expected_bob.extend((0..3).map(|k| row(5 + k, format!("alice: fill {k}"))));
+        expected_bob.extend((0..40).map(|k| row(10 + k, format!("(private) alice: x#{k}"))));
+        bob.chat.assert_eq(
+            &rows(&expected_bob),
+            "bob's screen: every message, as it is sent",
+        );
+        carol.chat.assert_eq(
+            &[
+                (100, "alice: fill 0"),
+                (100, "alice: fill 1"),
+                (100, "alice: fill 2"),
+            ],
+            "carol's screen: only 3 room messages were sent while she was not reading (the \
+             room's capacity is 8), so she has missed nothing — yet she was told she missed \
+             messages, or shown private ones. Private messages must not go through the room's \
+             broadcast channel: every member would hold them, and they would push room \
+             messages out of a slow member's queue",
+        );
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------
+
+/// A screen without the leave notices of the shutdown instant: whether a client sees others
+/// leave while the room closes is left open.
+fn without_leaves_at(client: &Client, t: Duration) -> Vec<String> {
+    client
+        .seen
+        .entries()
+        .into_iter()
+        .filter(|(at, line)| !(*at == t && line.starts_with("* ") && line.ends_with(" left")))
+        .map(|(at, line)| testkit::at(at.as_millis() as u64, &line))
+        .collect()
+}
+
+#[test]
+fn shutdown_tells_every_client_then_closes_every_connection_and_every_handler_returns() {
+    testkit::run(|| async {
+        let room = room(16);
+        let alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let bob = Client::join(&room, "bob").await;
+        sleep(ms(1)).await;
+        let carol = Client::connect(&room, "carol"); // t=2, still choosing a nickname
+        sleep(ms(48)).await;
+        room.shutdown(); // t=50
+        room.shutdown(); // a second call changes nothing
+        sleep(ms(10)).await;
+        let dave = Client::connect(&room, "dave"); // t=60, after the shutdown
+        sleep(ms(10)).await;
+
+        let told = |t: u64| {
+            [
+                testkit::at(t, "* server shutting down"),
+                testkit::at(t, "(closed)"),
+            ]
+        };
+        let expectations = [
+            (
+                &alice,
+                vec![
+                    testkit::at(0, "* choose a nickname"),
+                    testkit::at(0, "* welcome alice"),
+                    testkit::at(1, "* bob joined"),
+                ],
+                50,
+            ),
+            (
+                &bob,
+                vec![
+                    testkit::at(1, "* choose a nickname"),
+                    testkit::at(1, "* welcome bob"),
+                ],
+                50,
+            ),
+            (&carol, vec![testkit::at(2, "* choose a nickname")], 50),
+        ];
+        for (client, mut expected, t) in expectations {
+            expected.extend(told(t));
+            assert_eq!(
+                without_leaves_at(client, ms(t)),
+                expected,
+                "{}'s screen: at shutdown (t=50ms) every client, joined or not, is sent \
+                 `* server shutting down` and then its connection is closed",
+                client.name
+            );
+        }
+        let dave_lines = without_leaves_at(&dave, ms(60));
+        assert_eq!(
+            dave_lines[dave_lines.len().saturating_sub(2)..],
+            told(60),
+            "dave's screen: a client that connects after shutdown is told and closed at once"
+        );
+        let returned: Vec<Option<Duration>> = [&alice, &bob, &carol, &dave]
+            .iter()
+            .map(|c| c.handler_returned_at())
+            .collect();
+        assert_eq!(
+            returned,
+            vec![Some(ms(50)), Some(ms(50)), Some(ms(50)), Some(ms(60))],
+            "every handler must return as soon as its client has been told"
+        );
+        for mut client in [alice, bob, carol, dave] {
+            let (_, handler) = client.handler.take().unwrap();
+            let result = handler.await.unwrap();
+            assert!(
+                result.is_ok(),
+                "{}'s handler must return Ok(()) at shutdown, not {result:?}",
+                client.name
+            );
+            client.finish().await;
+        }
+    });
+}
+
+#[test]
+fn a_client_that_is_not_reading_delays_the_shutdown_by_at_most_the_grace_period() {
+    testkit::run(|| async {
+        let room = room(16);
+        let mut alice = Client::join(&room, "alice").await;
+        sleep(ms(1)).await;
+        let mut slow = Client::join_not_reading(&room, "slow").await;
+        sleep(ms(1)).await;
+        let mut late = Client::join_not_reading(&room, "late").await;
+        sleep(ms(8)).await;
+        for k in 0..10 {
+            alice.type_line(&format!("#{k}")).await; // t=10..19: both pipes fill up
+            sleep(ms(1)).await;
+        }
+        sleep(ms(80)).await;
+        room.shutdown(); // t=100; the grace period ends at t=600
+        sleep(ms(200)).await;
+        late.start_reading(); // t=300: within the grace period
+        let (slow_probe, slow_handler) = slow.handler.take().unwrap();
+        let slow_result = tokio::time::timeout(secs(60), slow_handler).await;
+        assert!(
+            slow_result.is_ok(),
+            "slow's handler was still running 60s after the shutdown: a client that is not \
+             reading must not hold up the shutdown for more than the grace period (500ms)"
+        );
+        let returned = slow_probe.completed_at().unwrap();
+        assert!(
+            returned >= ms(100) && returned <= ms(600),
+            "slow's handler returned at t={returned:?}; the shutdown started at t=100ms with a \
+             grace period of 500ms"
+        );
+        assert_eq!(
+            (alice.handler_returned_at(), late.handler_returned_at()),
+            (Some(ms(100)), Some(ms(300))),
+            "alice's handler returns at the shutdown; late's as soon as late reads (t=300ms), \
+             within the grace period"
+        );
+        let late_lines = late.chat_lines();
+        assert_eq!(
+            late_lines[late_lines.len().saturating_sub(2)..],
+            ["* server shutting down", "(closed)"],
+            "late's screen: late started reading within the grace period, so it must get the \
+             rest of the line it was being sent, then the notice, then the end of the stream"
+        );
+        assert!(
+            late_lines[..late_lines.len() - 2]
+                .iter()
+                .all(|l| l.starts_with("alice: #") || l.ends_with(" left")),
+            "late's screen before the notice: alice's messages, whole: {late_lines:#?}"
+        );
+        slow.start_reading();
+        finish(&room, [alice, slow, late]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole server, over TCP
+// ---------------------------------------------------------------------------------------------
+
+/// Connects a TCP client to `address`, starts recording what it receives, and types `nick`.
+async fn tcp_join(
+    address: std::net::SocketAddr,
+    nick: &str,
+) -> Client<tokio::net::tcp::OwnedWriteHalf> {
+    let stream = TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("{nick} could not connect: {e}"));
+    stream.set_nodelay(true).unwrap(); // see the listener below
+    let (output, input) = stream.into_split();
+    let mut client = Client {
+        name: nick.to_owned(),
+        input: Some(input),
+        output: Some(Box::new(output)),
+        seen: Timeline::new(),
+        chat: Timeline::new(),
+        recorder: None,
+        handler: None,
+    };
+    client.start_reading();
+    client.type_line(nick).await;
+    client
+}
+
+#[test]
+fn the_server_lets_clients_chat_over_tcp_and_shuts_down_cleanly() {
+    testkit::run(|| async {
+        let room = room(16);
+        // TCP_NODELAY on the listener is inherited by every connection it accepts (Linux). On
+        // the paused clock this matters: with Nagle's algorithm a small write waits for the
+        // peer's delayed ACK, tens of milliseconds of *real* time, and in the meantime the
+        // virtual clock jumps to the next timer, so a line would arrive "late".
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_nodelay(true).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(16).unwrap();
+        let address = listener.local_addr().unwrap();
+        let server_probe = Probe::new("serve");
+        let server = tokio::spawn(server_probe.wrap(serve(listener, room.clone())));
+
+        let mut alice = tcp_join(address, "alice").await;
+        sleep(ms(10)).await;
+        let mut bob = tcp_join(address, "bob").await; // t=10
+        sleep(ms(10)).await;
+        alice.type_line("hello bob").await; // t=20
+        sleep(ms(10)).await;
+        bob.type_line("/msg alice hi!").await; // t=30
+        sleep(ms(10)).await;
+        let mut carol = tcp_join(address, "carol").await; // t=40
+        sleep(ms(5)).await;
+        carol.type_line("/list").await; // t=45
+        sleep(ms(5)).await;
+        bob.type_line("/quit").await; // t=50
+        sleep(ms(50)).await;
+        room.shutdown(); // t=100
+        let result = tokio::time::timeout(secs(60), server).await;
+        assert!(
+            matches!(result, Ok(Ok(Ok(())))),
+            "serve must return Ok(()) once the room has shut down and every client has been \
+             told, got {result:?}"
+        );
+        assert_eq!(
+            server_probe.completed_at(),
+            Some(ms(100)),
+            "serve must return at the shutdown (t=100ms): every client here reads, so no one \
+             needs the grace period"
+        );
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (10, "* bob joined"),
+                (30, "(private) bob: hi!"),
+                (40, "* carol joined"),
+                (50, "* bob left"),
+                (100, "* server shutting down"),
+                (100, "(closed)"),
+            ],
+            "alice's screen over TCP",
+        );
+        bob.chat.assert_eq(
+            &[
+                (20, "alice: hello bob"),
+                (40, "* carol joined"),
+                (50, "* bye"),
+                (50, "(closed)"),
+            ],
+            "bob's screen over TCP",
+        );
+        carol.chat.assert_eq(
+            &[
+                (45, "* online: alice, bob, carol"),
+                (50, "* bob left"),
+                (100, "* server shutting down"),
+                (100, "(closed)"),
+            ],
+            "carol's screen over TCP",
+        );
+        for client in [alice, bob, carol] {
+            client.finish().await;
+        }
+    });
+}

@@ -1,0 +1,281 @@
+//! Wrong solution: to never see `RecvError::Lagged`, each handler spawns a task that moves room
+//! messages from its broadcast receiver into an unbounded channel as fast as they come. Nothing
+//! is ever dropped — so a client that stops reading makes the server's memory grow without bound.
+//! replaces: client.rs
+//! expect: a_client_that_falls_behind_is_told_how_many_messages_it_missed_and_stays_connected — its queue has no bound
+
+//! One client's connection: choose a nickname, then chat until the client quits, vanishes, or
+//! the room shuts down.
+//!
+//! The handler is one task with one `select!` loop over everything that can happen to it: a line
+//! from the client, a room message, a private message, shutdown. Each branch is *cancel safe*
+//! (losing the race takes nothing away), which is what lets the loop wait on all four at once.
+
+use crate::room::{Member, NickError, PrivateError, Room};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf,
+};
+use tokio::sync::broadcast::error::RecvError;
+
+/// Runs one client's session over `stream` (a TCP connection, or anything else that reads and
+/// writes bytes) until the client quits or disconnects, or the room shuts down.
+///
+/// The protocol is lines of UTF-8 text ending in `\n` (a `\r\n` from the client is fine too).
+/// What the server sends, exactly:
+///
+/// | when | to whom | line |
+/// |---|---|---|
+/// | on connect | the client | `* choose a nickname` |
+/// | a nickname is free | the client | `* welcome <nick>` |
+/// | | everyone else | `* <nick> joined` |
+/// | a nickname is taken | the client | `! nickname <nick> is taken` |
+/// | a nickname is not 1–16 ASCII letters, digits, `-` or `_` | the client | `! invalid nickname` |
+/// | any other line | everyone else | `<nick>: <line>` |
+/// | `/nick <new>` | the client | `* you are now <new>` (or one of the two errors above) |
+/// | | everyone else | `* <old> is now <new>` |
+/// | `/list` | the client | `* online: <nick>, <nick>, …` (everyone, sorted) |
+/// | `/msg <nick> <text>` | `<nick>` only | `(private) <sender>: <text>` |
+/// | `/msg` to no one online | the client | `! no such user: <nick>` |
+/// | `/msg` while `<nick>` is not reading | the client | `! <nick> is not keeping up, message dropped` |
+/// | `/msg` without a text | the client | `! usage: /msg <nick> <text>` |
+/// | `/quit` | the client | `* bye`, then the connection is closed |
+/// | any other `/…` | the client | `! unknown command: /<command>` |
+/// | quitting or disconnecting | everyone else | `* <nick> left` |
+/// | having missed room messages | the client | `! missed <n> messages` (`1 message`) |
+/// | shutdown | every client | `* server shutting down`, then the connection is closed |
+///
+/// Until a nickname is accepted every line (even a blank one, or one starting with `/`) is a
+/// nickname attempt, and the client receives nothing but the replies to its attempts: no room
+/// messages, no notices. Once joined, a blank line is ignored.
+///
+/// The guarantees:
+///
+/// * Nobody receives their own room messages back. Room messages from one sender reach every
+///   receiver complete and in the order they were sent, however the bytes arrive; so do private
+///   messages from one sender to one recipient (the two kinds are not ordered with each other).
+/// * A client that stops reading never delays anyone else. Room messages wait for it up to
+///   `capacity` (at least); beyond that it misses some, and is told `! missed <n> messages` before
+///   the next room message it receives — every message is either delivered or counted. Private
+///   messages wait for it up to `capacity`; beyond that they are refused and the sender is told.
+///   It stays connected.
+/// * Every client that joined and then leaves — by `/quit`, by disconnecting, by a failed read
+///   or write — is announced as left exactly once. A client that leaves before joining is never
+///   announced.
+/// * On shutdown every client is sent `* server shutting down` and its connection closed. A
+///   client that is not reading gets at most the room's `grace` to take the rest of the line it
+///   is being sent and the notice: the handler returns at most `grace` after the shutdown
+///   started, whatever the client does. A client that connects after shutdown is told at once.
+///
+/// Returns `Ok(())` when the client quits or disconnects or the room shuts down, and an error
+/// only when reading from or writing to the connection fails. Never blocks the thread: every
+/// wait is an `.await`.
+pub async fn handle_client<S>(stream: S, room: Room) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut session = Session::new(stream, room.clone());
+    tokio::select! {
+        result = session.run() => result,
+        // `grace` after shutdown the handler is done, whatever its client does. Dropping `run`
+        // here drops whatever it was waiting on (typically a write to a client that is not
+        // reading) and with it the member guard, which tells the room this client left.
+        () = room.grace_over() => Ok(()),
+    }
+}
+
+// The connection, split so that reading and writing are separate borrows, and the room.
+struct Session<S> {
+    /// `Lines::next_line` is cancel safe: a line half-read when another branch wins stays in the
+    /// buffer for the next call. (`read_line` into a `String` is not: it would lose the half.)
+    lines: Lines<BufReader<ReadHalf<S>>>,
+    writer: WriteHalf<S>,
+    room: Room,
+}
+
+// What the client asked for, as far as the loop is concerned.
+#[derive(PartialEq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+// A member of the room for exactly as long as this value lives: dropping it, however the
+// handler ends (`/quit`, end of input, a failed write, `?`, or the whole future being dropped at
+// the end of the grace period), announces the leave — once, because a value is dropped once.
+struct Joined {
+    room: Room,
+    member: Member,
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        self.room.leave(&self.member);
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite> Session<S> {
+    fn new(stream: S, room: Room) -> Self {
+        let (reader, writer) = tokio::io::split(stream);
+        Self {
+            lines: BufReader::new(reader).lines(),
+            writer,
+            room,
+        }
+    }
+
+    /// The whole session: greeting, nickname, chat.
+    async fn run(&mut self) -> std::io::Result<()> {
+        self.send("* choose a nickname").await?;
+        match self.log_in().await? {
+            Some(mut me) => self.chat(&mut me).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Asks for a nickname until one is free. `None`: the client left, or the room is closing.
+    async fn log_in(&mut self) -> std::io::Result<Option<Joined>> {
+        loop {
+            let nick = tokio::select! {
+                biased;
+                _ = self.room.shutting_down() => {
+                    self.send(SHUTTING_DOWN).await?;
+                    return Ok(None);
+                }
+                line = self.lines.next_line() => match line? {
+                    Some(line) => line,
+                    None => return Ok(None),
+                },
+            };
+            match self.room.join(&nick) {
+                Ok(member) => {
+                    // Guard first: if the welcome cannot be written, the leave is still announced.
+                    let me = Joined {
+                        room: self.room.clone(),
+                        member,
+                    };
+                    self.send(&format!("* welcome {nick}")).await?;
+                    return Ok(Some(me));
+                }
+                Err(e) => self.send(&nick_error(&nick, e)).await?,
+            }
+        }
+    }
+
+    /// The chat loop.
+    async fn chat(&mut self, me: &mut Joined) -> std::io::Result<()> {
+        // Drain the broadcast receiver at once, into a queue that never fills up.
+        let (forward, mut room) = tokio::sync::mpsc::unbounded_channel();
+        let mut receiver = me.member.room.resubscribe();
+        let forwarder = tokio::spawn(async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(message) => {
+                        if forward.send(message).is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        let _stop = AbortOnDrop(forwarder);
+        loop {
+            // `biased`: shutdown wins over everything, and the client's own input over what it
+            // receives. Every branch is cancel safe, so the losers lose nothing.
+            tokio::select! {
+                biased;
+                _ = self.room.shutting_down() => return self.send(SHUTTING_DOWN).await,
+                line = self.lines.next_line() => match line? {
+                    Some(line) => {
+                        if self.command(me, &line).await? == Flow::Quit {
+                            return Ok(());
+                        }
+                    }
+                    // The client hung up. Returning drops `me`, which announces the leave.
+                    None => return Ok(()),
+                },
+                Some(line) = me.member.private.recv() => self.send(&line).await?,
+                Some(message) = room.recv() => {
+                    if message.is_for(me.member.id) {
+                        self.send(&message.line).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One line from a member: a command, or something to say.
+    async fn command(&mut self, me: &mut Joined, line: &str) -> std::io::Result<Flow> {
+        let Some(command) = line.strip_prefix('/') else {
+            if !line.trim().is_empty() {
+                self.room.say(&me.member, line);
+            }
+            return Ok(Flow::Continue);
+        };
+        let (name, args) = command.split_once(' ').unwrap_or((command, ""));
+        let reply = match name {
+            "quit" => {
+                self.send("* bye").await?;
+                return Ok(Flow::Quit);
+            }
+            "list" => format!("* online: {}", self.room.list().join(", ")),
+            "nick" => {
+                let new = args.trim();
+                match self.room.rename(&mut me.member, new) {
+                    Ok(()) => format!("* you are now {new}"),
+                    Err(e) => nick_error(new, e),
+                }
+            }
+            "msg" => match args.trim_start().split_once(' ') {
+                Some((to, text)) if !text.trim().is_empty() => {
+                    match self.room.send_private(&me.member, to, text.trim_start()) {
+                        // Like room messages, a private message is not echoed to its sender.
+                        Ok(()) => return Ok(Flow::Continue),
+                        Err(PrivateError::NoSuchUser) => format!("! no such user: {to}"),
+                        Err(PrivateError::NotKeepingUp) => {
+                            format!("! {to} is not keeping up, message dropped")
+                        }
+                    }
+                }
+                _ => "! usage: /msg <nick> <text>".to_owned(),
+            },
+            _ => format!("! unknown command: /{name}"),
+        };
+        self.send(&reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Writes one line to the client. This is the only place the handler waits on its client,
+    /// and only its own task waits: a client that stops reading stalls its own handler here,
+    /// while the room keeps going and the broadcast channel drops what this client cannot take.
+    async fn send(&mut self, line: &str) -> std::io::Result<()> {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes).await
+    }
+}
+
+const SHUTTING_DOWN: &str = "* server shutting down";
+
+fn nick_error(nick: &str, error: NickError) -> String {
+    match error {
+        NickError::Invalid => "! invalid nickname".to_owned(),
+        NickError::Taken => format!("! nickname {nick} is taken"),
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[allow(dead_code)]
+fn missed_notice(missed: u64) -> String {
+    let plural = if missed == 1 { "" } else { "s" };
+    format!("! missed {missed} message{plural}")
+}
