@@ -7,5 +7,6 @@ pub mod exercises;
 pub mod export;
 pub mod grade;
 pub mod grader;
+pub mod learner;
 pub mod manifest;
 pub mod report;

@@ -5,12 +5,12 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use workbook::devcheck;
 use workbook::exercises::{self, Exercise};
-use workbook::grade::{self, Graded, Outcome, Overlay};
+use workbook::grade::Overlay;
 use workbook::grader::{self, ExerciseResult, Limits};
 use workbook::manifest::Manifest;
 use workbook::report::{self, Audience};
+use workbook::{devcheck, learner};
 
 #[derive(Parser)]
 #[command(name = "workbook", about = "The Week-10 async Rust workbook", version)]
@@ -21,10 +21,47 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the exercises, in order (the default)
-    List,
+    /// List the exercises with your progress, and the next one to do (the default)
+    List {
+        /// Print JSON instead
+        #[arg(long)]
+        json: bool,
+    },
     /// Run one exercise's tests and print a scorecard (e.g. `check 06`)
-    Check { exercise: String },
+    Check {
+        exercise: String,
+        /// Print JSON instead
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the next hint for an exercise (concept → approach → near code)
+    Hint {
+        exercise: String,
+        /// Show this hint (1, 2, 3) instead of the next one
+        #[arg(long)]
+        level: Option<usize>,
+    },
+    /// Re-check an exercise every time you save one of its files
+    Watch {
+        exercise: String,
+        /// Seconds one check may take
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// Restore an exercise's original stub (your code is backed up first)
+    Reset {
+        exercise: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show the reference solution, once the exercise passes
+    Solution {
+        exercise: String,
+        /// Show it even though the exercise does not pass yet
+        #[arg(long)]
+        force: bool,
+    },
     /// Maintainers: every stub fails, every known-wrong solution is rejected, stub and reference
     /// publish the same API
     DevCheck { exercise: Option<String> },
@@ -115,10 +152,21 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let result = match cli.command.unwrap_or(Command::List) {
-        Command::List => Ok(list(&root)),
-        Command::Check { exercise } => {
-            exercises::find(&root, &exercise).and_then(|ex| check(&root, &ex))
+    let result = match cli.command.unwrap_or(Command::List { json: false }) {
+        Command::List { json } => Ok(list(&root, json)),
+        Command::Check { exercise, json } => {
+            exercises::find(&root, &exercise).and_then(|ex| check(&root, &ex, json))
+        }
+        Command::Hint { exercise, level } => {
+            exercises::find(&root, &exercise).and_then(|ex| hint(&root, &ex, level))
+        }
+        Command::Watch { exercise, timeout } => exercises::find(&root, &exercise)
+            .and_then(|ex| watch(&root, &ex, Duration::from_secs(timeout))),
+        Command::Reset { exercise, yes } => {
+            exercises::find(&root, &exercise).and_then(|ex| reset(&root, &ex, yes))
+        }
+        Command::Solution { exercise, force } => {
+            exercises::find(&root, &exercise).and_then(|ex| solution(&root, &ex, force))
         }
         Command::DevCheck { exercise: None } => Ok(dev_check(&root, exercises::all(&root))),
         Command::DevCheck { exercise: Some(q) } => {
@@ -178,55 +226,234 @@ fn main() -> ExitCode {
     }
 }
 
-fn list(root: &Path) -> bool {
-    println!(
-        "Week 10 — async Rust. Read the chapter in curriculum/src, fill in the todo!()s, then check:\n"
-    );
-    for ex in exercises::all(root) {
-        println!("  {:<28} cargo test -p {}", ex.name, ex.name);
+fn colour() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn list(root: &Path, json: bool) -> bool {
+    let progress = learner::Progress::load(root);
+    if let Some(warning) = &progress.warning {
+        eprintln!("warning: {warning}");
     }
-    println!("\n`cargo wb check <n>` prints a scorecard for exercise n.");
+    let all = exercises::all(root);
+    let next = all
+        .iter()
+        .find(|ex| learner::state(&progress.get(&ex.name)) != "done");
+    if json {
+        let items: Vec<_> = all
+            .iter()
+            .map(|ex| {
+                let r = progress.get(&ex.name);
+                serde_json::json!({ "exercise": ex.name, "state": learner::state(&r), "passed": r.passed, "total": r.total })
+            })
+            .collect();
+        let value = serde_json::json!({ "exercises": items, "next": next.map(|e| &e.name) });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return true;
+    }
+    println!(
+        "Week 10 — async Rust. Read the chapter in curriculum/src, fill in the todo!()s, then check.\n"
+    );
+    let done = all
+        .iter()
+        .filter(|ex| learner::state(&progress.get(&ex.name)) == "done")
+        .count();
+    for ex in &all {
+        let r = progress.get(&ex.name);
+        let marker = if next.is_some_and(|n| n.name == ex.name) {
+            "→"
+        } else {
+            " "
+        };
+        println!(
+            "{marker} {:<28} {:<20} cargo test -p {}",
+            ex.name,
+            learner::state(&r),
+            ex.name
+        );
+    }
+    println!(
+        "\n{} {done}/{} exercises done",
+        learner::progress_bar(done, all.len(), 30),
+        all.len()
+    );
+    match next {
+        Some(ex) => println!(
+            "next: `cargo wb check {}` (or `cargo wb watch {}` while you work; `cargo wb hint {}` if stuck)",
+            short(ex),
+            short(ex),
+            short(ex)
+        ),
+        None => println!("all done — well done!"),
+    }
     true
 }
 
-fn check(root: &Path, exercise: &Exercise) -> Result<bool, String> {
-    println!("checking {} …", exercise.name);
-    let graded = grade::run_suite(
-        root,
-        &exercise.name,
-        &root.join("target"),
-        Duration::from_secs(600),
-    )?;
-    let outcomes = match graded {
-        Graded::DidNotCompile(errors) => {
-            println!(
-                "{errors}\n✗ {} does not compile yet: fix the errors above.",
-                exercise.name
-            );
+/// `ex06_timeouts` → `06`.
+fn short(ex: &Exercise) -> &str {
+    ex.name.get(2..4).unwrap_or(&ex.name)
+}
+
+fn check(root: &Path, exercise: &Exercise, json: bool) -> Result<bool, String> {
+    if !json {
+        println!("checking {} …", exercise.name);
+    }
+    let result = learner::check(root, exercise, Duration::from_secs(600))?;
+    let mut progress = learner::Progress::load(root);
+    progress.record_check(&result);
+    if let Err(e) = progress.save() {
+        eprintln!("warning: could not save progress: {e}");
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result.to_json()).unwrap_or_default()
+        );
+    } else {
+        print!("{}", result.render(colour()));
+        if !result.done() {
+            println!("stuck? `cargo wb hint {}`", short(exercise));
+        }
+    }
+    Ok(result.done())
+}
+
+fn hint(root: &Path, exercise: &Exercise, level: Option<usize>) -> Result<bool, String> {
+    let path = learner::chapter_path(root, exercise);
+    let chapter = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let hints = learner::hints(&chapter);
+    if hints.is_empty() {
+        return Err(format!("{} has no hints", path.display()));
+    }
+    let mut progress = learner::Progress::load(root);
+    let mut record = progress.get(&exercise.name);
+    let n = level
+        .unwrap_or(record.hints_shown + 1)
+        .clamp(1, hints.len());
+    let (title, body) = &hints[n - 1];
+    println!("{title}  ({n} of {})\n", hints.len());
+    println!("{body}\n");
+    if let Some(concepts) = learner::concepts_line(&chapter) {
+        println!("{concepts}");
+    }
+    println!(
+        "read: {}",
+        path.strip_prefix(root).unwrap_or(&path).display()
+    );
+    if n < hints.len() {
+        println!(
+            "more: `cargo wb hint {}` shows hint {}",
+            short(exercise),
+            n + 1
+        );
+    }
+    record.hints_shown = record.hints_shown.max(n);
+    progress.records.insert(exercise.name.clone(), record);
+    let _ = progress.save();
+    Ok(true)
+}
+
+fn watch(root: &Path, exercise: &Exercise, limit: Duration) -> Result<bool, String> {
+    let src = exercise.stub_dir().join("src");
+    loop {
+        if colour() {
+            print!("\x1b[2J\x1b[H");
+        }
+        println!(
+            "checking {} … (watching {}; Ctrl-C to stop)",
+            exercise.name,
+            src.strip_prefix(root).unwrap_or(&src).display()
+        );
+        match learner::check(root, exercise, limit) {
+            Ok(result) => {
+                let mut progress = learner::Progress::load(root);
+                progress.record_check(&result);
+                let _ = progress.save();
+                print!("{}", result.render(colour()));
+                if result.done() {
+                    println!(
+                        "🎉 {} is done. `cargo wb list` shows what is next.",
+                        exercise.name
+                    );
+                }
+            }
+            Err(e) => println!("check failed: {e}"),
+        }
+        println!("waiting for a change …");
+        learner::wait_for_change(&src, Duration::from_millis(200))?;
+    }
+}
+
+fn reset(root: &Path, exercise: &Exercise, yes: bool) -> Result<bool, String> {
+    let original = learner::original_stub(root, exercise)?;
+    if !yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err("reset discards your work on the exercise: pass --yes to confirm (a backup is kept)".into());
+        }
+        print!(
+            "Replace your {} with the original stub? Your code is backed up first. [y/N] ",
+            exercise.name
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| e.to_string())?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("nothing changed");
             return Ok(false);
         }
-        Graded::Ran(outcomes) => outcomes,
-    };
-    let passed = outcomes.values().filter(|o| **o == Outcome::Passed).count();
-    for (test, outcome) in &outcomes {
-        match outcome {
-            Outcome::Passed => println!("  ✓ {test}"),
-            Outcome::Failed(message) => {
-                println!("  ✗ {test}");
-                // The last panic in the output is the verdict; earlier lines show where it happened.
-                let verdict = message.rsplit("panicked at").next().unwrap_or(message);
-                for line in verdict.lines().skip(1).take(12) {
-                    println!("      {line}");
-                }
+    }
+    let backup = learner::backup(root, exercise)?;
+    learner::restore(root, exercise, &original)?;
+    println!(
+        "{} is back to its original stub; your code is in {}",
+        exercise.name,
+        backup.display()
+    );
+    Ok(true)
+}
+
+fn solution(root: &Path, exercise: &Exercise, force: bool) -> Result<bool, String> {
+    let dir = exercise.solution_dir();
+    if !dir.is_dir() {
+        return Err("the reference solutions are not part of this edition of the workbook".into());
+    }
+    if !force {
+        let result = learner::check(root, exercise, Duration::from_secs(600))?;
+        if !result.done() {
+            return Err(format!(
+                "{} does not pass yet ({}/{} tests): the reference is shown once it does (or with --force)",
+                exercise.name,
+                result.passed.len(),
+                result.total()
+            ));
+        }
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![dir.join("src")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path())
+            } else {
+                files.push(entry.path())
             }
         }
     }
-    println!(
-        "\n{passed}/{} tests pass for {}",
-        outcomes.len(),
-        exercise.name
-    );
-    Ok(passed == outcomes.len() && passed > 0)
+    files.sort();
+    for file in files {
+        println!(
+            "──── {} ────",
+            file.strip_prefix(root).unwrap_or(&file).display()
+        );
+        println!("{}", std::fs::read_to_string(&file).unwrap_or_default());
+    }
+    Ok(true)
 }
 
 /// Grades one submission; returns its label and the results of every exercise.

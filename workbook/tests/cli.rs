@@ -1,0 +1,249 @@
+//! The learner's CLI, run as a learner would: list, check, hint, reset, solution, and the errors a
+//! person can run into (unknown exercise, damaged state, reset without confirmation).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("wb-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn workbook(cwd: &Path, state: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .current_dir(cwd)
+        .args(args)
+        .env("WORKBOOK_STATE_DIR", state)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn list_shows_every_exercise_its_state_and_the_next_one() {
+    let state = Scratch::new("list");
+    let out = workbook(&root(), &state.0, &["list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    for ex in [
+        "ex01_async_files",
+        "ex03_rate_limited_client",
+        "ex06_timeouts",
+    ] {
+        assert!(t.contains(ex), "{t}");
+    }
+    assert!(
+        t.contains("not started") && t.contains("next: `cargo wb check 01`"),
+        "{t}"
+    );
+
+    let out = workbook(&root(), &state.0, &["list", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["next"], "ex01_async_files");
+    assert_eq!(json["exercises"][0]["state"], "not started");
+}
+
+#[test]
+fn progress_is_kept_by_exercise_name_and_a_damaged_file_is_not_fatal() {
+    let state = Scratch::new("progress");
+    std::fs::write(
+        state.0.join("progress.json"),
+        r#"{"version":1,"exercises":{"ex01_async_files":{"passed":22,"total":22},"ex03_rate_limited_client":{"passed":5,"total":23}}}"#,
+    )
+    .unwrap();
+    let t = text(&workbook(&root(), &state.0, &["list"]));
+    assert!(t.contains("done") && t.contains("in progress 5/23"), "{t}");
+    assert!(t.contains("next: `cargo wb check 02`"), "{t}");
+
+    std::fs::write(state.0.join("progress.json"), "{ this is not json").unwrap();
+    let out = workbook(&root(), &state.0, &["list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("warning: the progress file was unreadable"),
+        "{}",
+        text(&out)
+    );
+    assert!(state.0.join("progress.json.damaged").exists());
+}
+
+#[test]
+fn an_unknown_exercise_is_a_clear_error_not_a_panic() {
+    let state = Scratch::new("unknown");
+    for args in [
+        &["check", "99"][..],
+        &["hint", "nope"],
+        &["reset", "42", "--yes"],
+        &["solution", "x"],
+    ] {
+        let out = workbook(&root(), &state.0, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("no exercise matches"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+    let out = workbook(&root(), &state.0, &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn hints_come_one_level_at_a_time() {
+    let state = Scratch::new("hints");
+    let first = text(&workbook(&root(), &state.0, &["hint", "06"]));
+    assert!(first.starts_with("Hint 1"), "{first}");
+    assert!(
+        first.contains("read: curriculum/src/ex06-timeouts.md"),
+        "{first}"
+    );
+    let second = text(&workbook(&root(), &state.0, &["hint", "06"]));
+    assert!(second.starts_with("Hint 2"), "{second}");
+    let again = text(&workbook(
+        &root(),
+        &state.0,
+        &["hint", "06", "--level", "1"],
+    ));
+    assert!(again.starts_with("Hint 1"), "{again}");
+}
+
+#[test]
+fn solutions_need_the_exercise_to_pass_or_force() {
+    let state = Scratch::new("solution");
+    let out = workbook(&root(), &state.0, &["solution", "06", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("──── solutions/ex06_timeouts/src/retry.rs ────"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A tiny workbook in a git repository: one exercise whose stub was committed, then edited.
+fn tiny_workbook(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
+    let root = &dir.0;
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    };
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"exercises/*\"]\n",
+    )
+    .unwrap();
+    let ex = root.join("exercises/ex09_tiny");
+    std::fs::create_dir_all(ex.join("src")).unwrap();
+    std::fs::write(ex.join("Cargo.toml"), "[package]\nname = \"ex09_tiny\"\n").unwrap();
+    std::fs::write(
+        ex.join("src/lib.rs"),
+        "pub fn answer() -> u32 { todo!(\"the answer\") }\n",
+    )
+    .unwrap();
+    git(&["init", "-q"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "stub",
+    ]);
+    std::fs::write(ex.join("src/lib.rs"), "pub fn answer() -> u32 { 42 }\n").unwrap();
+    std::fs::write(ex.join("src/extra.rs"), "// mine\n").unwrap();
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qam",
+        "my work",
+    ]);
+    dir
+}
+
+#[test]
+fn reset_asks_first_and_keeps_a_backup() {
+    let repo = tiny_workbook("tiny-reset");
+    let state = Scratch::new("reset-state");
+    let lib = repo.0.join("exercises/ex09_tiny/src/lib.rs");
+
+    // Not a terminal and no --yes: nothing happens.
+    let out = workbook(&repo.0, &state.0, &["reset", "09"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("pass --yes"), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&lib).unwrap(),
+        "pub fn answer() -> u32 { 42 }\n"
+    );
+
+    let out = workbook(&repo.0, &state.0, &["reset", "09", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&lib).unwrap(),
+        "pub fn answer() -> u32 { todo!(\"the answer\") }\n"
+    );
+    assert!(
+        !repo.0.join("exercises/ex09_tiny/src/extra.rs").exists(),
+        "the stub had no extra.rs"
+    );
+    let backups: Vec<_> = std::fs::read_dir(state.0.join("backups"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(backups.len(), 1);
+    let saved = std::fs::read_to_string(backups[0].path().join("lib.rs")).unwrap();
+    assert_eq!(
+        saved, "pub fn answer() -> u32 { 42 }\n",
+        "the learner's code is in the backup"
+    );
+    assert!(backups[0].path().join("extra.rs").exists());
+}
+
+#[test]
+fn the_student_edition_has_no_solutions_to_show() {
+    let repo = tiny_workbook("tiny-nosolution");
+    let state = Scratch::new("nosolution-state");
+    let out = workbook(&repo.0, &state.0, &["solution", "09", "--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not part of this edition"),
+        "{}",
+        text(&out)
+    );
+}
