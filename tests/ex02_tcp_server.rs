@@ -222,9 +222,15 @@ struct Server {
 }
 
 async fn start_server(config: Config, store: &Store) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
+    // TCP_NODELAY on the listener is inherited by every connection it accepts (Linux): without
+    // it, a reply written in two small writes would wait for the client's delayed ACK — tens of
+    // milliseconds of *real* time, during which the paused clock jumps ahead.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_nodelay(true).expect("TCP_NODELAY");
+    socket
+        .bind("127.0.0.1:0".parse().unwrap())
         .expect("the test could not bind 127.0.0.1:0");
+    let listener = socket.listen(64).expect("listen");
     let addr = listener.local_addr().expect("the listener's address");
     let shutdown = CancellationToken::new();
     let probe = Probe::new("serve");
