@@ -9,25 +9,16 @@
 //! `cargo test`.)
 
 use crate::exercises::Exercise;
-use crate::grade::{Graded, Outcome, Overlay};
+use crate::grade::{Graded, Outcome, Overlay, Variant};
 use std::path::Path;
 use std::time::Duration;
 
 /// How long one grading run (build + suite) may take before it is stopped.
 const LIMIT: Duration = Duration::from_secs(600);
 
-/// Problems with the untouched stub; empty when every hidden test fails as "not implemented yet".
-pub fn check_stub(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
-    let graded = match overlay.grade(
-        exercise,
-        "stub",
-        &exercise.stub_dir().join("src"),
-        None,
-        LIMIT,
-    ) {
-        Ok(graded) => graded,
-        Err(e) => return vec![format!("{}: {e}", exercise.name)],
-    };
+/// Problems with the untouched stub's results; none when every hidden test fails as "not
+/// implemented yet".
+fn judge_stub(exercise: &Exercise, graded: Graded) -> Vec<String> {
     let outcomes = match graded {
         Graded::DidNotCompile(errors) => {
             return vec![format!(
@@ -93,32 +84,9 @@ pub fn parse_header(text: &str) -> Result<WrongSolution, String> {
     })
 }
 
-/// Problems with one known-wrong solution; empty when the suite rejects it as its header says.
-pub fn check_wrong(overlay: &Overlay, exercise: &Exercise, file: &Path) -> Vec<String> {
-    let name = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let label = format!("{}/{name}", exercise.name);
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(e) => return vec![format!("{label}: {e}")],
-    };
-    let wrong = match parse_header(&text) {
-        Ok(wrong) => wrong,
-        Err(e) => return vec![format!("{label}: {e}")],
-    };
-    let src = exercise.solution_dir().join("src");
-    let graded = match overlay.grade(
-        exercise,
-        &format!("wrong_{name}"),
-        &src,
-        Some((&wrong.replaces, &text)),
-        LIMIT,
-    ) {
-        Ok(graded) => graded,
-        Err(e) => return vec![format!("{label}: {e}")],
-    };
+/// Problems with one known-wrong solution's results; none when the suite rejects it as its header
+/// says.
+fn judge_wrong(label: &str, wrong: &WrongSolution, graded: Graded) -> Vec<String> {
     let outcomes = match graded {
         Graded::DidNotCompile(errors) => {
             return vec![format!("{label}: does not compile:\n{errors}")];
@@ -141,6 +109,64 @@ pub fn check_wrong(overlay: &Overlay, exercise: &Exercise, file: &Path) -> Vec<S
             Some(Outcome::Failed(_)) => None,
         })
         .collect()
+}
+
+/// Grades the untouched stub and every known-wrong solution of `exercise` (built together, in
+/// one cargo invocation) and returns every problem found.
+pub fn check_exercise(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut wrongs = Vec::new();
+    for file in exercise.wrong_solutions() {
+        let name = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let label = format!("{}/{name}", exercise.name);
+        match std::fs::read_to_string(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                let wrong = parse_header(&text)?;
+                Ok((text, wrong))
+            }) {
+            Ok((text, wrong)) => wrongs.push((label, format!("wrong_{name}"), text, wrong)),
+            Err(e) => problems.push(format!("{label}: {e}")),
+        }
+    }
+    let stub_src = exercise.stub_dir().join("src");
+    let solution_src = exercise.solution_dir().join("src");
+    let mut variants = vec![Variant {
+        label: "stub",
+        src: &stub_src,
+        replace: None,
+    }];
+    for (_, package, text, wrong) in &wrongs {
+        variants.push(Variant {
+            label: package,
+            src: &solution_src,
+            replace: Some((&wrong.replaces, text)),
+        });
+    }
+    let built = match overlay.build_many(exercise, &variants, LIMIT) {
+        Ok(built) => built,
+        Err(e) => return vec![format!("{}: {e}", exercise.name)],
+    };
+    let run = |exe: &Result<std::path::PathBuf, String>| -> Result<Graded, String> {
+        match exe {
+            Ok(exe) => overlay.run_all(exe, LIMIT),
+            Err(errors) => Ok(Graded::DidNotCompile(errors.clone())),
+        }
+    };
+    match run(&built[0]) {
+        Ok(graded) => problems.extend(judge_stub(exercise, graded)),
+        Err(e) => problems.push(format!("{}: the stub: {e}", exercise.name)),
+    }
+    for ((label, _, _, wrong), exe) in wrongs.iter().zip(&built[1..]) {
+        match run(exe) {
+            Ok(graded) => problems.extend(judge_wrong(label, wrong, graded)),
+            Err(e) => problems.push(format!("{label}: {e}")),
+        }
+    }
+    problems
 }
 
 /// Problems with stub/reference drift.

@@ -30,6 +30,14 @@ pub enum Graded {
     DidNotCompile(String),
 }
 
+/// One submission of an exercise to build: a `src/` directory, optionally with one file replaced
+/// (`("retry.rs", text)`), under a label that names its scratch package.
+pub struct Variant<'a> {
+    pub label: &'a str,
+    pub src: &'a Path,
+    pub replace: Option<(&'a str, &'a str)>,
+}
+
 /// Scratch workspaces for grading submissions of the workbook at `root`: one per exercise under
 /// `<root>/target/workbook/overlay/`, all building into one shared `target/workbook/target`.
 pub struct Overlay {
@@ -45,24 +53,6 @@ impl Overlay {
         }
     }
 
-    /// Grades `src` (a directory shaped like an exercise's `src/`) against `exercise`'s hidden
-    /// suite, in one `cargo test` (all tests in one process: fine for our own stubs and known-wrong
-    /// solutions; the grader runs each test in its own process instead, see [`crate::grader`]).
-    /// `variant` names the scratch package (`stub`, `wrong_limiter_per_clone`, …). `replace`
-    /// optionally overwrites one file of the copied `src` (`("retry.rs", text)`).
-    pub fn grade(
-        &self,
-        exercise: &Exercise,
-        variant: &str,
-        src: &Path,
-        replace: Option<(&str, &str)>,
-        limit: Duration,
-    ) -> Result<Graded, String> {
-        let _turn = one_at_a_time();
-        let (dir, package) = self.prepare(exercise, variant, src, replace)?;
-        run_suite(&dir, &package, &self.base.join("target"), limit)
-    }
-
     /// Builds the hidden suite against `src` and returns the test executable, or the compiler's
     /// messages when it does not compile.
     pub fn build(
@@ -72,8 +62,38 @@ impl Overlay {
         src: &Path,
         limit: Duration,
     ) -> Result<Result<PathBuf, String>, String> {
+        let built = self.build_many(
+            exercise,
+            &[Variant {
+                label: variant,
+                src,
+                replace: None,
+            }],
+            limit,
+        )?;
+        Ok(built
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err("nothing was built".to_owned())))
+    }
+
+    /// Builds several variants of one exercise in a single cargo invocation (cargo compiles them in
+    /// parallel, and a compile error in one does not stop the others: `--no-fail-fast` keeps cargo going). Returns, per
+    /// variant and in order, the test executable or the compiler's messages.
+    pub fn build_many(
+        &self,
+        exercise: &Exercise,
+        variants: &[Variant<'_>],
+        limit: Duration,
+    ) -> Result<Vec<Result<PathBuf, String>>, String> {
         let _turn = one_at_a_time();
-        let (dir, package) = self.prepare(exercise, variant, src, None)?;
+        let mut packages = Vec::new();
+        let mut dir = PathBuf::new();
+        for v in variants {
+            let (d, package) = self.prepare(exercise, v.label, v.src, v.replace)?;
+            dir = d;
+            packages.push(package);
+        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
         command
@@ -81,28 +101,73 @@ impl Overlay {
             .args([
                 "test",
                 "--no-run",
-                "--package",
-                &package,
+                "--no-fail-fast",
                 "--color",
                 "never",
+                "--message-format",
+                "json",
             ])
-            .args(["--message-format", "json-render-diagnostics"])
             .env("CARGO_TARGET_DIR", self.base.join("target"))
             .env_remove("RUSTFLAGS");
-        let (status, stdout, stderr) = run_with_limit(command, limit)?;
-        let executable = stdout.lines().find_map(|line| {
-            let msg: serde_json::Value = serde_json::from_str(line).ok()?;
-            let is_suite = msg["reason"] == "compiler-artifact"
+        for package in &packages {
+            command.args(["--package", package]);
+        }
+        let (_status, stdout, stderr) = run_with_limit(command, limit)?;
+
+        // Every overlay package lives in a directory named after it, and cargo's JSON messages
+        // carry the manifest's path.
+        let package_of = |msg: &serde_json::Value| -> Option<String> {
+            let manifest = Path::new(msg["manifest_path"].as_str()?);
+            Some(
+                manifest
+                    .parent()?
+                    .file_name()?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        };
+        let mut executables = std::collections::HashMap::new();
+        let mut errors: std::collections::HashMap<String, String> =
+            std::collections::HashMap::new();
+        for line in stdout.lines() {
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let Some(package) = package_of(&msg) else {
+                continue;
+            };
+            if msg["reason"] == "compiler-artifact"
                 && msg["target"]["name"] == exercise.name.as_str()
-                && msg["target"]["kind"][0] == "test";
-            is_suite
-                .then(|| msg["executable"].as_str().map(PathBuf::from))
-                .flatten()
-        });
-        Ok(match executable {
-            Some(exe) if status.success() => Ok(exe),
-            _ => Err(compiler_errors(&stderr)),
-        })
+                && msg["target"]["kind"][0] == "test"
+                && let Some(exe) = msg["executable"].as_str()
+            {
+                executables.insert(package, PathBuf::from(exe));
+            } else if msg["reason"] == "compiler-message" && msg["message"]["level"] == "error" {
+                let rendered = msg["message"]["rendered"].as_str().unwrap_or_default();
+                errors.entry(package).or_default().push_str(rendered);
+            }
+        }
+        Ok(packages
+            .iter()
+            .map(|package| match executables.remove(package) {
+                Some(exe) => Ok(exe),
+                None => Err(match errors.remove(package) {
+                    Some(e) => strip_ansi(e.trim()),
+                    None => compiler_errors(&stderr),
+                }),
+            })
+            .collect())
+    }
+
+    /// Runs a test executable built by [`Overlay::build_many`]: all its tests, in one process.
+    pub fn run_all(&self, executable: &Path, limit: Duration) -> Result<Graded, String> {
+        let mut command = Command::new(executable);
+        command
+            .args(["--color", "never"])
+            .env("RUST_BACKTRACE", "0")
+            .env("NO_COLOR", "1");
+        let (_status, stdout, _stderr) = run_with_limit(command, limit)?;
+        Ok(Graded::Ran(parse_libtest(&stdout)))
     }
 
     /// Copies `src` into the exercise's scratch workspace as package `<exercise>__<variant>`.

@@ -613,10 +613,7 @@ fn dev_check(root: &Path, exercises: Vec<Exercise>) -> bool {
             ex.wrong_solutions().len()
         );
         problems.extend(devcheck::check_drift(ex));
-        problems.extend(devcheck::check_stub(&overlay, ex));
-        for wrong in ex.wrong_solutions() {
-            problems.extend(devcheck::check_wrong(&overlay, ex, &wrong));
-        }
+        problems.extend(devcheck::check_exercise(&overlay, ex));
     }
     for p in &problems {
         println!("✗ {p}");
