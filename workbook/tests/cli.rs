@@ -54,6 +54,7 @@ fn list_shows_every_exercise_its_state_and_the_next_one() {
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     for ex in [
+        "ex00_warmup",
         "ex01_async_files",
         "ex03_rate_limited_client",
         "ex06_timeouts",
@@ -61,13 +62,13 @@ fn list_shows_every_exercise_its_state_and_the_next_one() {
         assert!(t.contains(ex), "{t}");
     }
     assert!(
-        t.contains("not started") && t.contains("next: `cargo wb check 01`"),
+        t.contains("not started") && t.contains("next: `cargo wb check 00`"),
         "{t}"
     );
 
     let out = workbook(&root(), &state.0, &["list", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["next"], "ex01_async_files");
+    assert_eq!(json["next"], "ex00_warmup");
     assert_eq!(json["exercises"][0]["state"], "not started");
 }
 
@@ -76,7 +77,7 @@ fn progress_is_kept_by_exercise_name_and_a_damaged_file_is_not_fatal() {
     let state = Scratch::new("progress");
     std::fs::write(
         state.0.join("progress.json"),
-        r#"{"version":1,"exercises":{"ex01_async_files":{"passed":22,"total":22},"ex03_rate_limited_client":{"passed":5,"total":23}}}"#,
+        r#"{"version":1,"exercises":{"ex00_warmup":{"passed":17,"total":17},"ex01_async_files":{"passed":22,"total":22},"ex03_rate_limited_client":{"passed":5,"total":23}}}"#,
     )
     .unwrap();
     let t = text(&workbook(&root(), &state.0, &["list"]));

@@ -1,0 +1,578 @@
+//! Hidden tests for exercise 00 — the warm-up: `.await`, `join!`, `spawn`, futures by hand.
+//!
+//! Every test runs on tokio's paused clock (`testkit::run`): instants are virtual and exact, so
+//! "three 1 s fetches take 1 s with join!" is checked to the millisecond in microseconds of real
+//! time. The hand-written futures are also polled one step at a time with
+//! `tokio_test::task::spawn`, which shows what a single `poll` returns and whether the future
+//! woke its task. Test names are the specification; each assertion message says what was expected
+//! and the likely cause when it is not.
+
+use ex00_warmup::*;
+use pretty_assertions::assert_eq;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use testkit::{Timeline, fmt_duration, ms, now, secs};
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_test::task::spawn;
+
+/// A future that completes with `value` after `after` of virtual time.
+async fn after<T>(after: Duration, value: T) -> T {
+    sleep(after).await;
+    value
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Sequential awaits, join!, spawn, join_all
+// ---------------------------------------------------------------------------------------------
+
+type FetchFuture = Pin<Box<dyn Future<Output = String> + Send>>;
+
+/// A mock server: `fetch(id)` records "fetch <id> started" when it is first polled, waits
+/// `delay(id)`, records "fetch <id> done" and returns "data <id>".
+fn server(timeline: &Timeline, delay: fn(u32) -> Duration) -> impl Fn(u32) -> FetchFuture {
+    let timeline = timeline.clone();
+    move |id| {
+        let timeline = timeline.clone();
+        Box::pin(async move {
+            timeline.record(format!("fetch {id} started"));
+            sleep(delay(id)).await;
+            timeline.record(format!("fetch {id} done"));
+            format!("data {id}")
+        })
+    }
+}
+
+fn one_second(_id: u32) -> Duration {
+    secs(1)
+}
+
+/// Fetch 1 takes 100ms, fetch 2 takes 200ms, fetch 3 takes 300ms…
+fn id_times_100ms(id: u32) -> Duration {
+    ms(100 * u64::from(id))
+}
+
+/// Compares the timeline with `expected`, ignoring the order of events at the same instant
+/// (tasks started together may run in any order).
+#[track_caller]
+fn assert_schedule(timeline: &Timeline, expected: &[(u64, &str)], what: &str) {
+    let mut observed = timeline.entries();
+    observed.sort();
+    let observed: Vec<String> = observed
+        .iter()
+        .map(|(t, event)| testkit::at(t.as_millis() as u64, event))
+        .collect();
+    let mut expected = expected.to_vec();
+    expected.sort();
+    let expected: Vec<String> = expected
+        .iter()
+        .map(|(t, event)| testkit::at(*t, event))
+        .collect();
+    assert_eq!(observed, expected, "{what}");
+}
+
+#[test]
+fn fetch_sequentially_runs_the_fetches_one_after_another() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let results = fetch_sequentially(&[3, 1, 2], server(&timeline, id_times_100ms)).await;
+        timeline.assert_eq(
+            &[
+                (0, "fetch 3 started"),
+                (300, "fetch 3 done"),
+                (300, "fetch 1 started"),
+                (400, "fetch 1 done"),
+                (400, "fetch 2 started"),
+                (600, "fetch 2 done"),
+            ],
+            "fetch_sequentially starts each fetch when the previous one has finished",
+        );
+        assert_eq!(
+            results,
+            ["data 3", "data 1", "data 2"],
+            "results come in the order of `ids`"
+        );
+        assert_eq!(
+            now(),
+            ms(600),
+            "one after another, the fetches take 300 + 100 + 200 = 600ms"
+        );
+    });
+}
+
+#[test]
+fn fetch_with_join_runs_three_one_second_fetches_in_one_second() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let results = fetch_with_join([7, 8, 9], server(&timeline, one_second)).await;
+        let took = now();
+        assert!(
+            took < secs(3),
+            "three 1s fetches took {}: the fetches ran one after another; join! runs them \
+             together, so they should take 1000ms",
+            fmt_duration(took)
+        );
+        assert_eq!(
+            took,
+            secs(1),
+            "three 1s fetches with join! must take exactly 1s: all three start at once"
+        );
+        assert_eq!(
+            results,
+            ["data 7", "data 8", "data 9"],
+            "results come in the order of `ids`"
+        );
+        assert_schedule(
+            &timeline,
+            &[
+                (0, "fetch 7 started"),
+                (0, "fetch 8 started"),
+                (0, "fetch 9 started"),
+                (1000, "fetch 7 done"),
+                (1000, "fetch 8 done"),
+                (1000, "fetch 9 done"),
+            ],
+            "every fetch starts at t=0 and is done at t=1000ms",
+        );
+    });
+}
+
+#[test]
+fn fetch_with_spawn_starts_every_fetch_at_once() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let _ = fetch_with_spawn(&[3, 1, 2], server(&timeline, id_times_100ms)).await;
+        assert_schedule(
+            &timeline,
+            &[
+                (0, "fetch 1 started"),
+                (0, "fetch 2 started"),
+                (0, "fetch 3 started"),
+                (100, "fetch 1 done"),
+                (200, "fetch 2 done"),
+                (300, "fetch 3 done"),
+            ],
+            "every fetch must start at t=0: spawn all of them first, then await the handles \
+             (awaiting each JoinHandle right after spawning it runs the fetches one after another)",
+        );
+        assert_eq!(
+            now(),
+            ms(300),
+            "fetch_with_spawn must return when the slowest fetch (300ms) is done"
+        );
+    });
+}
+
+#[test]
+fn fetch_with_spawn_returns_results_in_input_order_not_completion_order() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let results = fetch_with_spawn(&[3, 1, 2], server(&timeline, id_times_100ms)).await;
+        assert_eq!(
+            results,
+            ["data 3", "data 1", "data 2"],
+            "results must come in the order of `ids` ([3, 1, 2]), not the order the fetches \
+             finished in (1, 2, 3): await the JoinHandles in the order you spawned them"
+        );
+    });
+}
+
+#[test]
+fn spawned_fetches_make_progress_while_nobody_awaits_them() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let mut call = spawn(fetch_with_spawn(&[1, 2, 3], server(&timeline, one_second)));
+        assert!(
+            call.poll().is_pending(),
+            "fetch_with_spawn cannot be done before its 1s fetches are"
+        );
+        // For five seconds nobody polls `call`: only the runtime can run the fetches now.
+        sleep(secs(5)).await;
+        let results = match call.poll() {
+            Poll::Ready(results) => results,
+            Poll::Pending => panic!(
+                "fetch_with_spawn was polled once at t=0, then again at t=5000ms, and it was still \
+                 not done, although three 1s fetches spawned at t=0 finish at t=1000ms: spawn \
+                 every fetch before awaiting any JoinHandle\n{}",
+                timeline.lines().join("\n")
+            ),
+        };
+        assert_schedule(
+            &timeline,
+            &[
+                (0, "fetch 1 started"),
+                (0, "fetch 2 started"),
+                (0, "fetch 3 started"),
+                (1000, "fetch 1 done"),
+                (1000, "fetch 2 done"),
+                (1000, "fetch 3 done"),
+            ],
+            "fetch_with_spawn was polled once at t=0 and not again until t=5000ms. Spawned fetches \
+             run as tasks of their own and are done at t=1000ms; fetches that finish only when \
+             the caller polls again were not spawned (join!/join_all run futures only while \
+             their caller is polled)",
+        );
+        assert_eq!(results, ["data 1", "data 2", "data 3"]);
+    });
+}
+
+#[test]
+fn fetch_all_runs_any_number_of_fetches_at_once() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let results = fetch_all(&[5, 4, 3, 2, 1], server(&timeline, id_times_100ms)).await;
+        let took = now();
+        assert_eq!(
+            took,
+            ms(500),
+            "fetch_all took {}: all five fetches must run at once, so it takes as long as the \
+             slowest (500ms), not the sum (1500ms)",
+            fmt_duration(took)
+        );
+        assert_eq!(
+            results,
+            ["data 5", "data 4", "data 3", "data 2", "data 1"],
+            "results come in the order of `ids`, not the order the fetches finished in"
+        );
+        let none = fetch_all(&[], server(&timeline, one_second)).await;
+        assert!(none.is_empty(), "no ids, no results");
+        assert_eq!(now(), ms(500), "fetch_all of no ids is done at once");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Countdown: a future written by hand
+// ---------------------------------------------------------------------------------------------
+
+/// Wraps a future and counts how many times it was polled; its output is that count.
+struct CountPolls<F> {
+    inner: Pin<Box<F>>,
+    polls: u32,
+}
+
+impl<F: Future> Future for CountPolls<F> {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        self.polls += 1;
+        match self.inner.as_mut().poll(cx) {
+            Poll::Ready(_) => Poll::Ready(self.polls),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[test]
+fn countdown_is_pending_n_times_then_ready() {
+    testkit::run(|| async {
+        let mut countdown = spawn(Countdown::new(3));
+        for poll in 1..=3 {
+            assert!(
+                countdown.poll().is_pending(),
+                "poll {poll} of Countdown::new(3) must return Pending (it is ready only on poll 4)"
+            );
+        }
+        assert!(
+            countdown.poll().is_ready(),
+            "poll 4 of Countdown::new(3) must return Ready"
+        );
+        let mut zero = spawn(Countdown::new(0));
+        assert!(
+            zero.poll().is_ready(),
+            "Countdown::new(0) must be ready at its first poll"
+        );
+    });
+}
+
+#[test]
+fn countdown_wakes_its_task_every_time_it_returns_pending() {
+    testkit::run(|| async {
+        let mut countdown = spawn(Countdown::new(2));
+        for poll in 1..=2 {
+            assert!(
+                countdown.poll().is_pending(),
+                "poll {poll} of Countdown::new(2) must return Pending"
+            );
+            assert!(
+                countdown.is_woken(),
+                "Countdown returned Pending on poll {poll} without waking its task: no executor \
+                 will ever poll it again. Call cx.waker().wake_by_ref() before returning Pending"
+            );
+        }
+        assert!(
+            countdown.poll().is_ready(),
+            "poll 3 of Countdown::new(2) must return Ready"
+        );
+    });
+}
+
+#[test]
+fn awaiting_a_countdown_on_the_runtime_takes_no_time() {
+    testkit::run(|| async {
+        let polls = CountPolls {
+            inner: Box::pin(Countdown::new(5)),
+            polls: 0,
+        }
+        .await;
+        assert_eq!(
+            polls, 6,
+            "awaited on the runtime, Countdown::new(5) is polled 6 times: Pending 5 times, then Ready"
+        );
+        assert_eq!(
+            now(),
+            Duration::ZERO,
+            "a Countdown waits for nothing: no time may pass while it counts down"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Delay: a timer future built on tokio's Sleep
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn delay_completes_at_exactly_its_deadline() {
+    testkit::run(|| async {
+        let start = Instant::now();
+        Delay::until(start + ms(1500)).await;
+        assert_eq!(
+            now(),
+            ms(1500),
+            "Delay::until(t=1500ms) must complete at exactly t=1500ms (on tokio's clock)"
+        );
+        Delay::after(ms(250)).await;
+        assert_eq!(
+            now(),
+            ms(1750),
+            "Delay::after(250ms), created at t=1500ms, must complete at t=1750ms"
+        );
+    });
+}
+
+#[test]
+fn delay_is_pending_until_its_deadline_and_wakes_its_task_then() {
+    testkit::run(|| async {
+        let start = Instant::now();
+        let mut delay = spawn(Delay::until(start + ms(1500)));
+        assert!(
+            delay.poll().is_pending(),
+            "a Delay due at t=1500ms must be Pending at t=0"
+        );
+        assert!(
+            !delay.is_woken(),
+            "the Delay woke its task at t=0, long before its deadline: a Delay that wakes itself \
+             to check the time again keeps the executor busy in a loop. Let the inner \
+             tokio::time::Sleep wake the task when the time has come"
+        );
+        sleep_until(start + ms(1499)).await;
+        assert!(
+            !delay.is_woken(),
+            "the Delay woke its task at t=1499ms, before its deadline (t=1500ms)"
+        );
+        assert!(
+            delay.poll().is_pending(),
+            "a Delay due at t=1500ms must still be Pending at t=1499ms"
+        );
+        sleep_until(start + ms(1500)).await;
+        assert!(
+            delay.is_woken(),
+            "the Delay did not wake its task at its deadline (t=1500ms): after it returns Pending, \
+             nobody polls it again unless its waker is woken. Poll the inner tokio::time::Sleep \
+             with the same Context: it registers the waker with tokio's timer"
+        );
+        assert!(
+            delay.poll().is_ready(),
+            "at its deadline (t=1500ms) the Delay must be Ready"
+        );
+    });
+}
+
+#[test]
+fn delay_after_counts_from_its_creation_not_from_its_first_poll() {
+    testkit::run(|| async {
+        let start = Instant::now();
+        let delay = Delay::after(ms(250));
+        assert_eq!(
+            delay.deadline() - start,
+            ms(250),
+            "Delay::after(250ms) created at t=0 is due at t=250ms: the deadline is fixed when \
+             the Delay is created"
+        );
+        sleep(ms(100)).await;
+        delay.await;
+        assert_eq!(
+            now(),
+            ms(250),
+            "Delay::after(250ms) created at t=0 and first awaited at t=100ms must complete at \
+             t=250ms: the deadline is fixed when the Delay is created, not at its first poll"
+        );
+    });
+}
+
+#[test]
+fn delay_with_a_deadline_in_the_past_is_ready_at_its_first_poll() {
+    testkit::run(|| async {
+        let start = Instant::now();
+        sleep(ms(10)).await;
+        let mut late = spawn(Delay::until(start));
+        assert!(
+            late.poll().is_ready(),
+            "a Delay whose deadline (t=0) passed before its first poll (t=10ms) must be ready at once"
+        );
+        let mut zero = spawn(Delay::after(Duration::ZERO));
+        assert!(
+            zero.poll().is_ready(),
+            "Delay::after(0) must be ready at its first poll"
+        );
+        assert_eq!(now(), ms(10));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Pinning: join_both and with_progress
+// ---------------------------------------------------------------------------------------------
+
+/// Wraps a future and panics, with a message for the learner, if it is polled after it returned
+/// `Ready` (as an `async` block would, less politely).
+struct PanicsIfPolledWhenDone<F> {
+    name: &'static str,
+    inner: Pin<Box<F>>,
+    done: bool,
+}
+
+fn strict<F: Future>(name: &'static str, fut: F) -> PanicsIfPolledWhenDone<F> {
+    PanicsIfPolledWhenDone {
+        name,
+        inner: Box::pin(fut),
+        done: false,
+    }
+}
+
+impl<F: Future> Future for PanicsIfPolledWhenDone<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        assert!(
+            !self.done,
+            "join_both polled future `{}` again after it returned Ready: keep its output and stop \
+             polling it (polling a finished async block panics)",
+            self.name
+        );
+        let out = self.inner.as_mut().poll(cx);
+        self.done = out.is_ready();
+        out
+    }
+}
+
+#[test]
+fn join_both_runs_the_two_futures_at_once_and_returns_both_outputs() {
+    testkit::run(|| async {
+        let (a, b) = join_both(after(ms(300), "slow"), after(ms(100), 42)).await;
+        let took = now();
+        assert_eq!(
+            took,
+            ms(300),
+            "join_both took {}: both futures must run at once, so it takes as long as the slower \
+             one (300ms), not the sum (400ms)",
+            fmt_duration(took)
+        );
+        assert_eq!(
+            (a, b),
+            ("slow", 42),
+            "join_both returns (a's output, b's output)"
+        );
+
+        let (a, b) = join_both(after(ms(100), 'a'), after(ms(200), 'b')).await;
+        assert_eq!((a, b), ('a', 'b'));
+        assert_eq!(
+            now(),
+            ms(500),
+            "join_both(100ms, 200ms) started at t=300ms must be done at t=500ms"
+        );
+    });
+}
+
+#[test]
+fn join_both_never_polls_a_finished_future_again() {
+    testkit::run(|| async {
+        let out = join_both(
+            strict("a", after(ms(100), 1)),
+            strict("b", after(ms(300), 2)),
+        )
+        .await;
+        assert_eq!(out, (1, 2));
+        let out = join_both(
+            strict("a", after(ms(300), 3)),
+            strict("b", after(ms(100), 4)),
+        )
+        .await;
+        assert_eq!(out, (3, 4));
+        assert_eq!(now(), ms(600));
+    });
+}
+
+#[test]
+fn with_progress_reports_at_every_interval_until_the_work_is_done() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let work = {
+            let timeline = timeline.clone();
+            async move {
+                timeline.record("work started");
+                sleep(ms(350)).await;
+                "result"
+            }
+        };
+        let reports = timeline.clone();
+        let output = with_progress(work, ms(100), move |elapsed| {
+            reports.record(format!("still working after {}", fmt_duration(elapsed)));
+        })
+        .await;
+        timeline.record("with_progress returned");
+        assert_eq!(output, "result", "with_progress returns the work's output");
+        timeline.assert_eq(
+            &[
+                (0, "work started"),
+                (100, "still working after 100ms"),
+                (200, "still working after 200ms"),
+                (300, "still working after 300ms"),
+                (350, "with_progress returned"),
+            ],
+            "350ms of work reported every 100ms: at 100, 200 and 300ms, each with the time since \
+             the call; the first report is due at 100ms, not at once (tokio::time::interval's \
+             first tick completes immediately); the work starts once",
+        );
+    });
+}
+
+#[test]
+fn with_progress_returns_the_moment_the_work_finishes() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let reports = timeline.clone();
+        let output = with_progress(after(ms(250), 1), ms(100), move |elapsed| {
+            reports.record(format!("report {}", fmt_duration(elapsed)));
+        })
+        .await;
+        timeline.record(format!("returned {output}"));
+
+        let reports = timeline.clone();
+        let output = with_progress(after(ms(50), 2), ms(100), move |elapsed| {
+            reports.record(format!("report {}", fmt_duration(elapsed)));
+        })
+        .await;
+        timeline.record(format!("returned {output}"));
+
+        timeline.assert_eq(
+            &[
+                (100, "report 100ms"),
+                (200, "report 200ms"),
+                (250, "returned 1"),
+                (300, "returned 2"),
+            ],
+            "with_progress must return the instant the work finishes (t=250ms), not at the next \
+             report; work shorter than `every` (the second call, 50ms) gets no report at all",
+        );
+    });
+}

@@ -1,0 +1,47 @@
+//! Wrong solution: spawns every fetch into a JoinSet and collects the results as the tasks
+//! finish — concurrent, but the results come in completion order, not input order.
+//! replaces: fetch.rs
+//! expect: fetch_with_spawn_returns_results_in_input_order_not_completion_order — not the order the fetches finished in
+use std::future::Future;
+
+pub async fn fetch_sequentially<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = String>,
+{
+    let mut results = Vec::with_capacity(ids.len());
+    for &id in ids {
+        results.push(fetch(id).await);
+    }
+    results
+}
+
+pub async fn fetch_with_join<F, Fut>(ids: [u32; 3], fetch: F) -> [String; 3]
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = String>,
+{
+    let [a, b, c] = ids;
+    let (a, b, c) = tokio::join!(fetch(a), fetch(b), fetch(c));
+    [a, b, c]
+}
+
+pub async fn fetch_with_spawn<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = String> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for &id in ids {
+        tasks.spawn(fetch(id));
+    }
+    tasks.join_all().await
+}
+
+pub async fn fetch_all<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = String>,
+{
+    futures::future::join_all(ids.iter().map(|&id| fetch(id))).await
+}

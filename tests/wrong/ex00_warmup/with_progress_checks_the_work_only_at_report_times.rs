@@ -1,0 +1,61 @@
+//! Wrong solution: sleeps `every`, then peeks at the work with now_or_never — so finished work
+//! is noticed only at the next report time.
+//! replaces: pinning.rs
+//! expect: with_progress_returns_the_moment_the_work_finishes — must return the instant the work finishes
+use futures::FutureExt;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+
+pub async fn join_both<A, B>(a: A, b: B) -> (A::Output, B::Output)
+where
+    A: Future,
+    B: Future,
+{
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    let mut a_out = None;
+    let mut b_out = None;
+
+    poll_fn(|cx| {
+        if a_out.is_none()
+            && let Poll::Ready(out) = a.as_mut().poll(cx)
+        {
+            a_out = Some(out);
+        }
+        if b_out.is_none()
+            && let Poll::Ready(out) = b.as_mut().poll(cx)
+        {
+            b_out = Some(out);
+        }
+        match (a_out.take(), b_out.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (a, b) => {
+                a_out = a;
+                b_out = b;
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+pub async fn with_progress<F: Future>(
+    work: F,
+    every: Duration,
+    mut report: impl FnMut(Duration),
+) -> F::Output {
+    let start = Instant::now();
+    let mut work = pin!(work);
+    let mut next_report = start + every;
+    loop {
+        sleep_until(next_report).await;
+        if let Some(output) = work.as_mut().now_or_never() {
+            return output;
+        }
+        report(next_report - start);
+        next_report += every;
+    }
+}
