@@ -333,6 +333,9 @@ fn judge(
             ),
         );
     };
+    // "running": the kit started a run of this test that never finished (an exit in the middle of
+    // it); that is no result at all.
+    let verdict = verdict.filter(|(kind, _)| kind != "running");
     match verdict {
         Some((kind, message)) => {
             let outcome = match kind.as_str() {

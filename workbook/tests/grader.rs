@@ -86,6 +86,34 @@ fn grade_one(label: &str, file: &str, anchor: &str, code: &str, test: &str) -> T
     grade_one_with(Limits::default(), label, file, anchor, code, test)
 }
 
+/// Grades one test of `exercise` in a submission with one planted fault.
+fn grade_in(
+    exercise_name: &str,
+    label: &str,
+    file: &str,
+    anchor: &str,
+    code: &str,
+    test: &str,
+) -> TestResult {
+    let ex = exercise(exercise_name);
+    let submission = Submission::new(label)
+        .with_reference(&ex)
+        .inject(&ex, file, anchor, code);
+    let limits = Limits {
+        only: Some(vec![test.to_owned()]),
+        ..Limits::default()
+    };
+    let result = grader::grade_exercise(
+        &Overlay::new(&root()),
+        &ex,
+        &format!("corpus_{label}"),
+        Some(&submission.crate_dir(&ex)),
+        &limits,
+        &Manifest::default(),
+    );
+    result.tests.into_iter().next().unwrap()
+}
+
 fn grade_one_with(
     limits: Limits,
     label: &str,
@@ -152,6 +180,24 @@ fn forged_test_ok_and_json_lines_on_stdout_change_nothing() {
         std::process::exit(0);
     }"#;
     let r = grade_one("forge", "race.rs", FIRST_OK, forge, EMPTY_ONLY);
+    assert_outcome(&r, Outcome::Crashed, "without a result");
+}
+
+#[test]
+fn exit_0_in_a_later_run_of_a_test_that_runs_many_scenarios_is_not_a_pass() {
+    // The test runs the pipeline once per cancel instant, each in its own run of the kit; the
+    // earlier runs pass, then the process exits in the middle of the fourth.
+    let code = "static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);\n\
+                if CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 3 { std::process::exit(0); }";
+    let anchor = "    WFut: Future<Output = ()> + Send + 'static,\n{\n";
+    let r = grade_in(
+        "ex04_backpressure_pipeline",
+        "exit0_later_run",
+        "pipeline.rs",
+        anchor,
+        code,
+        "no_record_is_lost_whenever_the_pipeline_is_cancelled",
+    );
     assert_outcome(&r, Outcome::Crashed, "without a result");
 }
 

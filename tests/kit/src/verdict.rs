@@ -28,14 +28,15 @@ pub const VERDICT_FILE_VAR: &str = "WORKBOOK_VERDICT_FILE";
 struct Armed {
     key: [u8; 16],
     verdict_file: PathBuf,
-    runs: u32,
 }
 
 static ARMED: Mutex<Option<Armed>> = Mutex::new(None);
 
-/// Called at the start of every run: in grading mode, takes the key (first run only) and counts
-/// the runs. Returns whether grading mode is on.
-pub(crate) fn arm() -> bool {
+/// Called at the start of every run. In grading mode it takes the key (first run only) and marks
+/// the test as *running*: a signed "running" verdict replaces whatever an earlier run of the same
+/// test wrote, so if the process ends before this run finishes — `std::process::exit` in the
+/// middle of it, say — the grader sees "running", never an earlier run's "passed".
+pub(crate) fn arm() {
     let mut armed = ARMED.lock().unwrap_or_else(|e| e.into_inner());
     if armed.is_none()
         && let (Some(key_file), Some(verdict_file)) = (
@@ -52,34 +53,18 @@ pub(crate) fn arm() -> bool {
             *armed = Some(Armed {
                 key,
                 verdict_file: verdict_file.into(),
-                runs: 0,
             });
         }
     }
-    match armed.as_mut() {
-        Some(a) => {
-            a.runs += 1;
-            true
-        }
-        None => false,
-    }
+    drop(armed);
+    record("running", "");
 }
 
-/// Writes the verdict of the test running on this thread (grading mode only). A graded test must
-/// call the runner exactly once: a second run would let an early "passed" stand for a later run
-/// that never finished, so it turns the verdict into a failure.
+/// Writes the verdict of the test running on this thread (grading mode only).
 pub(crate) fn record(kind: &str, message: &str) {
     let armed = ARMED.lock().unwrap_or_else(|e| e.into_inner());
     let Some(armed) = armed.as_ref() else { return };
     let test = std::thread::current().name().unwrap_or("").to_owned();
-    let (kind, message) = if armed.runs > 1 {
-        (
-            "failed",
-            "a graded test must call testkit::run exactly once (the hidden suite is broken)",
-        )
-    } else {
-        (kind, message)
-    };
     let text = format!("{kind}\n{}\n{message}", sign(&armed.key, &test, kind));
     let _ = std::fs::write(&armed.verdict_file, text);
 }
