@@ -25,7 +25,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use testkit::{Probe, Timeline, fmt_duration, ms, now, secs};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
