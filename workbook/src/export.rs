@@ -120,11 +120,11 @@ fn student_workspace(text: &str) -> Result<String, String> {
         |v: &[&str]| toml::Value::Array(v.iter().map(|s| toml::Value::from(*s)).collect());
     workspace.insert(
         "members".into(),
-        strings(&["exercises/*", "tests/kit", "workbook"]),
+        strings(&["exercises/*", "tests/kit", "workbook", "curriculum"]),
     );
     workspace.insert(
         "default-members".into(),
-        strings(&["tests/kit", "workbook"]),
+        strings(&["tests/kit", "workbook", "curriculum"]),
     );
     toml::to_string(&manifest).map_err(|e| e.to_string())
 }
