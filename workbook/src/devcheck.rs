@@ -111,6 +111,52 @@ fn judge_wrong(label: &str, wrong: &WrongSolution, graded: Graded) -> Vec<String
         .collect()
 }
 
+/// Applies the `// ---- find` / `// ---- replace` / `// ---- end` blocks of a `.edit` file to the
+/// reference's text. Each find block must occur exactly once: when the reference changes under an
+/// edit, the edit fails loudly instead of silently testing something else.
+pub fn apply_edits(reference: &str, edits: &str) -> Result<String, String> {
+    let mut text = reference.to_owned();
+    let mut rest = edits;
+    let mut count = 0;
+    while let Some(start) = rest.find("// ---- find\n") {
+        let after = &rest[start + "// ---- find\n".len()..];
+        let (find, after) = after
+            .split_once("// ---- replace\n")
+            .ok_or("a find block without `// ---- replace`")?;
+        let (replace, after) = after
+            .split_once("// ---- end")
+            .ok_or("a replace block without `// ---- end`")?;
+        count += 1;
+        // A block that reaches the end of the reference has no newline after its last line.
+        let (find, replace) = if text.matches(find).count() == 1 {
+            (find.to_owned(), replace.to_owned())
+        } else {
+            (
+                find.trim_end_matches('\n').to_owned(),
+                replace.trim_end_matches('\n').to_owned(),
+            )
+        };
+        match text.matches(find.as_str()).count() {
+            1 => text = text.replacen(find.as_str(), &replace, 1),
+            0 => {
+                return Err(format!(
+                    "edit {count}: its find block is not in the reference (did the reference change?)"
+                ));
+            }
+            n => {
+                return Err(format!(
+                    "edit {count}: its find block occurs {n} times in the reference; add context"
+                ));
+            }
+        }
+        rest = after;
+    }
+    if count == 0 {
+        return Err("an .edit file with no `// ---- find` block".to_owned());
+    }
+    Ok(text)
+}
+
 /// Grades the untouched stub and every known-wrong solution of `exercise` (built together, in
 /// one cargo invocation) and returns every problem found.
 pub fn check_exercise(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
@@ -126,6 +172,14 @@ pub fn check_exercise(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
             .map_err(|e| e.to_string())
             .and_then(|text| {
                 let wrong = parse_header(&text)?;
+                let text = if file.extension().is_some_and(|e| e == "edit") {
+                    let reference = exercise.solution_dir().join("src").join(&wrong.replaces);
+                    let reference = std::fs::read_to_string(&reference)
+                        .map_err(|e| format!("{}: {e}", reference.display()))?;
+                    apply_edits(&reference, &text)?
+                } else {
+                    text
+                };
                 Ok((text, wrong))
             }) {
             Ok((text, wrong)) => wrongs.push((label, format!("wrong_{name}"), text, wrong)),
@@ -203,6 +257,28 @@ pub fn check_manifest(root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edits_apply_to_exactly_one_place() {
+        let reference = "fn a() {\n    one();\n}\nfn b() {\n    two();\n}";
+        let edit = "//! expect: t — x\n// ---- find\nfn b() {\n    two();\n}\n// ---- replace\nfn b() {}\n// ---- end\n";
+        assert_eq!(
+            apply_edits(reference, edit).unwrap(),
+            "fn a() {\n    one();\n}\nfn b() {}"
+        );
+        let ambiguous = "// ---- find\n();\n// ---- replace\n// ---- end\n";
+        assert!(
+            apply_edits(reference, ambiguous)
+                .unwrap_err()
+                .contains("occurs 2 times")
+        );
+        let stale = "// ---- find\nfn c() {\n// ---- replace\n// ---- end\n";
+        assert!(
+            apply_edits(reference, stale)
+                .unwrap_err()
+                .contains("not in the reference")
+        );
+    }
 
     #[test]
     fn the_header_names_the_file_and_the_expectations() {

@@ -28,7 +28,8 @@ impl Exercise {
         format!("{}_solution", self.name)
     }
 
-    /// `tests/wrong/<name>/*.rs`, sorted.
+    /// `tests/wrong/<name>/*.rs` (whole replacement files) and `*.edit` (edits of the reference),
+    /// sorted.
     pub fn wrong_solutions(&self) -> Vec<PathBuf> {
         let dir = self.root.join("tests").join("wrong").join(&self.name);
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -36,7 +37,7 @@ impl Exercise {
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .filter(|p| p.extension().is_some_and(|e| e == "rs" || e == "edit"))
             .collect();
         files.sort();
         files
