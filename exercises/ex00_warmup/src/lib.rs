@@ -20,9 +20,9 @@
 //! and finish in milliseconds. Use `tokio::time` (never `std::thread::sleep` or
 //! `std::time::Instant`). The chapter is `curriculum/src/ex00-warmup.md`.
 
-// Until you write the bodies, the parameters are unused: delete this line once you start, so the
-// compiler can point out the ones you forgot.
-#![allow(unused_variables, unused_mut)]
+// Until you write the bodies, parameters, imports and helpers are unused: delete this line once
+// you start, so the compiler can point out what you forgot.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
 
 mod countdown;
 mod delay;

@@ -21,9 +21,9 @@
 //! 200 ms") and counts (the most files open at once, the bytes read of a huge file). The chapter
 //! is `curriculum/src/ex01-async-files.md`.
 
-// Until you write the bodies, the parameters are unused: delete this line once you start, so the
-// compiler can point out the ones you forgot.
-#![allow(unused_variables, unused_mut)]
+// Until you write the bodies, parameters, imports and helpers are unused: delete this line once
+// you start, so the compiler can point out what you forgot.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
 
 mod fs;
 mod report;

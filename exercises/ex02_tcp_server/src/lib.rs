@@ -19,9 +19,9 @@
 //! `cargo run -p ex02_tcp_server --bin ex02-server` starts the server for real; talk to it with
 //! `nc 127.0.0.1 6380`. The chapter is `curriculum/src/ex02-tcp-server.md`.
 
-// Until you write the bodies, the parameters are unused: delete this line once you start, so the
-// compiler can point out the ones you forgot.
-#![allow(unused_variables, unused_mut)]
+// Until you write the bodies, parameters, imports and helpers are unused: delete this line once
+// you start, so the compiler can point out what you forgot.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
 
 mod codec;
 mod connection;

@@ -18,6 +18,10 @@
 //!
 //! Run the tests with `cargo test -p ex03_rate_limited_client`.
 
+// Until you write the bodies, parameters, imports and helpers are unused: delete this line once
+// you start, so the compiler can point out what you forgot.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
+
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;

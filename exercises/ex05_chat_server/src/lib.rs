@@ -30,9 +30,9 @@
 //! on tokio's paused clock and check the exact instant every line reaches every client. The
 //! chapter is `curriculum/src/ex05-chat-server.md`.
 
-// Until you write the bodies, the parameters are unused: delete this line once you start, so the
-// compiler can point out the ones you forgot.
-#![allow(unused_variables, unused_mut)]
+// Until you write the bodies, parameters, imports and helpers are unused: delete this line once
+// you start, so the compiler can point out what you forgot.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
 
 mod client;
 mod room;

@@ -16,9 +16,9 @@
 //! `std::thread::sleep` or `std::time::Instant`) and the tests finish in milliseconds.
 //! The chapter is `curriculum/src/ex06-timeouts.md`.
 
-// Until you write the bodies, the parameters are unused: delete this line once you start, so the
-// compiler can point out the ones you forgot.
-#![allow(unused_variables, unused_mut)]
+// Until you write the bodies, parameters, imports and helpers are unused: delete this line once
+// you start, so the compiler can point out what you forgot.
+#![allow(unused_variables, unused_mut, unused_imports, dead_code)]
 
 mod hedge;
 mod race;
