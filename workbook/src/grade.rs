@@ -46,6 +46,15 @@ pub struct Overlay {
 }
 
 impl Overlay {
+    /// An overlay whose scratch workspaces and target directory live under `base` instead (the
+    /// benchmark uses it to measure a build from nothing).
+    pub fn with_base(root: &Path, base: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            base: base.to_path_buf(),
+        }
+    }
+
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
@@ -78,7 +87,7 @@ impl Overlay {
     }
 
     /// Builds several variants of one exercise in a single cargo invocation (cargo compiles them in
-    /// parallel, and a compile error in one does not stop the others: `--no-fail-fast` keeps cargo going). Returns, per
+    /// parallel, and a compile error in one does not stop the others: `--keep-going`). Returns, per
     /// variant and in order, the test executable or the compiler's messages.
     pub fn build_many(
         &self,
@@ -98,10 +107,12 @@ impl Overlay {
         let mut command = Command::new(cargo);
         command
             .current_dir(&dir)
+            // `build --tests` (what `test --no-run` does) with `--keep-going`, which only `build`
+            // accepts: one submission's compile error must not stop the others from building.
             .args([
-                "test",
-                "--no-run",
-                "--no-fail-fast",
+                "build",
+                "--tests",
+                "--keep-going",
                 "--color",
                 "never",
                 "--message-format",

@@ -13,7 +13,7 @@
 //!   forged `test … ok` lines, a vanished or renamed test: none of them leaves a signed verdict.
 
 use crate::exercises::Exercise;
-use crate::grade::Overlay;
+use crate::grade::{Overlay, Variant};
 use crate::manifest::{Manifest, Visibility};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -159,38 +159,25 @@ pub fn grade_exercise(
     limits: &Limits,
     manifest: &Manifest,
 ) -> ExerciseResult {
-    let mut result = grade_unweighted(overlay, exercise, label, submitted, limits);
-    for test in &mut result.tests {
-        let weight = manifest.weight(&exercise.name, &test.name);
-        test.max_points = weight.points;
-        test.points = if test.outcome == Outcome::Passed {
-            weight.points
-        } else {
-            0.0
-        };
-        test.visibility = weight.visibility;
-    }
-    result
+    let mut results =
+        grade_exercise_many(overlay, exercise, &[(label, submitted)], limits, manifest);
+    results.pop().expect("one result per submission")
 }
 
-fn grade_unweighted(
+/// Grades one exercise of many submissions: every submitted crate is built in one cargo
+/// invocation (cargo compiles them in parallel, and the dependencies once), then each
+/// submission's tests run. Returns one result per submission, in order.
+pub fn grade_exercise_many(
     overlay: &Overlay,
     exercise: &Exercise,
-    label: &str,
-    submitted: Option<&Path>,
+    submissions: &[(&str, Option<&Path>)],
     limits: &Limits,
-) -> ExerciseResult {
+    manifest: &Manifest,
+) -> Vec<ExerciseResult> {
     let mut expected = expected_tests(exercise);
     if let Some(only) = &limits.only {
         expected.retain(|t| only.contains(t));
     }
-    let mut result = ExerciseResult {
-        exercise: exercise.name.clone(),
-        tests: Vec::new(),
-        compile_errors: None,
-        ignored: Vec::new(),
-        findings: Vec::new(),
-    };
     let all = |outcome: Outcome, message: &str| -> Vec<TestResult> {
         expected
             .iter()
@@ -205,30 +192,77 @@ fn grade_unweighted(
             })
             .collect()
     };
-    let Some(crate_dir) = submitted.filter(|d| d.join("src").is_dir()) else {
-        result.tests = all(Outcome::NotRun, "the exercise was not submitted");
-        return result;
-    };
-    result.ignored = ignored_files(exercise, crate_dir);
-    result.findings = static_findings(&crate_dir.join("src"));
+    let mut results: Vec<ExerciseResult> = submissions
+        .iter()
+        .map(|_| ExerciseResult {
+            exercise: exercise.name.clone(),
+            tests: Vec::new(),
+            compile_errors: None,
+            ignored: Vec::new(),
+            findings: Vec::new(),
+        })
+        .collect();
 
-    let executable = match overlay.build(exercise, label, &crate_dir.join("src"), limits.build) {
-        Ok(Ok(exe)) => exe,
-        Ok(Err(errors)) => {
-            result.tests = all(Outcome::DidNotCompile, "the exercise does not compile");
-            result.compile_errors = Some(errors);
-            return result;
+    // The submissions that contain this exercise, and their `src/` directories.
+    let mut present = Vec::new();
+    for (i, (label, submitted)) in submissions.iter().enumerate() {
+        match submitted.filter(|d| d.join("src").is_dir()) {
+            Some(crate_dir) => {
+                results[i].ignored = ignored_files(exercise, crate_dir);
+                results[i].findings = static_findings(&crate_dir.join("src"));
+                present.push((i, *label, crate_dir.join("src")));
+            }
+            None => results[i].tests = all(Outcome::NotRun, "the exercise was not submitted"),
         }
-        Err(e) => {
-            result.tests = all(
-                Outcome::NotRun,
-                &format!("the grader could not build it: {e}"),
-            );
-            return result;
-        }
+    }
+    let variants: Vec<Variant<'_>> = present
+        .iter()
+        .map(|(_, label, src)| Variant {
+            label,
+            src,
+            replace: None,
+        })
+        .collect();
+    let built = if variants.is_empty() {
+        Ok(Vec::new())
+    } else {
+        overlay.build_many(exercise, &variants, limits.build)
     };
-    result.tests = run_tests(&executable, &expected, limits);
-    result
+    match built {
+        Err(e) => {
+            for (i, _, _) in &present {
+                results[*i].tests = all(
+                    Outcome::NotRun,
+                    &format!("the grader could not build it: {e}"),
+                );
+            }
+        }
+        Ok(built) => {
+            for ((i, _, _), executable) in present.iter().zip(built) {
+                match executable {
+                    Ok(exe) => results[*i].tests = run_tests(&exe, &expected, limits),
+                    Err(errors) => {
+                        results[*i].tests =
+                            all(Outcome::DidNotCompile, "the exercise does not compile");
+                        results[*i].compile_errors = Some(errors);
+                    }
+                }
+            }
+        }
+    }
+    for result in &mut results {
+        for test in &mut result.tests {
+            let weight = manifest.weight(&exercise.name, &test.name);
+            test.max_points = weight.points;
+            test.points = if test.outcome == Outcome::Passed {
+                weight.points
+            } else {
+                0.0
+            };
+            test.visibility = weight.visibility;
+        }
+    }
+    results
 }
 
 /// Runs every expected test in its own process, `limits.jobs` at a time; results in `expected`

@@ -1,6 +1,7 @@
 //! The workbook tool's library: where the exercises are, how a submission is graded against the
 //! hidden suite, and the maintainers' dev check built on that.
 
+pub mod bench;
 pub mod devcheck;
 pub mod drift;
 pub mod exercises;

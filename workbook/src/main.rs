@@ -99,6 +99,33 @@ enum Command {
         #[command(flatten)]
         options: GradeOptions,
     },
+    /// Maintainers: measure grading speed, feedback latency and class grading (see BENCHMARKS.md)
+    Bench {
+        /// Exercise whose feedback loop is timed
+        #[arg(long, default_value = "06")]
+        exercise: String,
+        /// Rounds of the feedback-latency measurement (the median is reported)
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
+        /// Also time the first feedback from an empty target directory
+        #[arg(long)]
+        first_time: bool,
+        /// Submissions in the class-grading measurement (0 skips it)
+        #[arg(long, default_value_t = 30)]
+        class: usize,
+        /// Of those, how many are also graded alone from an empty target directory
+        #[arg(long, default_value_t = 2)]
+        naive: usize,
+        /// Exercises in the class submissions (name fragments; all when empty)
+        #[arg(long, value_delimiter = ',')]
+        class_exercises: Vec<String>,
+        /// Suite run with real sleeps as the grading-speed baseline
+        #[arg(long, default_value = "ex00")]
+        real_baseline: String,
+        /// Write the numbers as JSON here
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Instructors: write the student edition (no solutions, no hidden tests) into a new directory
     ExportStudent { dest: PathBuf },
     /// Instructors: merge the gradebooks of several shards into one CSV
@@ -206,6 +233,33 @@ fn main() -> ExitCode {
             options,
         } => grade_class(&root, &submissions, &out, shard, &options),
         Command::Gradebook { shards, output } => merge_gradebooks(&shards, &output),
+        Command::Bench {
+            exercise,
+            rounds,
+            first_time,
+            class,
+            naive,
+            class_exercises,
+            real_baseline,
+            json,
+        } => (|| -> Result<bool, String> {
+            let ex = exercises::find(&root, &exercise)?;
+            let speed = workbook::bench::grading_speed(&root, &real_baseline)?;
+            let latency = workbook::bench::feedback_latency(&root, &ex, rounds, first_time)?;
+            let class = if class > 0 {
+                workbook::bench::class_grading(&root, class, naive, &class_exercises)?
+            } else {
+                serde_json::Value::Null
+            };
+            if let Some(path) = json {
+                let all = serde_json::json!({"grading_speed": speed, "feedback_latency": latency, "class_grading": class});
+                write(
+                    &path,
+                    &serde_json::to_string_pretty(&all).unwrap_or_default(),
+                )?;
+            }
+            Ok(true)
+        })(),
         Command::ExportStudent { dest } => Manifest::load(&root)
             .and_then(|m| workbook::export::export_student(&root, &dest, &m))
             .map(|notes| {
@@ -456,12 +510,9 @@ fn solution(root: &Path, exercise: &Exercise, force: bool) -> Result<bool, Strin
     Ok(true)
 }
 
-/// Grades one submission; returns its label and the results of every exercise.
-fn grade_one(
-    root: &Path,
-    submission: &Path,
-    options: &GradeOptions,
-) -> Result<(String, Vec<ExerciseResult>), String> {
+/// A submission's label (its directory's name) and the directory holding its exercises (the
+/// submission itself, or its `exercises/`).
+fn submission_layout(submission: &Path) -> Result<(String, PathBuf), String> {
     let exercises_dir = if submission.join("exercises").is_dir() {
         submission.join("exercises")
     } else {
@@ -475,24 +526,53 @@ fn grade_one(
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "submission".to_owned());
+    Ok((label, exercises_dir))
+}
+
+/// Grades one submission; returns its label and the results of every exercise.
+fn grade_one(
+    root: &Path,
+    submission: &Path,
+    options: &GradeOptions,
+) -> Result<(String, Vec<ExerciseResult>), String> {
+    let mut graded = grade_many(root, &[submission.to_path_buf()], options)?;
+    Ok(graded.pop().expect("one submission"))
+}
+
+/// Grades many submissions exercise by exercise: each exercise of every submission is built in
+/// one cargo invocation, so the class shares one dependency build and both cores compile.
+fn grade_many(
+    root: &Path,
+    submissions: &[PathBuf],
+    options: &GradeOptions,
+) -> Result<Vec<(String, Vec<ExerciseResult>)>, String> {
+    let layouts = submissions
+        .iter()
+        .map(|s| submission_layout(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let manifest = Manifest::load(root)?;
     let overlay = Overlay::new(root);
     let limits = options.limits();
-    let results = exercises::all(root)
+    let mut graded: Vec<(String, Vec<ExerciseResult>)> = layouts
         .iter()
-        .map(|ex| {
-            let dir = exercises_dir.join(&ex.name);
-            grader::grade_exercise(
-                &overlay,
-                ex,
-                &label,
-                dir.is_dir().then_some(dir.as_path()),
-                &limits,
-                &manifest,
-            )
-        })
+        .map(|(label, _)| (label.clone(), Vec::new()))
         .collect();
-    Ok((label, results))
+    for ex in exercises::all(root) {
+        let dirs: Vec<PathBuf> = layouts.iter().map(|(_, d)| d.join(&ex.name)).collect();
+        let subs: Vec<(&str, Option<&Path>)> = layouts
+            .iter()
+            .zip(&dirs)
+            .map(|((label, _), dir)| (label.as_str(), dir.is_dir().then_some(dir.as_path())))
+            .collect();
+        let results = grader::grade_exercise_many(&overlay, &ex, &subs, &limits, &manifest);
+        if submissions.len() > 1 {
+            eprintln!("{}: {} submissions graded", ex.name, submissions.len());
+        }
+        for (slot, result) in graded.iter_mut().zip(results) {
+            slot.1.push(result);
+        }
+    }
+    Ok(graded)
 }
 
 fn grade_class(
@@ -510,23 +590,22 @@ fn grade_class(
         .collect();
     dirs.sort();
     let (index, count) = shard.unwrap_or((1, 1));
-    let mine: Vec<&PathBuf> = dirs
+    let mine: Vec<PathBuf> = dirs
         .iter()
         .enumerate()
         .filter(|(i, _)| i % count == index - 1)
-        .map(|(_, d)| d)
+        .map(|(_, d)| d.clone())
         .collect();
     std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
     let names: Vec<String> = exercises::all(root).into_iter().map(|e| e.name).collect();
     let mut gradebook = vec![report::csv_header(&names)];
     let audience = options.audience();
-    for (n, dir) in mine.iter().enumerate() {
-        let (label, results) = grade_one(root, dir, options)?;
+    for (label, results) in grade_many(root, &mine, options)? {
         let (points, max): (f64, f64) = (
             results.iter().map(ExerciseResult::points).sum(),
             results.iter().map(ExerciseResult::max_points).sum(),
         );
-        println!("[{}/{}] {label}: {points}/{max}", n + 1, mine.len());
+        println!("{label}: {points}/{max}");
         let here = out.join(&label);
         std::fs::create_dir_all(&here).map_err(|e| e.to_string())?;
         let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();

@@ -394,3 +394,38 @@ fn the_expected_tests_come_from_the_hidden_suite_not_from_the_binary() {
     );
     assert!(tests.contains(&EMPTY_ONLY.to_owned()));
 }
+
+#[test]
+fn a_broken_submission_in_a_class_batch_costs_no_one_else() {
+    // A class is built exercise by exercise, all submissions in one cargo invocation: a compile
+    // error in one must not stop cargo from building the others.
+    let ex = exercise("ex06_timeouts");
+    let broken = Submission::new("batch_broken").with_reference(&ex).inject(
+        &ex,
+        "race.rs",
+        FIRST_OK,
+        "let this does not compile;",
+    );
+    let good = Submission::new("batch_good").with_reference(&ex);
+    let limits = Limits {
+        only: Some(vec![EMPTY_ONLY.to_owned()]),
+        ..Limits::default()
+    };
+    let results = grader::grade_exercise_many(
+        &Overlay::new(&root()),
+        &ex,
+        &[
+            ("batch_broken", Some(&broken.crate_dir(&ex))),
+            ("batch_good", Some(&good.crate_dir(&ex))),
+        ],
+        &limits,
+        &Manifest::default(),
+    );
+    assert_eq!(results[0].tests[0].outcome, Outcome::DidNotCompile);
+    assert_eq!(
+        results[1].tests[0].outcome,
+        Outcome::Passed,
+        "{:#?}",
+        results[1]
+    );
+}

@@ -383,7 +383,8 @@ where
     let (parked, unparked) = (stats.clone(), stats.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .start_paused(true)
+        // `TESTKIT_REAL_CLOCK=1` runs the same scenarios on a real clock: the benchmark's baseline.
+        .start_paused(std::env::var_os("TESTKIT_REAL_CLOCK").is_none())
         // A current-thread runtime "parks" exactly when it has nothing to run; that is also the
         // only moment the paused clock can jump. So the wall time between an unpark and the next
         // park is a stretch in which virtual time stood still: a long one means some code (any

@@ -1,0 +1,383 @@
+//! `workbook bench`: what the paused clock buys (grading speed), how fast a learner hears back
+//! (feedback latency), and what sharing one dependency build buys a class (class grading).
+//! It measures; it asserts nothing. BENCHMARKS.md records a run and how to reproduce it.
+
+use crate::exercises::{self, Exercise};
+use crate::grade::{Overlay, Variant, run_with_limit};
+use crate::grader::{self, Limits};
+use crate::manifest::Manifest;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LONG: Duration = Duration::from_secs(3600);
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs.get(xs.len() / 2).copied().unwrap_or_default()
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+/// The hidden-suite executables of the reference solutions, built in one cargo invocation.
+fn reference_suites(root: &Path) -> Result<Vec<(Exercise, PathBuf)>, String> {
+    let all = exercises::all(root);
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .args(["test", "--no-run", "--message-format", "json", "-q"]);
+    for ex in &all {
+        command.args(["-p", &ex.solution_package()]);
+    }
+    let (status, stdout, stderr) = run_with_limit(command, LONG)?;
+    if !status.success() {
+        return Err(format!("building the references failed:\n{stderr}"));
+    }
+    let mut suites = Vec::new();
+    for ex in all {
+        let exe = stdout.lines().find_map(|line| {
+            let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+            let hit = msg["target"]["name"] == ex.name.as_str()
+                && msg["target"]["kind"][0] == "test"
+                && msg["manifest_path"].as_str()?.contains("/solutions/");
+            hit.then(|| msg["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        });
+        suites.push((ex, exe.ok_or("a reference suite was not built")?));
+    }
+    Ok(suites)
+}
+
+/// Runs one suite executable; returns (wall time, tests run, virtual time covered).
+fn run_suite(exe: &Path, real_clock: bool) -> Result<(Duration, usize, Duration), String> {
+    let timings = std::env::temp_dir().join(format!(
+        "wb-bench-{}-{}.tsv",
+        std::process::id(),
+        exe.display().to_string().len()
+    ));
+    let _ = std::fs::remove_file(&timings);
+    let mut command = Command::new(exe);
+    command.arg("-q").env("TESTKIT_TIMINGS", &timings);
+    if real_clock {
+        command.env("TESTKIT_REAL_CLOCK", "1");
+    }
+    let started = Instant::now();
+    let (_status, stdout, _) = run_with_limit(command, LONG)?;
+    let wall = started.elapsed();
+    let tests = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("test result: ")
+                .and_then(|r| r.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0);
+    let virt = std::fs::read_to_string(&timings)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1)?.parse::<u64>().ok())
+        .map(Duration::from_nanos)
+        .sum();
+    let _ = std::fs::remove_file(&timings);
+    Ok((wall, tests, virt))
+}
+
+/// Grading speed: every reference suite on the paused clock, and one suite on a real clock.
+pub fn grading_speed(root: &Path, real_baseline: &str) -> Result<serde_json::Value, String> {
+    println!("\n## Grading speed (reference suites, paused clock)\n");
+    println!(
+        "| suite | tests | virtual time covered | wall time | virtual / wall |\n|---|---|---|---|---|"
+    );
+    let suites = reference_suites(root)?;
+    let (mut all_wall, mut all_virt, mut all_tests) = (Duration::ZERO, Duration::ZERO, 0);
+    let mut rows = Vec::new();
+    for (ex, exe) in &suites {
+        let (wall, tests, virt) = run_suite(exe, false)?;
+        all_wall += wall;
+        all_virt += virt;
+        all_tests += tests;
+        println!(
+            "| {} | {tests} | {:.1} s | {} | {:.0}× |",
+            ex.name,
+            virt.as_secs_f64(),
+            secs(wall),
+            virt.as_secs_f64() / wall.as_secs_f64()
+        );
+        rows.push(serde_json::json!({"suite": ex.name, "tests": tests, "virtual_s": virt.as_secs_f64(), "wall_s": wall.as_secs_f64()}));
+    }
+    println!(
+        "| **all** | {all_tests} | {:.1} s ({:.1} min) | {} | {:.0}× |",
+        all_virt.as_secs_f64(),
+        all_virt.as_secs_f64() / 60.0,
+        secs(all_wall),
+        all_virt.as_secs_f64() / all_wall.as_secs_f64()
+    );
+    let (ex, exe) = suites
+        .iter()
+        .find(|(ex, _)| ex.name.starts_with(real_baseline) || ex.name.contains(real_baseline))
+        .ok_or("no such suite for the real-clock baseline")?;
+    let (paused, _, virt) = run_suite(exe, false)?;
+    let (real, _, _) = run_suite(exe, true)?;
+    println!(
+        "\nBaseline: `{}` with real sleeps (TESTKIT_REAL_CLOCK=1) took {} against {} on the paused clock: {:.0}× faster \
+         (its tests cover {:.1} s of virtual time; libtest runs them two at a time). A real-sleep run of every suite \
+         would take at least the virtual time it covers, {:.1} min: {:.0}× the paused run.",
+        ex.name,
+        secs(real),
+        secs(paused),
+        real.as_secs_f64() / paused.as_secs_f64(),
+        virt.as_secs_f64(),
+        all_virt.as_secs_f64() / 60.0,
+        all_virt.as_secs_f64() / all_wall.as_secs_f64()
+    );
+    Ok(
+        serde_json::json!({"suites": rows, "virtual_s": all_virt.as_secs_f64(), "wall_s": all_wall.as_secs_f64(),
+        "real_baseline": {"suite": ex.name, "paused_s": paused.as_secs_f64(), "real_s": real.as_secs_f64()}}),
+    )
+}
+
+/// Feedback latency: touch one exercise's source, time until the result.
+pub fn feedback_latency(
+    root: &Path,
+    exercise: &Exercise,
+    rounds: usize,
+    first_time: bool,
+) -> Result<serde_json::Value, String> {
+    println!(
+        "\n## Feedback latency ({}, warm build cache, median of {rounds})\n",
+        exercise.name
+    );
+    let file = exercise.stub_dir().join("src").join("lib.rs");
+    let touch = || {
+        let text = std::fs::read(&file).map_err(|e| e.to_string())?;
+        std::fs::write(&file, text).map_err(|e| e.to_string())
+    };
+    let timed = |command: &mut Command| -> Result<Duration, String> {
+        let started = Instant::now();
+        command
+            .current_dir(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command.status().map_err(|e| e.to_string())?;
+        Ok(started.elapsed())
+    };
+    // Warm up.
+    timed(cargo().args(["test", "-q", "-p", &exercise.name]))?;
+    let (mut test, mut build, mut run, mut check) = (vec![], vec![], vec![], vec![]);
+    let exe = {
+        let (_, stdout, _) = run_with_limit(
+            {
+                let mut c = cargo();
+                c.current_dir(root).args([
+                    "test",
+                    "--no-run",
+                    "-q",
+                    "--message-format",
+                    "json",
+                    "-p",
+                    &exercise.name,
+                ]);
+                c
+            },
+            LONG,
+        )?;
+        stdout
+            .lines()
+            .find_map(|l| {
+                let msg: serde_json::Value = serde_json::from_str(l).ok()?;
+                (msg["target"]["kind"][0] == "test")
+                    .then(|| msg["executable"].as_str().map(PathBuf::from))
+                    .flatten()
+            })
+            .ok_or("the exercise's test binary was not found")?
+    };
+    for _ in 0..rounds {
+        touch()?;
+        test.push(timed(cargo().args(["test", "-q", "-p", &exercise.name]))?);
+        touch()?;
+        build.push(timed(cargo().args([
+            "test",
+            "--no-run",
+            "-q",
+            "-p",
+            &exercise.name,
+        ]))?);
+        run.push(timed(Command::new(&exe).arg("-q"))?);
+        touch()?;
+        let started = Instant::now();
+        crate::learner::check(root, exercise, LONG)?;
+        check.push(started.elapsed());
+    }
+    let (test, build, run, check) = (median(test), median(build), median(run), median(check));
+    println!("| what | median |\n|---|---|");
+    println!(
+        "| `cargo test -p {}` after a save | {} |",
+        exercise.name,
+        secs(test)
+    );
+    println!(
+        "| — of which compile + link (`cargo test --no-run`) | {} |",
+        secs(build)
+    );
+    println!("| — of which running the hidden suite | {} |", secs(run));
+    println!(
+        "| `cargo wb check` after a save (the CLI's check, one cargo call) | {} |",
+        secs(check)
+    );
+    let mut first = None;
+    if first_time {
+        let target = std::env::temp_dir().join(format!("wb-bench-fresh-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&target);
+        let started = Instant::now();
+        timed(
+            cargo()
+                .args(["test", "-q", "-p", "ex00_warmup"])
+                .env("CARGO_TARGET_DIR", &target),
+        )?;
+        let d = started.elapsed();
+        let _ = std::fs::remove_dir_all(&target);
+        println!(
+            "| first feedback from a clean build (`cargo test -p ex00_warmup`, empty target dir, crates already downloaded) | {} |",
+            secs(d)
+        );
+        first = Some(d.as_secs_f64());
+    }
+    Ok(
+        serde_json::json!({"exercise": exercise.name, "cargo_test_s": test.as_secs_f64(), "build_s": build.as_secs_f64(),
+        "run_s": run.as_secs_f64(), "cli_check_s": check.as_secs_f64(), "first_time_s": first}),
+    )
+}
+
+/// Class grading: `n` submissions (stubs, references, broken ones) graded with one shared
+/// dependency build, against a clean build per submission (measured on `naive` of them).
+pub fn class_grading(
+    root: &Path,
+    n: usize,
+    naive: usize,
+    only: &[String],
+) -> Result<serde_json::Value, String> {
+    let all: Vec<Exercise> = exercises::all(root)
+        .into_iter()
+        .filter(|e| only.is_empty() || only.iter().any(|o| e.name.contains(o.as_str())))
+        .collect();
+    println!(
+        "\n## Class grading ({n} submissions × {} exercises)\n",
+        all.len()
+    );
+    let base = std::env::temp_dir().join(format!("wb-bench-class-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut subs = Vec::new();
+    for i in 0..n {
+        let dir = base.join(format!("learner{i:02}")).join("exercises");
+        for ex in &all {
+            let src = match i % 3 {
+                0 => ex.stub_dir().join("src"),
+                _ => ex.solution_dir().join("src"),
+            };
+            copy(&src, &dir.join(&ex.name).join("src"))?;
+            if i % 3 == 2 {
+                // Broken: a compile error in the first file.
+                let lib = dir.join(&ex.name).join("src").join("lib.rs");
+                let text = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
+                std::fs::write(&lib, text + "\nfn broken() -> u32 { \"not a number\" }\n")
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        subs.push((format!("learner{i:02}"), dir));
+    }
+    let manifest = Manifest::load(root)?;
+    let limits = Limits::default();
+    // Grades `subs`; returns the time and the points each submission got.
+    let grade_all = |overlay: &Overlay, subs: &[(String, PathBuf)]| -> (Duration, Vec<f64>) {
+        let started = Instant::now();
+        let mut points = vec![0.0; subs.len()];
+        for ex in &all {
+            let dirs: Vec<PathBuf> = subs.iter().map(|(_, d)| d.join(&ex.name)).collect();
+            let list: Vec<(&str, Option<&Path>)> = subs
+                .iter()
+                .zip(&dirs)
+                .map(|((l, _), d)| (l.as_str(), Some(d.as_path())))
+                .collect();
+            let graded = grader::grade_exercise_many(overlay, ex, &list, &limits, &manifest);
+            for (p, r) in points.iter_mut().zip(graded) {
+                *p += r.points();
+            }
+        }
+        (started.elapsed(), points)
+    };
+    // Shared: the workbook's overlay (its dependency build may already be warm; warm it to be fair).
+    let shared_overlay = Overlay::new(root);
+    for ex in &all {
+        let src = ex.solution_dir().join("src");
+        shared_overlay.build_many(
+            ex,
+            &[Variant {
+                label: "bench_warm",
+                src: &src,
+                replace: None,
+            }],
+            LONG,
+        )?;
+    }
+    let (shared, points) = grade_all(&shared_overlay, &subs);
+    let kinds = ["untouched stubs", "references", "broken (compile error)"];
+    for (k, kind) in kinds.iter().enumerate() {
+        let got: Vec<String> = points
+            .iter()
+            .skip(k)
+            .step_by(3)
+            .map(|p| format!("{p}"))
+            .collect();
+        println!("points of the {kind}: {}", got.join(" "));
+    }
+    // Naive: every submission graded alone, from an empty target directory.
+    let mut naive_each = Vec::new();
+    for (label, dir) in subs.iter().take(naive) {
+        let fresh = base.join(format!("fresh-{label}"));
+        let overlay = Overlay::with_base(root, &fresh);
+        naive_each.push(grade_all(&overlay, &[(label.clone(), dir.clone())]).0);
+        let _ = std::fs::remove_dir_all(&fresh);
+    }
+    let per = naive_each.iter().sum::<Duration>() / naive_each.len().max(1) as u32;
+    let naive_total = per * n as u32;
+    println!("| how | time |\n|---|---|");
+    println!(
+        "| shared dependency build, each exercise of all {n} built in one cargo call | {} |",
+        secs(shared)
+    );
+    println!(
+        "| clean build per submission (measured on {naive}: {} each) | {} for {n} (extrapolated) |",
+        secs(per),
+        secs(naive_total)
+    );
+    println!(
+        "| ratio | {:.1}× |",
+        naive_total.as_secs_f64() / shared.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&base);
+    Ok(
+        serde_json::json!({"submissions": n, "exercises": all.len(), "shared_s": shared.as_secs_f64(),
+        "naive_each_s": per.as_secs_f64(), "naive_measured": naive, "naive_total_s": naive_total.as_secs_f64()}),
+    )
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    for entry in std::fs::read_dir(from)
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
