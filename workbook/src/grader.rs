@@ -44,6 +44,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome's name in `tests/grading.toml` feedback tables.
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::NotImplemented => "not_implemented",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Blocked => "blocked",
+            Outcome::LeakedTasks => "leaked_tasks",
+            Outcome::Crashed => "crashed",
+            Outcome::DidNotCompile => "did_not_compile",
+            Outcome::NotRun => "not_run",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Passed => "passed",
@@ -260,6 +275,13 @@ pub fn grade_exercise_many(
                 0.0
             };
             test.visibility = weight.visibility;
+            if let Some(feedback) = weight.feedback.get(test.outcome.key()) {
+                test.message = if test.message.is_empty() {
+                    feedback.clone()
+                } else {
+                    format!("{feedback}\n\n{}", test.message)
+                };
+            }
         }
     }
     results

@@ -38,12 +38,25 @@ impl Visibility {
     }
 }
 
-/// Points and visibility of one test.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Points, visibility and instructor feedback of one test.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Weight {
     pub points: f64,
     pub visibility: Visibility,
+    /// Extra feedback per outcome (`failed`, `timed_out`, …), shown above the test's own message.
+    pub feedback: BTreeMap<String, String>,
 }
+
+/// The outcomes feedback can be attached to (the grader's outcome labels, with underscores).
+pub const FEEDBACK_OUTCOMES: &[&str] = &[
+    "failed",
+    "not_implemented",
+    "timed_out",
+    "blocked",
+    "leaked_tasks",
+    "crashed",
+    "did_not_compile",
+];
 
 /// The whole manifest.
 #[derive(Debug, Clone)]
@@ -58,6 +71,7 @@ impl Default for Manifest {
             defaults: Weight {
                 points: 1.0,
                 visibility: Visibility::Visible,
+                feedback: BTreeMap::new(),
             },
             tests: BTreeMap::new(),
         }
@@ -78,7 +92,7 @@ impl Manifest {
         let table: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
         let mut manifest = Self::default();
         if let Some(defaults) = table.get("defaults") {
-            manifest.defaults = weight(defaults, manifest.defaults)?;
+            manifest.defaults = weight(defaults, &manifest.defaults)?;
         }
         for (exercise, tests) in &table {
             if exercise == "defaults" {
@@ -88,7 +102,7 @@ impl Manifest {
                 .as_table()
                 .ok_or_else(|| format!("[{exercise}] must be a table"))?;
             for (test, value) in tests {
-                let w = weight(value, manifest.defaults)
+                let w = weight(value, &manifest.defaults)
                     .map_err(|e| format!("{exercise}.{test}: {e}"))?;
                 manifest.tests.insert((exercise.clone(), test.clone()), w);
             }
@@ -100,8 +114,8 @@ impl Manifest {
     pub fn weight(&self, exercise: &str, test: &str) -> Weight {
         self.tests
             .get(&(exercise.to_owned(), test.to_owned()))
-            .copied()
-            .unwrap_or(self.defaults)
+            .cloned()
+            .unwrap_or_else(|| self.defaults.clone())
     }
 
     /// Every `(exercise, test)` the manifest names.
@@ -110,11 +124,11 @@ impl Manifest {
     }
 }
 
-fn weight(value: &toml::Value, defaults: Weight) -> Result<Weight, String> {
+fn weight(value: &toml::Value, defaults: &Weight) -> Result<Weight, String> {
     let table = value
         .as_table()
         .ok_or("expected a table like { points = 2 }")?;
-    let mut w = defaults;
+    let mut w = defaults.clone();
     for (key, value) in table {
         match key.as_str() {
             "points" => {
@@ -128,7 +142,26 @@ fn weight(value: &toml::Value, defaults: Weight) -> Result<Weight, String> {
                 w.visibility =
                     Visibility::parse(value.as_str().ok_or("visibility must be a string")?)?
             }
-            other => return Err(format!("unknown key {other:?} (points, visibility)")),
+            "feedback" => {
+                let table = value
+                    .as_table()
+                    .ok_or("feedback must be a table like { timed_out = \"…\" }")?;
+                for (outcome, text) in table {
+                    if !FEEDBACK_OUTCOMES.contains(&outcome.as_str()) {
+                        return Err(format!(
+                            "feedback for unknown outcome {outcome:?} ({})",
+                            FEEDBACK_OUTCOMES.join(", ")
+                        ));
+                    }
+                    let text = text.as_str().ok_or("feedback texts must be strings")?;
+                    w.feedback.insert(outcome.clone(), text.to_owned());
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unknown key {other:?} (points, visibility, feedback)"
+                ));
+            }
         }
     }
     Ok(w)
@@ -148,25 +181,42 @@ mod tests {
             m.weight("ex06", "hard"),
             Weight {
                 points: 5.0,
-                visibility: Visibility::Hidden
+                visibility: Visibility::Hidden,
+                feedback: BTreeMap::new(),
             }
         );
         assert_eq!(
             m.weight("ex06", "late"),
             Weight {
                 points: 2.0,
-                visibility: Visibility::AfterDueDate
+                visibility: Visibility::AfterDueDate,
+                feedback: BTreeMap::new(),
             }
         );
         assert_eq!(
             m.weight("ex06", "other"),
             Weight {
                 points: 2.0,
-                visibility: Visibility::Visible
+                visibility: Visibility::Visible,
+                feedback: BTreeMap::new(),
             }
         );
         assert!(Manifest::parse("[ex06]\nx = { points = -1 }").is_err());
         assert!(Manifest::parse("[ex06]\nx = { visibility = \"secret\" }").is_err());
         assert!(Manifest::parse("[ex06]\nx = { pts = 1 }").is_err());
+    }
+
+    #[test]
+    fn feedback_per_outcome_comes_from_the_defaults_and_the_test() {
+        let m = Manifest::parse(
+            "[defaults]\nfeedback = { timed_out = \"Look for a missing .await.\" }\n\
+             [ex06]\nretry = { feedback = { failed = \"Reread the schedule in the docs.\" } }\n",
+        )
+        .unwrap();
+        let retry = m.weight("ex06", "retry");
+        assert_eq!(retry.feedback["failed"], "Reread the schedule in the docs.");
+        assert_eq!(retry.feedback["timed_out"], "Look for a missing .await.");
+        assert_eq!(m.weight("ex06", "other").feedback.len(), 1);
+        assert!(Manifest::parse("[ex06]\nx = { feedback = { exploded = \"?\" } }").is_err());
     }
 }

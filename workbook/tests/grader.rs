@@ -429,3 +429,36 @@ fn a_broken_submission_in_a_class_batch_costs_no_one_else() {
         results[1]
     );
 }
+
+#[test]
+fn instructor_feedback_for_an_outcome_is_shown_above_the_tests_own_message() {
+    // tests/grading.toml gives every crash a default explanation.
+    let ex = exercise("ex06_timeouts");
+    let submission = Submission::new("feedback").with_reference(&ex).inject(
+        &ex,
+        "race.rs",
+        FIRST_OK,
+        "if futures.is_empty() { std::process::exit(0); }",
+    );
+    let limits = Limits {
+        only: Some(vec![EMPTY_ONLY.to_owned()]),
+        ..Limits::default()
+    };
+    let result = grader::grade_exercise(
+        &Overlay::new(&root()),
+        &ex,
+        "corpus_feedback",
+        Some(&submission.crate_dir(&ex)),
+        &limits,
+        &Manifest::load(&root()).unwrap(),
+    );
+    let test = &result.tests[0];
+    assert_eq!(test.outcome, Outcome::Crashed);
+    assert!(
+        test.message
+            .starts_with("The test process ended without a result.")
+            && test.message.contains("std::process::exit?"),
+        "{}",
+        test.message
+    );
+}
