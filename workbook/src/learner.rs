@@ -209,6 +209,8 @@ pub struct Record {
     pub passed: usize,
     pub total: usize,
     pub hints_shown: usize,
+    /// The first failing test of the last check and the gist of its message, for `hint`.
+    pub first_failure: Option<String>,
 }
 
 /// Where the workbook keeps its state: `.workbook/` at the root (ignored by git), or
@@ -262,6 +264,16 @@ impl Progress {
         let r = self.records.entry(check.exercise.clone()).or_default();
         r.passed = check.passed.len();
         r.total = check.total();
+        r.first_failure = check.first_failure().map(|(test, message)| {
+            let verdict = message.rsplit("panicked at").next().unwrap_or(message);
+            let gist = verdict
+                .lines()
+                .skip(1)
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            format!("{test} — {gist}")
+        });
     }
 
     pub fn save(&self) -> Result<(), String> {
@@ -269,6 +281,7 @@ impl Progress {
             "version": 1,
             "exercises": self.records.iter().map(|(k, r)| (k.clone(), json!({
                 "passed": r.passed, "total": r.total, "hints_shown": r.hints_shown,
+                "first_failure": r.first_failure,
             }))).collect::<serde_json::Map<_, _>>(),
         });
         let dir = self.path.parent().unwrap_or(Path::new("."));
@@ -296,6 +309,10 @@ fn parse_progress(text: &str) -> Option<BTreeMap<String, Record>> {
                 passed: n("passed")?,
                 total: n("total")?,
                 hints_shown: n("hints_shown").unwrap_or(0),
+                first_failure: r
+                    .get("first_failure")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             },
         );
     }
@@ -551,6 +568,7 @@ mod tests {
                 passed: 3,
                 total: 38,
                 hints_shown: 1,
+                first_failure: Some("retry — attempt 3 started at t=400ms".into()),
             },
         );
         p.save().unwrap();
@@ -559,7 +577,8 @@ mod tests {
             Record {
                 passed: 3,
                 total: 38,
-                hints_shown: 1
+                hints_shown: 1,
+                first_failure: Some("retry — attempt 3 started at t=400ms".into()),
             }
         );
         let _ = std::fs::remove_dir_all(&root);
@@ -572,7 +591,8 @@ mod tests {
             state(&Record {
                 passed: 0,
                 total: 5,
-                hints_shown: 0
+                hints_shown: 0,
+                ..Default::default()
             }),
             "started"
         );
@@ -580,7 +600,8 @@ mod tests {
             state(&Record {
                 passed: 2,
                 total: 5,
-                hints_shown: 0
+                hints_shown: 0,
+                ..Default::default()
             }),
             "in progress 2/5"
         );
@@ -588,7 +609,8 @@ mod tests {
             state(&Record {
                 passed: 5,
                 total: 5,
-                hints_shown: 0
+                hints_shown: 0,
+                ..Default::default()
             }),
             "done"
         );

@@ -390,6 +390,9 @@ fn hint(root: &Path, exercise: &Exercise, level: Option<usize>) -> Result<bool, 
     let (title, body) = &hints[n - 1];
     println!("{title}  ({n} of {})\n", hints.len());
     println!("{body}\n");
+    if let Some(failure) = &record.first_failure {
+        println!("your last check's first failing test: {failure}\n");
+    }
     if let Some(concepts) = learner::concepts_line(&chapter) {
         println!("{concepts}");
     }

@@ -248,3 +248,20 @@ fn the_student_edition_has_no_solutions_to_show() {
         text(&out)
     );
 }
+
+#[test]
+fn a_hint_names_the_first_failing_test_of_the_last_check() {
+    let state = Scratch::new("hint-failure");
+    std::fs::write(
+        state.0.join("progress.json"),
+        r#"{"version":1,"exercises":{"ex06_timeouts":{"passed":3,"total":38,"first_failure":"retry_schedule_is_exact_with_backoff_capped — backoff 100, 200, 400, then capped"}}}"#,
+    )
+    .unwrap();
+    let out = text(&workbook(&root(), &state.0, &["hint", "06"]));
+    assert!(
+        out.contains(
+            "your last check's first failing test: retry_schedule_is_exact_with_backoff_capped"
+        ),
+        "{out}"
+    );
+}
