@@ -279,7 +279,8 @@ pub fn class_grading(
                 0 => ex.stub_dir().join("src"),
                 _ => ex.solution_dir().join("src"),
             };
-            copy(&src, &dir.join(&ex.name).join("src"))?;
+            crate::grade::copy_dir(&src, &dir.join(&ex.name).join("src"))
+                .map_err(|e| e.to_string())?;
             if i % 3 == 2 {
                 // Broken: a compile error in the first file.
                 let lib = dir.join(&ex.name).join("src").join("lib.rs");
@@ -364,20 +365,4 @@ pub fn class_grading(
         serde_json::json!({"submissions": n, "exercises": all.len(), "shared_s": shared.as_secs_f64(),
         "naive_each_s": per.as_secs_f64(), "naive_measured": naive, "naive_total_s": naive_total.as_secs_f64()}),
     )
-}
-
-fn copy(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
-    for entry in std::fs::read_dir(from)
-        .map_err(|e| e.to_string())?
-        .flatten()
-    {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
 }

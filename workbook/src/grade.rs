@@ -62,30 +62,6 @@ impl Overlay {
         }
     }
 
-    /// Builds the hidden suite against `src` and returns the test executable, or the compiler's
-    /// messages when it does not compile.
-    pub fn build(
-        &self,
-        exercise: &Exercise,
-        variant: &str,
-        src: &Path,
-        limit: Duration,
-    ) -> Result<Result<PathBuf, String>, String> {
-        let built = self.build_many(
-            exercise,
-            &[Variant {
-                label: variant,
-                src,
-                replace: None,
-            }],
-            limit,
-        )?;
-        Ok(built
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Err("nothing was built".to_owned())))
-    }
-
     /// Builds several variants of one exercise in a single cargo invocation (cargo compiles them in
     /// parallel, and a compile error in one does not stop the others: `--keep-going`). Returns, per
     /// variant and in order, the test executable or the compiler's messages.
@@ -453,7 +429,8 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies the directory tree `from` to `to` (created if missing).
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

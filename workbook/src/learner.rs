@@ -421,7 +421,7 @@ pub fn backup(root: &Path, exercise: &Exercise) -> Result<PathBuf, String> {
     let dest = state_dir(root)
         .join("backups")
         .join(format!("{}-{stamp}", exercise.name));
-    copy_tree(&exercise.stub_dir().join("src"), &dest)
+    grade::copy_dir(&exercise.stub_dir().join("src"), &dest)
         .map_err(|e| format!("backup failed, nothing was changed: {e}"))?;
     Ok(dest)
 }
@@ -438,19 +438,6 @@ pub fn restore(
         let to = root.join(path);
         std::fs::create_dir_all(to.parent().unwrap_or(root)).map_err(|e| e.to_string())?;
         std::fs::write(&to, bytes).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
-        }
     }
     Ok(())
 }

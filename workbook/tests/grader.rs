@@ -2,7 +2,7 @@
 //! reference of exercise 06, plants one fault or cheat, and asserts the exact outcome the grader
 //! reports — never "passed" — for the test that meets it. Nothing may hang the grader.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use workbook::exercises::{self, Exercise};
 use workbook::grade::Overlay;
 use workbook::grader::{self, Limits, Outcome, TestResult};
@@ -33,10 +33,11 @@ impl Submission {
 
     /// Copies the reference of `exercise` in as the submitted exercise.
     fn with_reference(self, exercise: &Exercise) -> Self {
-        copy(
+        workbook::grade::copy_dir(
             &exercise.solution_dir().join("src"),
             &self.crate_dir(exercise).join("src"),
-        );
+        )
+        .unwrap();
         self
     }
 
@@ -67,17 +68,6 @@ impl Submission {
 impl Drop for Submission {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        if entry.path().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
     }
 }
 
