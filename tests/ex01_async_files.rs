@@ -1425,7 +1425,7 @@ fn on_real_files_reading_does_not_block_the_runtime_thread() {
             let mut sender = fifo_sender(&fifo);
             // Writes more than a pipe holds (64 KiB), so `write_all` can only finish once the
             // program has opened the pipe and read most of it; dropping the sender then ends it.
-            let writer = tokio::spawn(async move {
+            let writer = testkit::spawn(async move {
                 for i in 0..LINES {
                     let line = format!("INFO line {i:05}\n");
                     if sender.write_all(line.as_bytes()).await.is_err() {
@@ -1467,7 +1467,7 @@ fn on_real_files_a_line_that_never_ends_is_not_read_to_the_end() {
             let count = written.clone();
             // One line that does not end: 64 KiB of `a` after another, as fast as the program
             // reads them. After 16 MiB the writer gives up and closes the pipe.
-            let writer = tokio::spawn(async move {
+            let writer = testkit::spawn(async move {
                 let chunk = vec![b'a'; 64 * 1024];
                 while count.load(Ordering::SeqCst) < GIVE_UP {
                     if sender.write_all(&chunk).await.is_err() {

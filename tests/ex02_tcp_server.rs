@@ -54,7 +54,7 @@ fn spawn_watched<F>(fut: F) -> JoinHandle<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    tokio::spawn(async move {
+    testkit::spawn(async move {
         if let Err(payload) = AssertUnwindSafe(fut).catch_unwind().await {
             let message = if let Some(s) = payload.downcast_ref::<&str>() {
                 (*s).to_owned()
@@ -784,7 +784,7 @@ fn a_client_that_never_reads_is_closed_by_the_idle_timeout_and_delays_no_one() {
         let token = CancellationToken::new();
         // A tiny pipe: A's replies fill it after a few lines, and A never reads them.
         let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 64);
-        let writer = tokio::spawn(async move {
+        let writer = testkit::spawn(async move {
             for _ in 0..1000 {
                 if !a.send("GET k\n").await {
                     break; // the server closed the connection
@@ -912,7 +912,7 @@ fn shutdown_lets_the_request_in_flight_finish_then_closes() {
         assert_eq!(a.ask("SET k v").await, "OK");
         assert_eq!(b.ask("SET j w").await, "OK");
 
-        let idle = tokio::spawn({
+        let idle = testkit::spawn({
             let timeline = timeline.clone();
             async move {
                 let heard = b.hear(secs(60)).await;
@@ -1001,7 +1001,7 @@ fn a_slow_client_does_not_delay_the_others() {
         // connection at a time is stuck with it.
         let mut slow = connect("slow", server.addr).await;
         slow.send("SET slow").await;
-        let mut clients = vec![tokio::spawn({
+        let mut clients = vec![testkit::spawn({
             let timeline = timeline.clone();
             async move {
                 until(secs(5)).await;
@@ -1013,7 +1013,7 @@ fn a_slow_client_does_not_delay_the_others() {
         })];
         for i in 1..=3 {
             let (timeline, addr) = (timeline.clone(), server.addr);
-            clients.push(tokio::spawn(async move {
+            clients.push(testkit::spawn(async move {
                 let name = format!("client {i}");
                 let mut c = connect(&name, addr).await;
                 c.send(&format!("SET k{i} v{i}\n")).await;
@@ -1187,12 +1187,12 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
         };
         let mut clients = Vec::new();
         // A: idle, between requests.
-        clients.push(tokio::spawn({
+        clients.push(testkit::spawn({
             let timeline = timeline.clone();
             async move { record("A (idle)", &timeline, a.hear(secs(120)).await) }
         }));
         // B: starts a request at t=0.5s and finishes it at t=2s, after shutdown.
-        clients.push(tokio::spawn({
+        clients.push(testkit::spawn({
             let timeline = timeline.clone();
             async move {
                 until(ms(500)).await;
@@ -1204,7 +1204,7 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
             }
         }));
         // C: starts a request at t=0.5s and never finishes it.
-        clients.push(tokio::spawn({
+        clients.push(testkit::spawn({
             let timeline = timeline.clone();
             async move {
                 until(ms(500)).await;
@@ -1213,7 +1213,7 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
             }
         }));
         // D: tries to connect after shutdown was requested.
-        let late = tokio::spawn(async move {
+        let late = testkit::spawn(async move {
             until(ms(1500)).await;
             let Ok(stream) = TcpStream::connect(addr).await else {
                 return Heard::Closed; // refused: fine
@@ -1285,7 +1285,7 @@ fn shutdown_returns_at_once_when_every_connection_is_idle() {
             let mut client = connect(name, server.addr).await;
             assert_eq!(client.ask(&format!("SET {name} 1")).await, "OK");
             let timeline = timeline.clone();
-            clients.push(tokio::spawn(async move {
+            clients.push(testkit::spawn(async move {
                 let heard = client.hear(secs(120)).await;
                 timeline.record(format!("{name}: {heard}"));
             }));

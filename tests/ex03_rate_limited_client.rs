@@ -366,7 +366,7 @@ fn callers_on_many_tasks_share_one_bucket() {
         let tasks: Vec<_> = (0..10)
             .map(|id| {
                 let client = client.clone();
-                tokio::spawn(async move { client.get(id).await })
+                testkit::spawn(async move { client.get(id).await })
             })
             .collect();
         let mut results = Vec::new();
@@ -1068,7 +1068,7 @@ fn get_many_still_obeys_the_clients_own_limits() {
         // get_many runs on another task while a direct get competes for the same limits.
         let many = {
             let client = client.clone();
-            tokio::spawn(async move { client.get_many(&ids, 6).await })
+            testkit::spawn(async move { client.get_many(&ids, 6).await })
         };
         let single = client.get(7).await;
         let results = many.await.expect("the get_many task panicked");

@@ -282,7 +282,7 @@ fn config(channel_capacity: usize, k: usize, batch_size: usize, window: Duration
 fn cancel_at(at: Duration) -> (CancellationToken, JoinHandle<()>) {
     let token = CancellationToken::new();
     let canceller = token.clone();
-    let handle = tokio::spawn(async move {
+    let handle = testkit::spawn(async move {
         sleep(at).await;
         canceller.cancel();
     });

@@ -60,7 +60,7 @@ impl Client {
         let (client_end, server_end) = tokio::io::duplex(pipe);
         let (output, input) = tokio::io::split(client_end);
         let probe = Probe::new(format!("{name}'s handler"));
-        let handler = tokio::spawn(probe.wrap(handle_client(server_end, room.clone())));
+        let handler = testkit::spawn(probe.wrap(handle_client(server_end, room.clone())));
         Client {
             name: name.to_owned(),
             input: Some(input),
@@ -105,7 +105,7 @@ impl Client {
 impl<W: AsyncWrite + Unpin> Client<W> {
     fn start_reading(&mut self) {
         let output = self.output.take().expect("already reading");
-        self.recorder = Some(tokio::spawn(record(
+        self.recorder = Some(testkit::spawn(record(
             output,
             self.seen.clone(),
             self.chat.clone(),
@@ -349,7 +349,7 @@ fn messages_from_each_sender_reach_every_receiver_complete_and_in_order() {
         for client in &mut clients[..3] {
             let mut input = client.input.take().unwrap();
             let nick = client.name.clone();
-            senders.push(tokio::spawn(async move {
+            senders.push(testkit::spawn(async move {
                 sleep(ms(10)).await;
                 let mut k = 0;
                 while k < N {
@@ -742,7 +742,7 @@ fn a_client_that_stops_reading_does_not_delay_anyone_else() {
         // alice talks every 5ms, bob every 50ms, from t=10 on; slow reads nothing at all.
         let mut alice_input = alice.input.take().unwrap();
         let mut bob_input = bob.input.take().unwrap();
-        let talk_alice = tokio::spawn(async move {
+        let talk_alice = testkit::spawn(async move {
             sleep(ms(8)).await;
             for k in 0..200 {
                 alice_input
@@ -753,7 +753,7 @@ fn a_client_that_stops_reading_does_not_delay_anyone_else() {
             }
             alice_input
         });
-        let talk_bob = tokio::spawn(async move {
+        let talk_bob = testkit::spawn(async move {
             sleep(ms(10)).await;
             for j in 0..20 {
                 bob_input
@@ -1198,7 +1198,7 @@ fn the_server_lets_clients_chat_over_tcp_and_shuts_down_cleanly() {
         let listener = socket.listen(16).unwrap();
         let address = listener.local_addr().unwrap();
         let server_probe = Probe::new("serve");
-        let server = tokio::spawn(server_probe.wrap(serve(listener, room.clone())));
+        let server = testkit::spawn(server_probe.wrap(serve(listener, room.clone())));
 
         let mut alice = tcp_join(address, "alice").await;
         sleep(ms(10)).await;

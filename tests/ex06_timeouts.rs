@@ -791,7 +791,7 @@ fn worker_handles_jobs_in_order_one_at_a_time_until_the_channel_closes() {
 fn worker_waits_for_jobs_that_arrive_later() {
     testkit::run(|| async {
         let (tx, mut rx) = mpsc::channel(8);
-        let producer = tokio::spawn(async move {
+        let producer = testkit::spawn(async move {
             for id in 1..=2 {
                 sleep(ms(100)).await;
                 tx.send(job(id)).await.unwrap();
@@ -850,7 +850,7 @@ fn shutdown_while_idle_returns_at_once() {
         let (tx, mut rx) = mpsc::channel::<Job>(8);
         let token = CancellationToken::new();
         let canceller = token.clone();
-        tokio::spawn(async move {
+        testkit::spawn(async move {
             sleep(ms(250)).await;
             canceller.cancel();
         });
@@ -875,7 +875,7 @@ fn shutdown_interrupts_the_running_job_at_once_and_reports_it() {
         }
         let token = CancellationToken::new();
         let canceller = token.clone();
-        tokio::spawn(async move {
+        testkit::spawn(async move {
             sleep(ms(150)).await;
             canceller.cancel();
         });
@@ -939,7 +939,7 @@ fn no_job_is_lost_or_handled_twice_whenever_shutdown_comes() {
             let sent = Arc::new(Mutex::new(vec![]));
             let producer = {
                 let sent = sent.clone();
-                tokio::spawn(async move {
+                testkit::spawn(async move {
                     for id in 1..=12u64 {
                         sleep(ms(id * 13 % 29)).await;
                         if tx.send(job(id)).await.is_err() {
@@ -950,7 +950,7 @@ fn no_job_is_lost_or_handled_twice_whenever_shutdown_comes() {
                 })
             };
             let canceller = token.clone();
-            let stopper = tokio::spawn(async move {
+            let stopper = testkit::spawn(async move {
                 sleep(ms(stop_at)).await;
                 canceller.cancel();
             });

@@ -142,6 +142,10 @@ pub fn grading_speed(root: &Path, real_baseline: &str) -> Result<serde_json::Val
 }
 
 /// Feedback latency: touch one exercise's source, time until the result.
+///
+/// Timed as a learner runs it: through cargo, with `RUST_BACKTRACE` unset (its default; with it
+/// set, every panicking test also captures a backtrace). Two states of the exercise: the untouched
+/// stub, and finished (the reference, which is the same suite against a complete library).
 pub fn feedback_latency(
     root: &Path,
     exercise: &Exercise,
@@ -152,71 +156,83 @@ pub fn feedback_latency(
         "\n## Feedback latency ({}, warm build cache, median of {rounds})\n",
         exercise.name
     );
-    let file = exercise.stub_dir().join("src").join("lib.rs");
-    let touch = || {
-        let text = std::fs::read(&file).map_err(|e| e.to_string())?;
-        std::fs::write(&file, text).map_err(|e| e.to_string())
+    let solution = format!("{}_solution", exercise.name);
+    let stub_file = exercise.stub_dir().join("src").join("lib.rs");
+    let solution_file = exercise.solution_dir().join("src").join("lib.rs");
+    // A save: the same bytes written again, so the file's mtime moves and nothing else changes.
+    let touch = |file: &Path| -> Result<(), String> {
+        let text = std::fs::read(file).map_err(|e| e.to_string())?;
+        std::fs::write(file, text).map_err(|e| e.to_string())
     };
+    let state = std::env::temp_dir().join(format!("wb-bench-state-{}", std::process::id()));
     let timed = |command: &mut Command| -> Result<Duration, String> {
         let started = Instant::now();
         command
             .current_dir(root)
+            .env_remove("RUST_BACKTRACE")
+            .env("WORKBOOK_STATE_DIR", &state)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         command.status().map_err(|e| e.to_string())?;
         Ok(started.elapsed())
     };
-    // Warm up.
-    timed(cargo().args(["test", "-q", "-p", &exercise.name]))?;
-    let (mut test, mut build, mut run, mut check) = (vec![], vec![], vec![], vec![]);
-    let exe = {
-        let (_, stdout, _) = run_with_limit(
-            {
-                let mut c = cargo();
-                c.current_dir(root).args([
-                    "test",
-                    "--no-run",
-                    "-q",
-                    "--message-format",
-                    "json",
-                    "-p",
-                    &exercise.name,
-                ]);
-                c
-            },
-            LONG,
-        )?;
-        stdout
-            .lines()
-            .find_map(|l| {
-                let msg: serde_json::Value = serde_json::from_str(l).ok()?;
-                (msg["target"]["kind"][0] == "test")
-                    .then(|| msg["executable"].as_str().map(PathBuf::from))
-                    .flatten()
-            })
-            .ok_or("the exercise's test binary was not found")?
+    let cargo_test = |package: &str| {
+        let mut c = cargo();
+        c.args(["test", "-q", "-p", package]);
+        c
     };
-    for _ in 0..rounds {
-        touch()?;
-        test.push(timed(cargo().args(["test", "-q", "-p", &exercise.name]))?);
-        touch()?;
-        build.push(timed(cargo().args([
-            "test",
-            "--no-run",
-            "-q",
-            "-p",
-            &exercise.name,
-        ]))?);
+    // Warm up: every command once, so each round starts from a warm build.
+    timed(&mut cargo_test(&exercise.name))?;
+    timed(&mut cargo_test(&solution))?;
+    timed(cargo().args(["wb", "check", &exercise.name]))?;
+    let exe = test_executable(root, &exercise.name)?;
+    // A real edit, not only a save: an item added in the middle of the finished exercise's
+    // biggest module moves every span after it, so the suite is compiled again in earnest. The
+    // file is put back when the measurement ends, however it ends.
+    let edited_file = biggest_module(&exercise.solution_dir().join("src"))?;
+    let edited = Restore::new(&edited_file)?;
+    let edit = |round: usize| -> Result<(), String> {
+        let text = &edited.original;
+        let at = text[text.len() / 2..]
+            .find("\npub ")
+            .map(|i| i + text.len() / 2)
+            .or_else(|| text.find("\npub "))
+            .ok_or("no `pub` item to edit before")?;
+        let (head, tail) = text.split_at(at + 1);
+        std::fs::write(
+            &edited_file,
+            format!("{head}const _BENCH_EDIT: u32 = {round};\n{tail}"),
+        )
+        .map_err(|e| e.to_string())
+    };
+    let (mut test, mut build, mut run, mut check, mut finished, mut finished_edit) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        touch(&stub_file)?;
+        test.push(timed(&mut cargo_test(&exercise.name))?);
+        touch(&stub_file)?;
+        build.push(timed(cargo_test(&exercise.name).arg("--no-run"))?);
         run.push(timed(Command::new(&exe).arg("-q"))?);
-        touch()?;
-        let started = Instant::now();
-        crate::learner::check(root, exercise, LONG)?;
-        check.push(started.elapsed());
+        touch(&stub_file)?;
+        check.push(timed(cargo().args(["wb", "check", &exercise.name]))?);
+        touch(&solution_file)?;
+        finished.push(timed(&mut cargo_test(&solution))?);
+        edit(round)?;
+        finished_edit.push(timed(&mut cargo_test(&solution))?);
     }
-    let (test, build, run, check) = (median(test), median(build), median(run), median(check));
+    drop(edited);
+    let _ = std::fs::remove_dir_all(&state);
+    let (test, build, run, check, finished, finished_edit) = (
+        median(test),
+        median(build),
+        median(run),
+        median(check),
+        median(finished),
+        median(finished_edit),
+    );
     println!("| what | median |\n|---|---|");
     println!(
-        "| `cargo test -p {}` after a save | {} |",
+        "| `cargo test -p {}` after a save (the untouched stub: every test fails) | {} |",
         exercise.name,
         secs(test)
     );
@@ -226,8 +242,21 @@ pub fn feedback_latency(
     );
     println!("| — of which running the hidden suite | {} |", secs(run));
     println!(
-        "| `cargo wb check` after a save (the CLI's check, one cargo call) | {} |",
+        "| `cargo wb check {}` after a save (the CLI: cargo run, then one cargo test) | {} |",
+        exercise.name,
         secs(check)
+    );
+    println!(
+        "| `cargo test` after a save, the exercise finished (`-p {solution}`: every test passes) | {} |",
+        secs(finished)
+    );
+    println!(
+        "| the same after an edit (an item added halfway down `{}`) | {} |",
+        edited_file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy(),
+        secs(finished_edit)
     );
     let mut first = None;
     if first_time {
@@ -249,8 +278,66 @@ pub fn feedback_latency(
     }
     Ok(
         serde_json::json!({"exercise": exercise.name, "cargo_test_s": test.as_secs_f64(), "build_s": build.as_secs_f64(),
-        "run_s": run.as_secs_f64(), "cli_check_s": check.as_secs_f64(), "first_time_s": first}),
+        "run_s": run.as_secs_f64(), "cli_check_s": check.as_secs_f64(), "finished_cargo_test_s": finished.as_secs_f64(),
+        "finished_edit_cargo_test_s": finished_edit.as_secs_f64(),
+        "first_time_s": first}),
     )
+}
+
+/// The largest `.rs` file directly in `src`.
+fn biggest_module(src: &Path) -> Result<PathBuf, String> {
+    std::fs::read_dir(src)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .ok_or_else(|| format!("no .rs file in {}", src.display()))
+}
+
+/// A file's text, written back when this is dropped.
+struct Restore {
+    path: PathBuf,
+    original: String,
+}
+
+impl Restore {
+    fn new(path: &Path) -> Result<Self, String> {
+        Ok(Self {
+            path: path.to_path_buf(),
+            original: std::fs::read_to_string(path).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, &self.original);
+    }
+}
+
+/// The hidden-suite executable `cargo test -p <package>` runs.
+fn test_executable(root: &Path, package: &str) -> Result<PathBuf, String> {
+    let mut command = cargo();
+    command.current_dir(root).args([
+        "test",
+        "--no-run",
+        "-q",
+        "--message-format",
+        "json",
+        "-p",
+        package,
+    ]);
+    let (_, stdout, _) = run_with_limit(command, LONG)?;
+    stdout
+        .lines()
+        .find_map(|l| {
+            let msg: serde_json::Value = serde_json::from_str(l).ok()?;
+            (msg["target"]["kind"][0] == "test")
+                .then(|| msg["executable"].as_str().map(PathBuf::from))
+                .flatten()
+        })
+        .ok_or_else(|| format!("the test binary of {package} was not found"))
 }
 
 /// Class grading: `n` submissions (stubs, references, broken ones) graded with one shared
@@ -281,13 +368,20 @@ pub fn class_grading(
             };
             crate::grade::copy_dir(&src, &dir.join(&ex.name).join("src"))
                 .map_err(|e| e.to_string())?;
-            if i % 3 == 2 {
-                // Broken: a compile error in the first file.
-                let lib = dir.join(&ex.name).join("src").join("lib.rs");
-                let text = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
-                std::fs::write(&lib, text + "\nfn broken() -> u32 { \"not a number\" }\n")
-                    .map_err(|e| e.to_string())?;
+            // The references and the broken ones are each the learner's own: a line of theirs
+            // in the first file, so no two are alike. The untouched stubs stay untouched, byte
+            // for byte the stub — which is what an exercise a learner skipped is; the grader
+            // builds identical sources once.
+            let lib = dir.join(&ex.name).join("src").join("lib.rs");
+            let mut text = std::fs::read_to_string(&lib).map_err(|e| e.to_string())?;
+            if i % 3 != 0 {
+                text.push_str(&format!("\n// learner{i:02} was here\n"));
             }
+            if i % 3 == 2 {
+                // Broken: a compile error.
+                text.push_str("fn broken() -> u32 { \"not a number\" }\n");
+            }
+            std::fs::write(&lib, text).map_err(|e| e.to_string())?;
         }
         subs.push((format!("learner{i:02}"), dir));
     }
@@ -325,7 +419,10 @@ pub fn class_grading(
             LONG,
         )?;
     }
+    let before = grader::time_spent();
     let (shared, points) = grade_all(&shared_overlay, &subs);
+    let after = grader::time_spent();
+    let (shared_build, shared_run) = (after.0 - before.0, after.1 - before.1);
     let kinds = ["untouched stubs", "references", "broken (compile error)"];
     for (k, kind) in kinds.iter().enumerate() {
         let got: Vec<String> = points
@@ -352,6 +449,11 @@ pub fn class_grading(
         secs(shared)
     );
     println!(
+        "| — of which building {} and running the tests {} | |",
+        secs(shared_build),
+        secs(shared_run)
+    );
+    println!(
         "| clean build per submission (measured on {naive}: {} each) | {} for {n} (extrapolated) |",
         secs(per),
         secs(naive_total)
@@ -363,6 +465,7 @@ pub fn class_grading(
     let _ = std::fs::remove_dir_all(&base);
     Ok(
         serde_json::json!({"submissions": n, "exercises": all.len(), "shared_s": shared.as_secs_f64(),
+        "shared_build_s": shared_build.as_secs_f64(), "shared_run_s": shared_run.as_secs_f64(),
         "naive_each_s": per.as_secs_f64(), "naive_measured": naive, "naive_total_s": naive_total.as_secs_f64()}),
     )
 }

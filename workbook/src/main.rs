@@ -113,8 +113,9 @@ enum Command {
         /// Submissions in the class-grading measurement (0 skips it)
         #[arg(long, default_value_t = 30)]
         class: usize,
-        /// Of those, how many are also graded alone from an empty target directory
-        #[arg(long, default_value_t = 2)]
+        /// Of those, how many are also graded alone from an empty target directory (the first
+        /// three are one of each kind: untouched stub, reference, compile error)
+        #[arg(long, default_value_t = 3)]
         naive: usize,
         /// Exercises in the class submissions (name fragments; all when empty)
         #[arg(long, value_delimiter = ',')]

@@ -397,20 +397,7 @@ fn a_broken_submission_in_a_class_batch_costs_no_one_else() {
         "let this does not compile;",
     );
     let good = Submission::new("batch_good").with_reference(&ex);
-    let limits = Limits {
-        only: Some(vec![EMPTY_ONLY.to_owned()]),
-        ..Limits::default()
-    };
-    let results = grader::grade_exercise_many(
-        &Overlay::new(&root()),
-        &ex,
-        &[
-            ("batch_broken", Some(&broken.crate_dir(&ex))),
-            ("batch_good", Some(&good.crate_dir(&ex))),
-        ],
-        &limits,
-        &Manifest::default(),
-    );
+    let results = grade_batch(&ex, &[broken, good]);
     assert_eq!(results[0].tests[0].outcome, Outcome::DidNotCompile);
     assert_eq!(
         results[1].tests[0].outcome,
@@ -418,6 +405,77 @@ fn a_broken_submission_in_a_class_batch_costs_no_one_else() {
         "{:#?}",
         results[1]
     );
+}
+
+#[test]
+fn identical_submissions_share_one_build_and_each_keeps_its_own_result() {
+    // Byte-identical sources are built once per batch (every exercise a learner skipped is the
+    // stub). Interleaved copies must each get the result of their own source.
+    let ex = exercise("ex06_timeouts");
+    let broken = || {
+        Submission::new(&format!("same_broken_{}", rand_label()))
+            .with_reference(&ex)
+            .inject(&ex, "race.rs", FIRST_OK, "let this does not compile;")
+    };
+    let good = || Submission::new(&format!("same_good_{}", rand_label())).with_reference(&ex);
+    let stub = Submission::new("same_stub");
+    workbook::grade::copy_dir(&ex.stub_dir().join("src"), &stub.crate_dir(&ex).join("src"))
+        .unwrap();
+    // One byte away from the reference: a source of its own, not a copy.
+    let almost = Submission::new("same_almost")
+        .with_reference(&ex)
+        .inject(&ex, "race.rs", FIRST_OK, " ");
+    let results = grade_batch(&ex, &[broken(), good(), stub, good(), broken(), almost]);
+    let outcomes: Vec<Outcome> = results.iter().map(|r| r.tests[0].outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::DidNotCompile,
+            Outcome::Passed,
+            Outcome::NotImplemented,
+            Outcome::Passed,
+            Outcome::DidNotCompile,
+            Outcome::Passed,
+        ]
+    );
+    for i in [0, 4] {
+        let errors = results[i].compile_errors.as_deref().unwrap_or_default();
+        assert!(
+            errors.contains("this"),
+            "copy {i} keeps its compiler messages: {errors}"
+        );
+    }
+}
+
+/// Grades `EMPTY_ONLY` in a class batch: all submissions built in one cargo invocation.
+fn grade_batch(ex: &Exercise, class: &[Submission]) -> Vec<grader::ExerciseResult> {
+    let dirs: Vec<PathBuf> = class.iter().map(|s| s.crate_dir(ex)).collect();
+    let labels: Vec<String> = class
+        .iter()
+        .map(|s| s.0.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let batch: Vec<(&str, Option<&std::path::Path>)> = labels
+        .iter()
+        .zip(&dirs)
+        .map(|(l, d)| (l.as_str(), Some(d.as_path())))
+        .collect();
+    let limits = Limits {
+        only: Some(vec![EMPTY_ONLY.to_owned()]),
+        ..Limits::default()
+    };
+    grader::grade_exercise_many(
+        &Overlay::new(&root()),
+        ex,
+        &batch,
+        &limits,
+        &Manifest::default(),
+    )
+}
+
+fn rand_label() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[test]

@@ -36,6 +36,23 @@ pub use probe::{Probe, Probed};
 pub use runner::{Failure, Report, Test, run};
 pub use timeline::{Timeline, at};
 
+/// `tokio::spawn`, for the suites' own helper tasks (mock servers, clients, writers): the same
+/// task, with the future boxed first.
+///
+/// Each spawned future is a type of its own, and tokio compiles its whole task machinery (for
+/// both schedulers) once per type. A suite spawns dozens of different futures, so boxing them at
+/// the door — one task type per output type — makes every hidden suite quicker to build, on every
+/// save and for every submission graded. Learners' code spawns with `tokio::spawn` as usual.
+#[track_caller]
+pub fn spawn<T, F>(future: F) -> tokio::task::JoinHandle<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> = Box::pin(future);
+    tokio::spawn(boxed)
+}
+
 /// Formats a virtual duration the way every message in the workbook does: `1.5s`, `250ms`, `0ms`.
 pub fn fmt_duration(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

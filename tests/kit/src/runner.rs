@@ -4,9 +4,24 @@
 use crate::{clock, fmt_duration, verdict};
 use std::any::Any;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant as WallInstant};
+
+/// A test body with its types erased. Every test's closure and future are types of their own, so
+/// a runner generic over them would be compiled again for each test: the runtime, `block_on`, the
+/// watchdog, the judging — once per `#[test]`, in every hidden suite, on every save. Boxing the
+/// body at the door leaves one small shim per test ([`erase`]) and compiles the runner once, here.
+type Body = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
+
+fn erase<F, Fut>(body: F) -> Body
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    Box::new(move || Box::pin(body()))
+}
 
 /// How a test is run. [`run`] uses the defaults; build a `Test` to change a limit:
 ///
@@ -83,7 +98,13 @@ impl Test {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let result = self.try_run(body);
+        self.run_erased(erase(body))
+    }
+
+    // The work of `run`, compiled once in the kit instead of once per test (see [`Body`]).
+    #[track_caller]
+    fn run_erased(self, body: Body) {
+        let result = self.try_run_erased(body);
         if let Err(failure) = result {
             // `resume_unwind` keeps an assertion's own message (and its pretty diff) intact; it was
             // already printed by the panic hook on the runtime thread, where it happened.
@@ -100,6 +121,10 @@ impl Test {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + 'static,
     {
+        self.try_run_erased(erase(body))
+    }
+
+    fn try_run_erased(self, body: Body) -> Result<Report, Failure> {
         // Under the grader, take the verdict key before any of the exercise's code runs, and
         // report the outcome through the signed channel when the run is over.
         verdict::arm();
@@ -111,11 +136,7 @@ impl Test {
         result
     }
 
-    fn run_and_judge<F, Fut>(self, body: F) -> Result<Report, Failure>
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
+    fn run_and_judge(self, body: Body) -> Result<Report, Failure> {
         // Colour in diffs only when a person is watching a terminal.
         if !std::io::IsTerminal::is_terminal(&std::io::stdout())
             || std::env::var_os("NO_COLOR").is_some()
@@ -375,11 +396,7 @@ enum BodyOutcome {
     },
 }
 
-fn run_on_paused_runtime<F, Fut>(config: &Test, stats: Arc<BusyStats>, body: F) -> BodyOutcome
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = ()>,
-{
+fn run_on_paused_runtime(config: &Test, stats: Arc<BusyStats>, body: Body) -> BodyOutcome {
     let (parked, unparked) = (stats.clone(), stats.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -163,6 +163,27 @@ fn a_task_left_running_is_a_leak() {
 }
 
 #[test]
+fn a_helper_task_spawned_through_the_kit_is_a_task_like_any_other() {
+    // `testkit::spawn` only boxes the future: the task is joined, aborted and leak-checked as
+    // if `tokio::spawn` had started it.
+    testkit::run(|| async {
+        let answer = testkit::spawn(async {
+            tokio::time::sleep(ms(10)).await;
+            42
+        });
+        assert_eq!(answer.await.unwrap(), 42);
+        assert_eq!(testkit::now(), ms(10));
+        testkit::spawn(std::future::pending::<()>()).abort();
+    });
+    let msg = fails_with(Test::new(), || {
+        Box::pin(async {
+            testkit::spawn(std::future::pending::<()>());
+        })
+    });
+    assert!(msg.starts_with("leaked 1 task(s)"), "{msg}");
+}
+
+#[test]
 fn aborted_and_finished_tasks_are_not_leaks() {
     testkit::run(|| async {
         let forever = tokio::spawn(std::future::pending::<()>());
