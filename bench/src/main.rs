@@ -15,8 +15,13 @@
 //!   notices drain, then S of them send M messages each at a fixed total rate. Each message
 //!   carries its send instant; every other client records when it arrives (one process, one
 //!   clock), which gives the fan-out latency and the deliveries per second.
+//! * **pipeline**: ex04's reference pipeline and the same stages on unbounded channels (the
+//!   wrong design), each with a fast sink (throughput) and a stalled one (records held, memory);
+//!   each run is an `ex04-pipeline` child process. See `pipeline_driver.rs`.
 //! * **memory**: the server's `VmHWM` (peak resident set) from `/proc/<pid>/status`, read just
-//!   before it is killed.
+//!   before it is killed; `ex04-pipeline` reads its own just before it exits.
+
+mod pipeline_driver;
 
 use clap::Parser;
 use serde_json::json;
@@ -49,11 +54,18 @@ struct Args {
     /// every other client).
     #[arg(long, default_value_t = 100)]
     rate: u64,
-    /// Runs of each server; the ratios compare the medians over the runs.
+    /// Runs of each server (and of each pipeline design and sink); the ratios compare the medians
+    /// over the runs.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// pipeline: records through the pipeline with a fast sink.
+    #[arg(long, default_value_t = 1_000_000)]
+    pipeline_records: u64,
+    /// pipeline: seconds the sink stalls before the records held are counted.
+    #[arg(long, default_value_t = 2.0)]
+    stall_secs: f64,
     /// Which scenarios to run.
-    #[arg(long, value_delimiter = ',', default_value = "kv,chat")]
+    #[arg(long, value_delimiter = ',', default_value = "kv,chat,pipeline")]
     only: Vec<String>,
     /// Where the server binaries are (default: next to this program).
     #[arg(long)]
@@ -142,12 +154,34 @@ async fn main() -> Result<(), String> {
             .ok_or("this program has no directory")?
             .to_path_buf(),
     };
-    check_fd_limit(&mut args)?;
+    if args.only.iter().any(|s| s == "kv" || s == "chat") {
+        check_fd_limit(&mut args)?;
+    }
+    // Bounded in time: the stalled runs are the slow part of the pipeline load.
+    if !(args.stall_secs > 0.0 && args.stall_secs <= 60.0) {
+        return Err(format!(
+            "--stall-secs {}: between 0 and 60",
+            args.stall_secs
+        ));
+    }
+    let pipeline_settings = pipeline_driver::Settings {
+        records: args.pipeline_records,
+        stall_secs: args.stall_secs,
+    };
 
     let base = Instant::now();
     let mut results: Vec<(Measure, Measure)> = Vec::new();
     let mut rounds: Vec<Measure> = Vec::new();
+    let mut pipeline_runs = Vec::new();
     for scenario in &args.only {
+        // Not a server: its own runs, table and JSON (see pipeline_driver.rs).
+        if scenario == "pipeline" {
+            for round in 1..=args.rounds {
+                eprintln!("bench: pipeline round {round}/{}", args.rounds);
+                pipeline_runs.extend(pipeline_driver::round(&bin_dir, pipeline_settings).await?);
+            }
+            continue;
+        }
         let (mut servers, mut baselines) = (Vec::new(), Vec::new());
         // Baseline and reference alternate, round after round, so that a slow spell of the
         // machine hits both.
@@ -165,7 +199,7 @@ async fn main() -> Result<(), String> {
                     baselines.push(run_chat(&bin_dir, "baseline-chat", &args, base).await?);
                     servers.push(run_chat(&bin_dir, "ex05-chat", &args, base).await?);
                 }
-                other => return Err(format!("unknown scenario {other:?} (kv, chat)")),
+                other => return Err(format!("unknown scenario {other:?} (kv, chat, pipeline)")),
             }
         }
         rounds.extend(baselines.iter().chain(&servers).cloned());
@@ -173,13 +207,16 @@ async fn main() -> Result<(), String> {
     }
 
     print_table(&rounds, &results);
+    pipeline_driver::print_table(&pipeline_runs);
+    let pipeline = (!pipeline_runs.is_empty())
+        .then(|| pipeline_driver::json(&pipeline_runs, pipeline_settings));
     let json_path = args.json.clone().unwrap_or_else(|| {
         bin_dir
             .parent()
             .unwrap_or(&bin_dir)
             .join("bench/servers.json")
     });
-    write_json(&json_path, &args, &rounds, &results)?;
+    write_json(&json_path, &args, &rounds, &results, pipeline)?;
     println!("\nJSON: {}", json_path.display());
     Ok(())
 }
@@ -596,6 +633,9 @@ fn sent_at(line: &str) -> Option<u64> {
 // ---- report ---------------------------------------------------------------------------------------
 
 fn print_table(rounds: &[Measure], results: &[(Measure, Measure)]) {
+    if rounds.is_empty() {
+        return; // only the pipeline ran
+    }
     println!();
     println!(
         "{:<6} {:<15} {:>7} {:>10} {:>8} {:>7} {:>11} {:>9} {:>9} {:>9} {:>10}",
@@ -707,6 +747,7 @@ fn write_json(
     args: &Args,
     rounds: &[Measure],
     results: &[(Measure, Measure)],
+    pipeline: Option<serde_json::Value>,
 ) -> Result<(), String> {
     let pairs: Vec<_> = results
         .iter()
@@ -732,9 +773,12 @@ fn write_json(
             "messages": args.messages,
             "rate": args.rate,
             "rounds": args.rounds,
+            "pipeline_records": args.pipeline_records,
+            "stall_secs": args.stall_secs,
         },
         "runs": rounds.iter().map(measure_json).collect::<Vec<_>>(),
         "medians": pairs,
+        "pipeline": pipeline,
     });
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
