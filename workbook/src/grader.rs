@@ -249,8 +249,8 @@ pub fn grade_exercise_many(
         }
     }
     // Submissions whose sources are byte for byte the same (an exercise left untouched is the
-    // stub, in every submission that skipped it) build to the same executable: build each
-    // distinct source once. The tests still run once per submission.
+    // stub, in every submission that skipped it) are graded once: one build, one run of the
+    // tests, and the same results for each copy — identical code, identical grade.
     let sources: Vec<Option<Sources>> = present.iter().map(|(_, _, src)| sources_of(src)).collect();
     let mut built_as = Vec::with_capacity(present.len());
     let mut variants: Vec<Variant<'_>> = Vec::new();
@@ -288,15 +288,19 @@ pub fn grade_exercise_many(
             }
         }
         Ok(built) => {
-            for ((i, _, _), variant) in present.iter().zip(&built_as) {
-                match &built[*variant] {
-                    Ok(exe) => results[*i].tests = run_tests(exe, &expected, limits),
-                    Err(errors) => {
-                        results[*i].tests =
-                            all(Outcome::DidNotCompile, "the exercise does not compile");
-                        results[*i].compile_errors = Some(errors.clone());
-                    }
-                }
+            let mut graded: Vec<Option<(Vec<TestResult>, Option<String>)>> =
+                vec![None; built.len()];
+            for ((i, _, _), &variant) in present.iter().zip(&built_as) {
+                let (tests, errors) =
+                    graded[variant].get_or_insert_with(|| match &built[variant] {
+                        Ok(exe) => (run_tests(exe, &expected, limits), None),
+                        Err(errors) => (
+                            all(Outcome::DidNotCompile, "the exercise does not compile"),
+                            Some(errors.clone()),
+                        ),
+                    });
+                results[*i].tests = tests.clone();
+                results[*i].compile_errors = errors.clone();
             }
         }
     }

@@ -408,9 +408,9 @@ fn a_broken_submission_in_a_class_batch_costs_no_one_else() {
 }
 
 #[test]
-fn identical_submissions_share_one_build_and_each_keeps_its_own_result() {
-    // Byte-identical sources are built once per batch (every exercise a learner skipped is the
-    // stub). Interleaved copies must each get the result of their own source.
+fn identical_submissions_are_graded_once_and_each_copy_gets_the_result_of_its_source() {
+    // Byte-identical sources are built and run once per batch (every exercise a learner skipped is
+    // the stub). Interleaved copies must each get the result of their own source.
     let ex = exercise("ex06_timeouts");
     let broken = || {
         Submission::new(&format!("same_broken_{}", rand_label()))
