@@ -222,6 +222,7 @@ pub fn feedback_latency(
     }
     drop(edited);
     let _ = std::fs::remove_dir_all(&state);
+    let link = link_time(root, exercise, rounds)?;
     let (test, build, run, check, finished, finished_edit) = (
         median(test),
         median(build),
@@ -240,6 +241,12 @@ pub fn feedback_latency(
         "| — of which compile + link (`cargo test --no-run`) | {} |",
         secs(build)
     );
+    if let Some(link) = link {
+        println!(
+            "| — — of which linking the hidden-suite binary (measured in a build of its own) | {} |",
+            secs(link)
+        );
+    }
     println!("| — of which running the hidden suite | {} |", secs(run));
     println!(
         "| `cargo wb check {}` after a save (the CLI: cargo run, then one cargo test) | {} |",
@@ -276,12 +283,107 @@ pub fn feedback_latency(
         );
         first = Some(d.as_secs_f64());
     }
+    // The anchors: the best existing workbooks, timed the same way on this kind of machine
+    // (issue 7): 100-exercises-to-learn-rust's `cargo test` on its first async exercise and its
+    // `wr check`, rustlings' `run`, and a one-crate tokio exercise built from nothing.
+    println!(
+        "\nratios to the anchors (< 1: faster): `cargo test -p` ×{:.2} of 0.40 s (100-exercises), \
+         finished ×{:.2}, after an edit ×{:.2}; `cargo wb check` ×{:.2} of 0.65 s (`wr check`), \
+         ×{:.2} of 0.86 s (rustlings `run`){}",
+        test.as_secs_f64() / 0.40,
+        finished.as_secs_f64() / 0.40,
+        finished_edit.as_secs_f64() / 0.40,
+        check.as_secs_f64() / 0.65,
+        check.as_secs_f64() / 0.86,
+        first
+            .map(|f| format!("; first feedback ×{:.2} of 15.5 s", f / 15.5))
+            .unwrap_or_default(),
+    );
     Ok(
         serde_json::json!({"exercise": exercise.name, "cargo_test_s": test.as_secs_f64(), "build_s": build.as_secs_f64(),
-        "run_s": run.as_secs_f64(), "cli_check_s": check.as_secs_f64(), "finished_cargo_test_s": finished.as_secs_f64(),
+        "run_s": run.as_secs_f64(), "link_s": link.map(|d| d.as_secs_f64()), "cli_check_s": check.as_secs_f64(), "finished_cargo_test_s": finished.as_secs_f64(),
         "finished_edit_cargo_test_s": finished_edit.as_secs_f64(),
         "first_time_s": first}),
     )
+}
+
+/// How long the linker runs for the hidden-suite binary after a save (median of `rounds`), or
+/// `None` where it cannot be measured (no `cc`, or not a Unix system).
+///
+/// Cargo does not report link times, so this build uses a linker of its own: a shell script that
+/// runs `cc` as rustc would (rustc still passes its own `-fuse-ld=lld`, so it is the same link)
+/// and logs how long it took and what it wrote. A different linker is a different build
+/// configuration, so it builds into a target directory of its own (warmed first), and the
+/// learner's build is never touched.
+fn link_time(root: &Path, exercise: &Exercise, rounds: usize) -> Result<Option<Duration>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let (Some(host), true) = (host_triple(), Path::new("/usr/bin/cc").exists()) else {
+        return Ok(None);
+    };
+    let dir = std::env::temp_dir().join(format!("wb-bench-link-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let log = dir.join("links.log");
+    let script = dir.join("link-timed");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nstart=$(date +%s%N)\ncc \"$@\"\nstatus=$?\nend=$(date +%s%N)\n\
+             out=; prev=\nfor a in \"$@\"; do [ \"$prev\" = -o ] && out=\"$a\"; prev=\"$a\"; done\n\
+             echo \"$((end - start)) $out\" >> '{}'\nexit $status\n",
+            log.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    let linker_var = format!(
+        "CARGO_TARGET_{}_LINKER",
+        host.to_uppercase().replace(['-', '.'], "_")
+    );
+    let build = || {
+        let mut c = cargo();
+        c.current_dir(root)
+            .args(["test", "--no-run", "-q", "-p", &exercise.name])
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env(&linker_var, &script)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let file = exercise.stub_dir().join("src").join("lib.rs");
+    let result = (|| {
+        run_with_limit(build(), LONG)?;
+        let mut links = Vec::new();
+        for _ in 0..rounds {
+            std::fs::write(&log, "").map_err(|e| e.to_string())?;
+            let text = std::fs::read(&file).map_err(|e| e.to_string())?;
+            std::fs::write(&file, text).map_err(|e| e.to_string())?;
+            run_with_limit(build(), LONG)?;
+            // Two binaries are linked: the library's own unit-test harness and the hidden
+            // suite; the suite is the larger one, and the one on the path to the result.
+            let logged = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
+            let suite = logged
+                .lines()
+                .filter_map(|l| l.split_once(' '))
+                .filter_map(|(ns, out)| Some((ns.parse::<u64>().ok()?, out)))
+                .max_by_key(|(_, out)| std::fs::metadata(out).map(|m| m.len()).unwrap_or(0));
+            if let Some((ns, _)) = suite {
+                links.push(Duration::from_nanos(ns));
+            }
+        }
+        Ok::<_, String>((!links.is_empty()).then(|| median(links)))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The host's target triple, from `rustc -vV`.
+fn host_triple() -> Option<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc).arg("-vV").output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
 }
 
 /// The largest `.rs` file directly in `src`.
