@@ -156,25 +156,37 @@ pub fn feedback_latency(
         "\n## Feedback latency ({}, warm build cache, median of {rounds})\n",
         exercise.name
     );
-    let solution = format!("{}_solution", exercise.name);
     let stub_file = exercise.stub_dir().join("src").join("lib.rs");
+    // The finished state needs the reference (the student edition has none).
+    let solution = exercise
+        .solution_dir()
+        .join("src")
+        .is_dir()
+        .then(|| format!("{}_solution", exercise.name));
     let solution_file = exercise.solution_dir().join("src").join("lib.rs");
     // A save: the same bytes written again, so the file's mtime moves and nothing else changes.
     let touch = |file: &Path| -> Result<(), String> {
         let text = std::fs::read(file).map_err(|e| e.to_string())?;
         std::fs::write(file, text).map_err(|e| e.to_string())
     };
-    let state = std::env::temp_dir().join(format!("wb-bench-state-{}", std::process::id()));
-    let timed = |command: &mut Command| -> Result<Duration, String> {
+    let state = TempDir::new("state")?;
+    let timed = |command: &mut Command| -> Result<(Duration, bool), String> {
         let started = Instant::now();
         command
             .current_dir(root)
             .env_remove("RUST_BACKTRACE")
-            .env("WORKBOOK_STATE_DIR", &state)
+            .env("WORKBOOK_STATE_DIR", &state.0)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
-        command.status().map_err(|e| e.to_string())?;
-        Ok(started.elapsed())
+        let status = command.status().map_err(|e| e.to_string())?;
+        Ok((started.elapsed(), status.success()))
+    };
+    // The stub's tests fail by design; a finished exercise whose tests fail means the
+    // measurement went wrong (a bad edit), and must not be timed quietly.
+    let passing = |(took, passed): (Duration, bool)| -> Result<Duration, String> {
+        passed
+            .then_some(took)
+            .ok_or_else(|| "the finished exercise's tests failed during the measurement".into())
     };
     let cargo_test = |package: &str| {
         let mut c = cargo();
@@ -183,25 +195,31 @@ pub fn feedback_latency(
     };
     // Warm up: every command once, so each round starts from a warm build.
     timed(&mut cargo_test(&exercise.name))?;
-    timed(&mut cargo_test(&solution))?;
     timed(cargo().args(["wb", "check", &exercise.name]))?;
+    if let Some(solution) = &solution {
+        passing(timed(&mut cargo_test(solution))?)?;
+    }
     let exe = test_executable(root, &exercise.name)?;
-    // A real edit, not only a save: an item added in the middle of the finished exercise's
-    // biggest module moves every span after it, so the suite is compiled again in earnest. The
-    // file is put back when the measurement ends, however it ends.
-    let edited_file = biggest_module(&exercise.solution_dir().join("src"))?;
-    let edited = Restore::new(&edited_file)?;
-    let edit = |round: usize| -> Result<(), String> {
+    // A real edit, not only a save: an item added at a blank line halfway down the finished
+    // exercise's biggest module moves every span after it, so the suite is compiled again in
+    // earnest. The file is put back when the measurement ends, however it ends.
+    let edited = match &solution {
+        Some(_) => Some(Restore::new(&biggest_module(
+            &exercise.solution_dir().join("src"),
+        )?)?),
+        None => None,
+    };
+    let edit = |edited: &Restore, round: usize| -> Result<(), String> {
         let text = &edited.original;
-        let at = text[text.len() / 2..]
-            .find("\npub ")
-            .map(|i| i + text.len() / 2)
-            .or_else(|| text.find("\npub "))
-            .ok_or("no `pub` item to edit before")?;
-        let (head, tail) = text.split_at(at + 1);
+        let at = text
+            .match_indices("\n\n")
+            .map(|(i, _)| i + 2)
+            .find(|&i| i >= text.len() / 2)
+            .ok_or("no blank line to add an item at")?;
+        let (head, tail) = text.split_at(at);
         std::fs::write(
-            &edited_file,
-            format!("{head}const _BENCH_EDIT: u32 = {round};\n{tail}"),
+            &edited.path,
+            format!("{head}const {BENCH_EDIT}: u32 = {round};\n\n{tail}"),
         )
         .map_err(|e| e.to_string())
     };
@@ -209,28 +227,31 @@ pub fn feedback_latency(
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         touch(&stub_file)?;
-        test.push(timed(&mut cargo_test(&exercise.name))?);
+        test.push(timed(&mut cargo_test(&exercise.name))?.0);
         touch(&stub_file)?;
-        build.push(timed(cargo_test(&exercise.name).arg("--no-run"))?);
-        run.push(timed(Command::new(&exe).arg("-q"))?);
+        build.push(timed(cargo_test(&exercise.name).arg("--no-run"))?.0);
+        run.push(timed(Command::new(&exe).arg("-q"))?.0);
         touch(&stub_file)?;
-        check.push(timed(cargo().args(["wb", "check", &exercise.name]))?);
-        touch(&solution_file)?;
-        finished.push(timed(&mut cargo_test(&solution))?);
-        edit(round)?;
-        finished_edit.push(timed(&mut cargo_test(&solution))?);
+        check.push(timed(cargo().args(["wb", "check", &exercise.name]))?.0);
+        if let (Some(solution), Some(edited)) = (&solution, &edited) {
+            touch(&solution_file)?;
+            finished.push(passing(timed(&mut cargo_test(solution))?)?);
+            edit(edited, round)?;
+            finished_edit.push(passing(timed(&mut cargo_test(solution))?)?);
+        }
     }
+    let edited_name = edited.as_ref().map(|e| {
+        e.path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
     drop(edited);
-    let _ = std::fs::remove_dir_all(&state);
     let link = link_time(root, exercise, rounds)?;
-    let (test, build, run, check, finished, finished_edit) = (
-        median(test),
-        median(build),
-        median(run),
-        median(check),
-        median(finished),
-        median(finished_edit),
-    );
+    let some_median = |xs: Vec<Duration>| (!xs.is_empty()).then(|| median(xs));
+    let (test, build, run, check) = (median(test), median(build), median(run), median(check));
+    let (finished, finished_edit) = (some_median(finished), some_median(finished_edit));
     println!("| what | median |\n|---|---|");
     println!(
         "| `cargo test -p {}` after a save (the untouched stub: every test fails) | {} |",
@@ -253,62 +274,95 @@ pub fn feedback_latency(
         exercise.name,
         secs(check)
     );
-    println!(
-        "| `cargo test` after a save, the exercise finished (`-p {solution}`: every test passes) | {} |",
-        secs(finished)
-    );
-    println!(
-        "| the same after an edit (an item added halfway down `{}`) | {} |",
-        edited_file
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy(),
-        secs(finished_edit)
-    );
+    if let (Some(solution), Some(finished), Some(finished_edit), Some(edited)) =
+        (&solution, finished, finished_edit, &edited_name)
+    {
+        println!(
+            "| `cargo test` after a save, the exercise finished (`-p {solution}`: every test passes) | {} |",
+            secs(finished)
+        );
+        println!(
+            "| the same after an edit (an item added halfway down `{edited}`) | {} |",
+            secs(finished_edit)
+        );
+    }
     let mut first = None;
     if first_time {
-        let target = std::env::temp_dir().join(format!("wb-bench-fresh-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&target);
+        let target = TempDir::new("fresh")?;
         let started = Instant::now();
         timed(
             cargo()
                 .args(["test", "-q", "-p", "ex00_warmup"])
-                .env("CARGO_TARGET_DIR", &target),
+                .env("CARGO_TARGET_DIR", &target.0),
         )?;
         let d = started.elapsed();
-        let _ = std::fs::remove_dir_all(&target);
         println!(
             "| first feedback from a clean build (`cargo test -p ex00_warmup`, empty target dir, crates already downloaded) | {} |",
             secs(d)
         );
-        first = Some(d.as_secs_f64());
+        first = Some(d);
     }
     // The anchors: the best existing workbooks, timed the same way on this kind of machine
-    // (issue 7): 100-exercises-to-learn-rust's `cargo test` on its first async exercise and its
-    // `wr check`, rustlings' `run`, and a one-crate tokio exercise built from nothing.
+    // (issue 7): 100-exercises-to-learn-rust's `cargo test` on its first async exercise (0.40 s)
+    // and its `wr check` (0.65 s), rustlings' `run` (0.86 s), a one-crate tokio exercise built
+    // from nothing (15.5 s).
+    let ratio = |label: &str, d: Option<Duration>, anchor: f64| {
+        d.map(|d| format!("{label} ×{:.2} of {anchor} s", d.as_secs_f64() / anchor))
+    };
+    let ratios: Vec<String> = [
+        ratio("`cargo test -p`", Some(test), 0.40),
+        ratio("finished", finished, 0.40),
+        ratio("after an edit", finished_edit, 0.40),
+        ratio("`cargo wb check`", Some(check), 0.65),
+        ratio("`cargo wb check`", Some(check), 0.86),
+        ratio("first feedback", first, 15.5),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     println!(
-        "\nratios to the anchors (< 1: faster): `cargo test -p` ×{:.2} of 0.40 s (100-exercises), \
-         finished ×{:.2}, after an edit ×{:.2}; `cargo wb check` ×{:.2} of 0.65 s (`wr check`), \
-         ×{:.2} of 0.86 s (rustlings `run`){}",
-        test.as_secs_f64() / 0.40,
-        finished.as_secs_f64() / 0.40,
-        finished_edit.as_secs_f64() / 0.40,
-        check.as_secs_f64() / 0.65,
-        check.as_secs_f64() / 0.86,
-        first
-            .map(|f| format!("; first feedback ×{:.2} of 15.5 s", f / 15.5))
-            .unwrap_or_default(),
+        "\nratios to the anchors (< 1: faster; 0.40 s: 100-exercises-to-learn-rust's `cargo test`, \
+         0.65 s: its `wr check`, 0.86 s: rustlings' `run`, 15.5 s: a first build): {}",
+        ratios.join(", ")
     );
-    Ok(
-        serde_json::json!({"exercise": exercise.name, "cargo_test_s": test.as_secs_f64(), "build_s": build.as_secs_f64(),
-        "run_s": run.as_secs_f64(), "link_s": link.map(|d| d.as_secs_f64()), "cli_check_s": check.as_secs_f64(), "finished_cargo_test_s": finished.as_secs_f64(),
-        "finished_edit_cargo_test_s": finished_edit.as_secs_f64(),
-        "first_time_s": first}),
-    )
+    let secs_of = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+    Ok(serde_json::json!({
+        "exercise": exercise.name,
+        "cargo_test_s": test.as_secs_f64(),
+        "build_s": build.as_secs_f64(),
+        "link_s": secs_of(link),
+        "run_s": run.as_secs_f64(),
+        "cli_check_s": check.as_secs_f64(),
+        "finished_cargo_test_s": secs_of(finished),
+        "finished_edit_cargo_test_s": secs_of(finished_edit),
+        "first_time_s": secs_of(first),
+    }))
+}
+
+/// The text the benchmark's edit adds (a `const` of this name); one left behind by an
+/// interrupted run is removed at the next.
+const BENCH_EDIT: &str = "_BENCH_EDIT";
+
+/// A directory under the system temp dir, removed when this is dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("wb-bench-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// How long the linker runs for the hidden-suite binary after a save (median of `rounds`), or
-/// `None` where it cannot be measured (no `cc`, or not a Unix system).
+/// `None` where it cannot be measured (no `cc`, or a `date` without nanoseconds).
 ///
 /// Cargo does not report link times, so this build uses a linker of its own: a shell script that
 /// runs `cc` as rustc would (rustc still passes its own `-fuse-ld=lld`, so it is the same link)
@@ -317,21 +371,35 @@ pub fn feedback_latency(
 /// learner's build is never touched.
 fn link_time(root: &Path, exercise: &Exercise, rounds: usize) -> Result<Option<Duration>, String> {
     use std::os::unix::fs::PermissionsExt;
-    let (Some(host), true) = (host_triple(), Path::new("/usr/bin/cc").exists()) else {
+    let works = |program: &str, arg: &str| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .is_ok_and(|out| out.status.success() && !out.stdout.is_empty())
+    };
+    let nanoseconds = Command::new("date")
+        .arg("+%s%N")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii().iter().all(u8::is_ascii_digit));
+    let Some(host) = host_triple().filter(|_| works("cc", "--version") && nanoseconds) else {
         return Ok(None);
     };
-    let dir = std::env::temp_dir().join(format!("wb-bench-link-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let log = dir.join("links.log");
-    let script = dir.join("link-timed");
+    let dir = TempDir::new("link")?;
+    let log = dir.0.join("links.log");
+    let script = dir.0.join("link-timed");
+    // The log's path comes through the environment (rustc passes its own on to the linker),
+    // so no path needs quoting inside the script.
     std::fs::write(
         &script,
-        format!(
-            "#!/bin/sh\nstart=$(date +%s%N)\ncc \"$@\"\nstatus=$?\nend=$(date +%s%N)\n\
-             out=; prev=\nfor a in \"$@\"; do [ \"$prev\" = -o ] && out=\"$a\"; prev=\"$a\"; done\n\
-             echo \"$((end - start)) $out\" >> '{}'\nexit $status\n",
-            log.display()
-        ),
+        "#!/bin/sh\n\
+         start=$(date +%s%N)\n\
+         cc \"$@\"\n\
+         status=$?\n\
+         end=$(date +%s%N)\n\
+         out=; prev=\n\
+         for a in \"$@\"; do [ \"$prev\" = -o ] && out=\"$a\"; prev=\"$a\"; done\n\
+         echo \"$((end - start)) $out\" >> \"$WB_BENCH_LINK_LOG\"\n\
+         exit $status\n",
     )
     .map_err(|e| e.to_string())?;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
@@ -344,37 +412,34 @@ fn link_time(root: &Path, exercise: &Exercise, rounds: usize) -> Result<Option<D
         let mut c = cargo();
         c.current_dir(root)
             .args(["test", "--no-run", "-q", "-p", &exercise.name])
-            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env("CARGO_TARGET_DIR", dir.0.join("target"))
             .env(&linker_var, &script)
+            .env("WB_BENCH_LINK_LOG", &log)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         c
     };
     let file = exercise.stub_dir().join("src").join("lib.rs");
-    let result = (|| {
+    run_with_limit(build(), LONG)?;
+    let mut links = Vec::new();
+    for _ in 0..rounds {
+        std::fs::write(&log, "").map_err(|e| e.to_string())?;
+        let text = std::fs::read(&file).map_err(|e| e.to_string())?;
+        std::fs::write(&file, text).map_err(|e| e.to_string())?;
         run_with_limit(build(), LONG)?;
-        let mut links = Vec::new();
-        for _ in 0..rounds {
-            std::fs::write(&log, "").map_err(|e| e.to_string())?;
-            let text = std::fs::read(&file).map_err(|e| e.to_string())?;
-            std::fs::write(&file, text).map_err(|e| e.to_string())?;
-            run_with_limit(build(), LONG)?;
-            // Two binaries are linked: the library's own unit-test harness and the hidden
-            // suite; the suite is the larger one, and the one on the path to the result.
-            let logged = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
-            let suite = logged
-                .lines()
-                .filter_map(|l| l.split_once(' '))
-                .filter_map(|(ns, out)| Some((ns.parse::<u64>().ok()?, out)))
-                .max_by_key(|(_, out)| std::fs::metadata(out).map(|m| m.len()).unwrap_or(0));
-            if let Some((ns, _)) = suite {
-                links.push(Duration::from_nanos(ns));
-            }
+        // Two binaries are linked: the library's own unit-test harness and the hidden
+        // suite; the suite is the larger one, and the one on the path to the result.
+        let logged = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
+        let suite = logged
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter_map(|(ns, out)| Some((ns.parse::<u64>().ok()?, out)))
+            .max_by_key(|(_, out)| std::fs::metadata(out).map(|m| m.len()).unwrap_or(0));
+        if let Some((ns, _)) = suite {
+            links.push(Duration::from_nanos(ns));
         }
-        Ok::<_, String>((!links.is_empty()).then(|| median(links)))
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    }
+    Ok((!links.is_empty()).then(|| median(links)))
 }
 
 /// The host's target triple, from `rustc -vV`.
@@ -404,10 +469,22 @@ struct Restore {
 }
 
 impl Restore {
+    /// Remembers `path`'s text — without the line an interrupted benchmark left behind (a kill
+    /// skips `Drop`), which is thereby removed when this is dropped.
     fn new(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let leftover = format!("const {BENCH_EDIT}: u32 = ");
+        let original = match text.find(&leftover) {
+            // The edit added `const …;` and a blank line.
+            Some(at) => match text[at..].find("\n\n") {
+                Some(end) => format!("{}{}", &text[..at], &text[at + end + 2..]),
+                None => text,
+            },
+            None => text,
+        };
         Ok(Self {
             path: path.to_path_buf(),
-            original: std::fs::read_to_string(path).map_err(|e| e.to_string())?,
+            original,
         })
     }
 }

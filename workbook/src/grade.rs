@@ -166,7 +166,7 @@ impl Overlay {
         replace: Option<(&str, &str)>,
     ) -> Result<(PathBuf, String), String> {
         let dir = self.base.join("overlay").join(&exercise.name);
-        let package = format!("{}__{}", exercise.name, sanitize(variant));
+        let package = package_name(exercise, variant);
         let pkg_dir = dir.join(&package);
         let _ = std::fs::remove_dir_all(pkg_dir.join("src"));
         copy_dir(src, &pkg_dir.join("src"))
@@ -223,9 +223,9 @@ impl Overlay {
                 }
             }
         }
-        // Every scratch package is built once (a new submission is a new package), so the
-        // incremental cache would be written and never read: a fresh build without it is about a
-        // third faster.
+        // A scratch package is rebuilt only with new sources (a new submission, or the same
+        // label graded again), so the incremental cache would be written and hardly ever read:
+        // a fresh build without it is about a third faster.
         let profiles = manifest
             .entry("profile")
             .or_insert_with(|| toml::Table::new().into());
@@ -413,6 +413,12 @@ fn read_in_background(
         }
         text
     })
+}
+
+/// The scratch package a variant of `exercise` is built as: `<exercise>__<label>`. Compiler
+/// messages and panic locations name files through it (`ex06_timeouts__alice/src/race.rs`).
+pub fn package_name(exercise: &Exercise, label: &str) -> String {
+    format!("{}__{}", exercise.name, sanitize(label))
 }
 
 fn sanitize(variant: &str) -> String {

@@ -13,9 +13,9 @@
 //!   forged `test … ok` lines, a vanished or renamed test: none of them leaves a signed verdict.
 
 use crate::exercises::Exercise;
-use crate::grade::{Overlay, Variant};
+use crate::grade::{Overlay, Variant, package_name};
 use crate::manifest::{Manifest, Visibility};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -251,24 +251,23 @@ pub fn grade_exercise_many(
     // Submissions whose sources are byte for byte the same (an exercise left untouched is the
     // stub, in every submission that skipped it) are graded once: one build, one run of the
     // tests, and the same results for each copy — identical code, identical grade.
-    let sources: Vec<Option<Sources>> = present.iter().map(|(_, _, src)| sources_of(src)).collect();
+    let mut first_with: HashMap<Sources, usize> = HashMap::new();
     let mut built_as = Vec::with_capacity(present.len());
     let mut variants: Vec<Variant<'_>> = Vec::new();
-    for (k, (_, label, src)) in present.iter().enumerate() {
-        let same = sources[k]
-            .as_ref()
-            .and_then(|mine| (0..k).find(|&j| sources[j].as_ref() == Some(mine)));
-        match same {
-            Some(j) => built_as.push(built_as[j]),
-            None => {
-                built_as.push(variants.len());
-                variants.push(Variant {
-                    label,
-                    src,
-                    replace: None,
-                });
-            }
+    for (_, label, src) in &present {
+        let next = variants.len();
+        let variant = match sources_of(src) {
+            Some(files) => *first_with.entry(files).or_insert(next),
+            None => next,
+        };
+        if variant == next {
+            variants.push(Variant {
+                label,
+                src,
+                replace: None,
+            });
         }
+        built_as.push(variant);
     }
     let building = Instant::now();
     let built = if variants.is_empty() {
@@ -288,17 +287,22 @@ pub fn grade_exercise_many(
             }
         }
         Ok(built) => {
-            let mut graded: Vec<Option<(Vec<TestResult>, Option<String>)>> =
-                vec![None; built.len()];
-            for ((i, _, _), &variant) in present.iter().zip(&built_as) {
-                let (tests, errors) =
-                    graded[variant].get_or_insert_with(|| match &built[variant] {
+            let graded: Vec<(Vec<TestResult>, Option<String>)> = built
+                .iter()
+                .zip(&variants)
+                .map(|(build, variant)| {
+                    let (tests, errors) = match build {
                         Ok(exe) => (run_tests(exe, &expected, limits), None),
                         Err(errors) => (
                             all(Outcome::DidNotCompile, "the exercise does not compile"),
                             Some(errors.clone()),
                         ),
-                    });
+                    };
+                    anonymous(tests, errors, &package_name(exercise, variant.label))
+                })
+                .collect();
+            for ((i, _, _), &variant) in present.iter().zip(&built_as) {
+                let (tests, errors) = &graded[variant];
                 results[*i].tests = tests.clone();
                 results[*i].compile_errors = errors.clone();
             }
@@ -327,28 +331,47 @@ pub fn grade_exercise_many(
     results
 }
 
+/// Compiler messages and panic locations name files through the scratch package
+/// (`ex06_timeouts__alice/src/race.rs`), whose name holds the label of the submission that was
+/// built. Copies share these messages and must not learn whose code they share: every message
+/// says `src/race.rs`.
+fn anonymous(
+    mut tests: Vec<TestResult>,
+    errors: Option<String>,
+    package: &str,
+) -> (Vec<TestResult>, Option<String>) {
+    let prefix = format!("{package}/");
+    for test in &mut tests {
+        test.message = test.message.replace(&prefix, "");
+    }
+    (tests, errors.map(|e| e.replace(&prefix, "")))
+}
+
 /// A `src/` directory's files, by path relative to it, with their bytes.
 type Sources = BTreeMap<PathBuf, Vec<u8>>;
 
 /// Every file under `src` (compared in full, not hashed: a crafted collision must not borrow
-/// another submission's build). `None` if anything cannot be read: such a submission is built
-/// on its own.
+/// another submission's build). `None` if anything is not a plain, readable file of a sane size
+/// (a FIFO, a link to a device, a huge file): such a submission is simply built on its own.
 fn sources_of(src: &Path) -> Option<Sources> {
-    fn walk(dir: &Path, base: &Path, into: &mut Sources) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
+    const MAX_FILE: u64 = 4 << 20;
+    fn walk(dir: &Path, base: &Path, into: &mut Sources) -> Option<()> {
+        for entry in std::fs::read_dir(dir).ok()? {
+            let path = entry.ok()?.path();
+            let meta = std::fs::metadata(&path).ok()?;
+            if meta.is_dir() {
                 walk(&path, base, into)?;
-            } else {
+            } else if meta.is_file() && meta.len() <= MAX_FILE {
                 let relative = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
-                into.insert(relative, std::fs::read(&path)?);
+                into.insert(relative, std::fs::read(&path).ok()?);
+            } else {
+                return None;
             }
         }
-        Ok(())
+        Some(())
     }
     let mut files = Sources::new();
-    walk(src, src, &mut files).ok()?;
+    walk(src, src, &mut files)?;
     Some(files)
 }
 
@@ -413,18 +436,30 @@ fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
         // Wait on a thread of its own, so the end is seen the moment it happens: a polling
         // interval would be added to every one of the thousands of tests a class runs.
         let (tx, rx) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
+        std::thread::Builder::new()
+            .name(format!("wait {pid}"))
+            .spawn(move || {
+                let _ = tx.send(child.wait());
+            })
+            .map_err(|e| {
+                kill_group(pid);
+                format!("could not start a thread to wait for it: {e}")
+            })?;
         let status = match rx.recv_timeout(limit.saturating_sub(started.elapsed())) {
             Ok(status) => Some(status.map_err(|e| e.to_string())?),
             Err(_) => {
+                // The group may have ended (and been reaped) a moment ago; a group id is only
+                // reused once no process of the group is left, so the kill is harmless then.
+                // If a kill cannot be delivered at all, give up on the process rather than hang
+                // the grader: the waiting thread stays behind.
                 kill_group(pid);
-                let _ = rx.recv();
+                if rx.recv_timeout(Duration::from_secs(5)).is_err() {
+                    kill_group(pid);
+                    let _ = rx.recv_timeout(Duration::from_secs(5));
+                }
                 None
             }
         };
-        let _ = waiter.join();
         let output = read_capped(&scratch.output, 16 * 1024);
         let verdict = std::fs::read_to_string(&scratch.verdict_file)
             .ok()
