@@ -77,4 +77,6 @@ pub mod exercises {
     pub mod ex05_chat_server {}
     #[doc = include_str!("src/ex06-timeouts.md")]
     pub mod ex06_timeouts {}
+    #[doc = include_str!("src/ex07-stream-library.md")]
+    pub mod ex07_stream_library {}
 }

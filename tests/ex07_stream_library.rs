@@ -1,0 +1,380 @@
+//! Hidden tests for exercise 07: a stream library of time-aware combinators.
+//!
+//! Every test runs on tokio's paused clock and checks *when* each item comes out, to the
+//! millisecond: a source emits items at fixed virtual instants (`at`), and `timed` records the
+//! instant each output item appeared. Written once, compiled against the stub and the reference.
+
+use ex07_stream_library::*;
+use futures::{Stream, StreamExt, stream};
+use pretty_assertions::assert_eq;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use testkit::{Probe, ms, now};
+use tokio::time::{Instant, sleep, sleep_until};
+
+/// A source that yields each item at its virtual instant (milliseconds after the call), then
+/// ends right after the last one.
+fn at<T: 'static>(events: Vec<(u64, T)>) -> impl Stream<Item = T> {
+    let start = Instant::now();
+    stream::iter(events).then(move |(t, item)| async move {
+        sleep_until(start + ms(t)).await;
+        item
+    })
+}
+
+/// Every item of `s` with the virtual instant (ms) it came out, and the instant `s` ended.
+async fn timed<S: Stream>(s: S) -> (Vec<(u64, S::Item)>, u64) {
+    let items = s.map(|x| (now().as_millis() as u64, x)).collect().await;
+    (items, now().as_millis() as u64)
+}
+
+// ---- throttle ------------------------------------------------------------------------------
+
+#[test]
+fn throttle_spaces_a_ready_burst_one_period_apart() {
+    testkit::run(|| async {
+        let (items, _) = timed(stream::iter(1..=4).throttle(ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, 1), (100, 2), (200, 3), (300, 4)],
+            "a burst of 4 ready items, throttled to one per 100ms, must come out at 0, 100, 200 \
+             and 300ms: the first at once, each next one a full period after the previous"
+        );
+    });
+}
+
+#[test]
+fn throttle_adds_no_delay_when_items_are_already_further_apart() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 'a'), (250, 'b'), (600, 'c')]);
+        let (items, _) = timed(source.throttle(ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, 'a'), (250, 'b'), (600, 'c')],
+            "items already more than a period apart must pass at the instant they arrive: \
+             throttling only ever delays an item that comes too soon"
+        );
+    });
+}
+
+#[test]
+fn throttle_counts_the_period_from_the_previous_item_yielded() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (50, 2), (90, 3), (400, 4)]);
+        let (items, _) = timed(source.throttle(ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, 1), (100, 2), (200, 3), (400, 4)],
+            "items arriving at 0, 50, 90 and 400ms must come out at 0, 100, 200 and 400ms: the \
+             period counts from the previous item *yielded*, nothing is dropped, and a late item \
+             is not delayed further"
+        );
+    });
+}
+
+#[test]
+fn throttle_holds_an_item_that_follows_a_late_one_closely() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (250, 2), (260, 3)]);
+        let (items, _) = timed(source.throttle(ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, 1), (250, 2), (350, 3)],
+            "item 2 came late (250ms) and went out at once; item 3 came 10ms later and must wait \
+             until 350ms: the period counts from the previous item yielded, not from a fixed \
+             schedule of slots (0, 100, 200, …) that a late item lets pile up"
+        );
+    });
+}
+
+#[test]
+fn throttle_pulls_from_its_source_no_faster_than_it_yields() {
+    testkit::run(|| async {
+        let pulls = Rc::new(RefCell::new(Vec::new()));
+        let seen = pulls.clone();
+        let source =
+            stream::iter(1..=3).inspect(move |_| seen.borrow_mut().push(now().as_millis() as u64));
+        let (items, ended) = timed(source.throttle(ms(100))).await;
+        assert_eq!(items, vec![(0, 1), (100, 2), (200, 3)]);
+        assert_eq!(
+            *pulls.borrow(),
+            vec![0, 100, 200],
+            "the source was asked for its items at these instants (ms): while it waits out the \
+             period, a throttle must not poll its source — it pulls no faster than it yields \
+             (backpressure) and never holds an item"
+        );
+        assert_eq!(
+            ended, 300,
+            "the source ended right after its third item, but the throttle may only ask it again \
+             when the period after the third item has passed (300ms)"
+        );
+    });
+}
+
+#[test]
+fn throttle_with_a_zero_period_passes_items_straight_through() {
+    testkit::run(|| async {
+        let (items, ended) = timed(stream::iter(1..=3).throttle(Duration::ZERO)).await;
+        assert_eq!(items, vec![(0, 1), (0, 2), (0, 3)]);
+        assert_eq!(ended, 0, "a zero period must never wait");
+    });
+}
+
+#[test]
+fn throttle_drops_nothing_and_keeps_the_order() {
+    testkit::run(|| async {
+        let (items, _) = timed(stream::iter(0..50u64).throttle(ms(10))).await;
+        let expected: Vec<(u64, u64)> = (0..50).map(|i| (i * 10, i)).collect();
+        assert_eq!(
+            items, expected,
+            "50 ready items throttled to one per 10ms: every one of them, in order, 10ms apart"
+        );
+    });
+}
+
+// ---- debounce ------------------------------------------------------------------------------
+
+#[test]
+fn debounce_yields_only_the_last_item_of_a_burst_once_the_source_is_quiet() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (10, 2), (20, 3), (500, 4)]);
+        let (items, _) = timed(source.debounce(ms(50))).await;
+        assert_eq!(
+            items,
+            vec![(70, 3), (500, 4)],
+            "a burst at 0, 10 and 20ms must come out as its last item only, 50ms after the burst \
+             ended (70ms); the item at 500ms is the last of the source and is flushed at the end"
+        );
+    });
+}
+
+#[test]
+fn debounce_passes_each_item_of_a_slow_source_quiet_time_after_it_arrived() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (100, 2), (200, 3), (300, 4)]);
+        let (items, _) = timed(source.debounce(ms(50))).await;
+        assert_eq!(
+            items,
+            vec![(50, 1), (150, 2), (250, 3), (300, 4)],
+            "items 100ms apart with a quiet time of 50ms: each comes out 50ms after it arrived \
+             (the last one at once, because the source ends with it)"
+        );
+    });
+}
+
+#[test]
+fn debounce_restarts_the_quiet_time_at_every_newer_item() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (40, 2), (80, 3), (200, 4)]);
+        let (items, _) = timed(source.debounce(ms(50))).await;
+        assert_eq!(
+            items,
+            vec![(130, 3), (200, 4)],
+            "items 40ms apart never leave 50ms of quiet: each newer item replaces the pending one \
+             and starts the quiet time again, so only the third comes out, at 80 + 50 = 130ms"
+        );
+    });
+}
+
+#[test]
+fn debounce_flushes_the_pending_item_at_once_when_the_source_ends() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (10, 2)]);
+        let (items, ended) = timed(source.debounce(ms(50))).await;
+        assert_eq!(
+            items,
+            vec![(10, 2)],
+            "the source ended at 10ms with item 2 pending: it must come out at once, not after \
+             the quiet time, and item 1 (replaced by 2) never"
+        );
+        assert_eq!(ended, 10, "the debounced stream ends when its source does");
+    });
+}
+
+#[test]
+fn debounce_of_an_empty_source_ends_at_once() {
+    testkit::run(|| async {
+        let (items, ended) = timed(stream::empty::<u32>().debounce(ms(50))).await;
+        assert_eq!(items, vec![]);
+        assert_eq!(ended, 0, "nothing pending: no reason to wait");
+    });
+}
+
+// ---- batch ---------------------------------------------------------------------------------
+
+#[test]
+fn batch_yields_a_batch_as_soon_as_it_is_full() {
+    testkit::run(|| async {
+        let (items, ended) = timed(stream::iter(1..=7).batch(3, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, vec![1, 2, 3]), (0, vec![4, 5, 6]), (0, vec![7])],
+            "7 ready items in batches of 3: two full batches at once, and the last partial batch \
+             at once too, because the source ended"
+        );
+        assert_eq!(ended, 0);
+    });
+}
+
+#[test]
+fn a_partial_batch_comes_out_one_window_after_its_first_item() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (10, 2), (500, 3)]);
+        let (items, _) = timed(source.batch(10, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(100, vec![1, 2]), (500, vec![3])],
+            "items at 0 and 10ms fill no batch of 10: the batch must close 100ms after its first \
+             item (100ms); item 3 is flushed when the source ends"
+        );
+    });
+}
+
+#[test]
+fn each_batch_window_starts_at_its_own_first_item() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (150, 2), (180, 3), (400, 4)]);
+        let (items, _) = timed(source.batch(10, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(100, vec![1]), (250, vec![2, 3]), (400, vec![4])],
+            "the second batch starts with item 2 at 150ms, so it closes at 250ms — a window \
+             counts from the batch's first item, not from the previous batch (not at 200ms)"
+        );
+    });
+}
+
+#[test]
+fn a_full_batch_starts_a_fresh_window_for_the_next() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (10, 2), (20, 3), (300, 4)]);
+        let (items, _) = timed(source.batch(2, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(10, vec![1, 2]), (120, vec![3]), (300, vec![4])],
+            "[1, 2] is full at 10ms; item 3 at 20ms starts a new batch that closes at 120ms"
+        );
+    });
+}
+
+#[test]
+fn batch_never_yields_an_empty_batch() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (1000, 2)]);
+        let (items, _) = timed(source.batch(5, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(100, vec![1]), (1000, vec![2])],
+            "between 100ms and 1000ms no item arrives, and no (empty) batch may come out"
+        );
+    });
+}
+
+#[test]
+fn batch_flushes_the_partial_batch_when_the_source_ends() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (10, 2)]);
+        let (items, ended) = timed(source.batch(5, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(10, vec![1, 2])],
+            "the source ended at 10ms: the partial batch must come out then, not at 100ms"
+        );
+        assert_eq!(ended, 10);
+    });
+}
+
+// ---- timeout_each --------------------------------------------------------------------------
+
+#[test]
+fn timeout_each_passes_items_that_keep_within_the_limit() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (90, 2), (180, 3), (270, 4)]);
+        let (items, ended) = timed(source.timeout_each(ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, Ok(1)), (90, Ok(2)), (180, Ok(3)), (270, Ok(4))],
+            "every item came within 100ms of the previous one (the stream is 270ms long): the \
+             limit counts from the previous item, not from the start"
+        );
+        assert_eq!(ended, 270);
+    });
+}
+
+#[test]
+fn timeout_each_yields_one_error_at_the_exact_instant_and_ends() {
+    testkit::run(|| async {
+        let source = at(vec![(0, 1), (50, 2), (400, 3)]);
+        let (items, ended) = timed(source.timeout_each(ms(100))).await;
+        assert_eq!(
+            items,
+            vec![
+                (0, Ok(1)),
+                (50, Ok(2)),
+                (150, Err(TimedOut { limit: ms(100) }))
+            ],
+            "no item within 100ms of the one at 50ms: one Err at exactly 150ms, then the end — \
+             item 3 (at 400ms) must not come out after the error"
+        );
+        assert_eq!(ended, 150, "the stream ends right after its error");
+    });
+}
+
+#[test]
+fn timeout_each_drops_the_source_when_the_limit_passes() {
+    testkit::run(|| async {
+        let probe = Probe::new("the source's pending item");
+        let source = stream::once(probe.wrap(sleep(ms(500))));
+        let mut limited = Box::pin(source.timeout_each(ms(100)));
+        assert_eq!(limited.next().await, Some(Err(TimedOut { limit: ms(100) })));
+        assert_eq!(now(), ms(100));
+        assert_eq!(
+            probe.cancelled_at(),
+            Some(ms(100)),
+            "{}: when the limit passes, the source must be dropped at once (cancelling what it \
+             waits for), not kept until the whole stream is dropped",
+            probe.describe()
+        );
+        assert_eq!(
+            limited.next().await,
+            None,
+            "after the error, the stream has ended"
+        );
+    });
+}
+
+#[test]
+fn timeout_each_times_the_first_item_from_the_first_poll() {
+    testkit::run(|| async {
+        let source = at(vec![(550, 1)]);
+        let limited = source.timeout_each(ms(100));
+        // Built at 0, first polled at 500: the first item (at 550) is within 100ms of that.
+        sleep(ms(500)).await;
+        let (items, _) = timed(limited).await;
+        assert_eq!(
+            items,
+            vec![(550, Ok(1))],
+            "the clock of the first item starts at the first poll (500ms), not when the stream \
+             was built: streams are lazy"
+        );
+    });
+}
+
+// ---- together ------------------------------------------------------------------------------
+
+#[test]
+fn the_operators_compose() {
+    testkit::run(|| async {
+        let pipeline = stream::iter(1..=5).throttle(ms(100)).batch(2, ms(150));
+        let (items, ended) = timed(pipeline).await;
+        assert_eq!(
+            items,
+            vec![(100, vec![1, 2]), (300, vec![3, 4]), (500, vec![5])],
+            "items throttled to 0, 100, 200, 300, 400ms, then batched by two: [1, 2] full at \
+             100ms, [3, 4] at 300ms, and [5] when the throttled source ends (at 500ms, one period \
+             after item 5)"
+        );
+        assert_eq!(ended, 500);
+    });
+}
