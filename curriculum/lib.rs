@@ -79,4 +79,6 @@ pub mod exercises {
     pub mod ex06_timeouts {}
     #[doc = include_str!("src/ex07-stream-library.md")]
     pub mod ex07_stream_library {}
+    #[doc = include_str!("src/ex08-web-crawler.md")]
+    pub mod ex08_web_crawler {}
 }

@@ -1,0 +1,598 @@
+//! Hidden tests for exercise 08: a concurrent, polite web crawler.
+//!
+//! A whole web site is played by a mock fetcher on tokio's paused clock: every page has links and
+//! a fetch time, and the mock records the virtual instant each fetch started, how many ran at
+//! once, and which were cancelled. Written once, compiled against the stub and the reference.
+
+use ex08_web_crawler::*;
+use pretty_assertions::assert_eq;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use testkit::{Gauge, Probe, ms, now, secs};
+use tokio::time::sleep;
+
+type Fetched = Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>>;
+
+/// A web site: each page's fetch time and its links (or the error its fetch returns).
+#[derive(Default)]
+struct Site {
+    pages: HashMap<String, (u64, Result<Vec<String>, String>)>,
+}
+
+impl Site {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// A page that takes `took` ms to fetch and links to `links`.
+    fn page(mut self, url: &str, took: u64, links: &[&str]) -> Self {
+        let links = links.iter().map(|l| l.to_string()).collect();
+        self.pages.insert(url.to_owned(), (took, Ok(links)));
+        self
+    }
+
+    /// A page whose fetch fails with `error` after `took` ms.
+    fn broken(mut self, url: &str, took: u64, error: &str) -> Self {
+        self.pages
+            .insert(url.to_owned(), (took, Err(error.to_owned())));
+        self
+    }
+
+    /// The fetcher to hand to `crawl`, and what it records. An unknown page fails with "404"
+    /// after 1 ms.
+    fn serve(self) -> (impl Fn(String) -> Fetched + Send + Sync + 'static, Record) {
+        let record = Record::default();
+        let pages = Arc::new(self.pages);
+        let seen = record.clone();
+        let fetch = move |url: String| -> Fetched {
+            let (took, result) = pages
+                .get(&url)
+                .cloned()
+                .unwrap_or((1, Err("404".to_owned())));
+            let record = seen.clone();
+            Box::pin(async move {
+                let probe = record.started(&url);
+                let _running = record.gauge.enter();
+                probe.wrap(sleep(ms(took))).await;
+                result
+            })
+        };
+        (fetch, record)
+    }
+}
+
+/// What the mock site saw: when each fetch started, how many ran at once, and a probe per fetch.
+#[derive(Clone, Default)]
+struct Record {
+    starts: Arc<Mutex<Vec<(u64, String)>>>,
+    probes: Arc<Mutex<HashMap<String, Probe>>>,
+    gauge: Gauge,
+}
+
+impl Record {
+    fn started(&self, url: &str) -> Probe {
+        self.starts
+            .lock()
+            .unwrap()
+            .push((now().as_millis() as u64, url.to_owned()));
+        let probe = Probe::new(format!("the fetch of {url}"));
+        self.probes
+            .lock()
+            .unwrap()
+            .insert(url.to_owned(), probe.clone());
+        probe
+    }
+
+    /// Every fetch start as (ms, url), by time (and by URL among fetches started together).
+    fn starts(&self) -> Vec<(u64, String)> {
+        let mut starts = self.starts.lock().unwrap().clone();
+        starts.sort();
+        starts
+    }
+
+    /// How many times each URL was fetched.
+    fn fetch_counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, url) in self.starts.lock().unwrap().iter() {
+            *counts.entry(url.clone()).or_default() += 1;
+        }
+        counts
+    }
+
+    fn probe(&self, url: &str) -> Probe {
+        self.probes.lock().unwrap()[url].clone()
+    }
+}
+
+fn config(max_concurrent: usize, max_depth: usize) -> CrawlConfig {
+    CrawlConfig {
+        max_concurrent,
+        max_depth,
+        per_host_delay: Duration::ZERO,
+        fetch_timeout: secs(10),
+    }
+}
+
+fn pages(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    list.iter().map(|(u, d)| (u.to_string(), *d)).collect()
+}
+
+fn starts(list: &[(u64, &str)]) -> Vec<(u64, String)> {
+    list.iter().map(|(t, u)| (*t, u.to_string())).collect()
+}
+
+// ---- the URL helper ------------------------------------------------------------------------
+
+#[test]
+fn host_of_reads_the_host_of_http_and_https_urls() {
+    testkit::run(|| async {
+        assert_eq!(host_of("http://a.example/x/y"), Some("a.example"));
+        assert_eq!(host_of("https://b.example"), Some("b.example"));
+        assert_eq!(host_of("http://c.example/"), Some("c.example"));
+        assert_eq!(host_of("mailto:someone@example.org"), None, "not http(s)");
+        assert_eq!(host_of("http:///no-host"), None, "an empty host is no host");
+    });
+}
+
+// ---- what is crawled -----------------------------------------------------------------------
+
+#[test]
+fn every_page_reachable_from_the_start_is_crawled_with_its_depth() {
+    testkit::run(|| async {
+        let (fetch, _) = Site::new()
+            .page("http://a/", 10, &["http://a/x", "http://b/"])
+            .page("http://a/x", 10, &[])
+            .page("http://b/", 10, &["http://b/y"])
+            .page("http://b/y", 10, &[])
+            .serve();
+        let report = crawl("http://a/", fetch, config(4, 5)).await;
+        assert_eq!(
+            report.pages,
+            pages(&[
+                ("http://a/", 0),
+                ("http://a/x", 1),
+                ("http://b/", 1),
+                ("http://b/y", 2)
+            ]),
+            "every page reachable from the start, each with its depth (links followed from it)"
+        );
+        assert_eq!(report.failed, BTreeMap::new());
+    });
+}
+
+#[test]
+fn each_page_is_fetched_once_however_many_links_lead_to_it() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://a/", 10, &["http://b/", "http://c/", "http://a/"])
+            .page("http://b/", 10, &["http://a/", "http://c/"])
+            .page("http://c/", 10, &["http://b/", "http://c/"])
+            .serve();
+        let report = crawl("http://a/", fetch, config(4, 10)).await;
+        assert_eq!(
+            record.fetch_counts(),
+            [("http://a/", 1), ("http://b/", 1), ("http://c/", 1)]
+                .into_iter()
+                .map(|(u, n)| (u.to_owned(), n))
+                .collect::<BTreeMap<_, _>>(),
+            "pages link to each other (and to themselves): every URL must be fetched exactly once"
+        );
+        assert_eq!(
+            report.pages,
+            pages(&[("http://a/", 0), ("http://b/", 1), ("http://c/", 1)])
+        );
+    });
+}
+
+#[test]
+fn links_beyond_max_depth_are_not_followed() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://a/", 10, &["http://b/"])
+            .page("http://b/", 10, &["http://c/"])
+            .page("http://c/", 10, &["http://d/"])
+            .page("http://d/", 10, &[])
+            .serve();
+        let report = crawl("http://a/", fetch, config(4, 2)).await;
+        assert_eq!(
+            report.pages,
+            pages(&[("http://a/", 0), ("http://b/", 1), ("http://c/", 2)]),
+            "with max_depth 2, c (depth 2) must be fetched, but the links on it not followed"
+        );
+        assert!(
+            !record.fetch_counts().contains_key("http://d/"),
+            "http://d/ (depth 3) was fetched: links on a page at depth max_depth are not followed"
+        );
+    });
+}
+
+#[test]
+fn a_max_depth_of_zero_fetches_only_the_start_page() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://a/", 10, &["http://b/"])
+            .page("http://b/", 10, &[])
+            .serve();
+        let report = crawl("http://a/", fetch, config(4, 0)).await;
+        assert_eq!(report.pages, pages(&[("http://a/", 0)]));
+        assert_eq!(
+            record.fetch_counts().len(),
+            1,
+            "only the start page may be fetched"
+        );
+    });
+}
+
+// ---- concurrency ---------------------------------------------------------------------------
+
+#[test]
+fn fetches_overlap_up_to_max_concurrent_and_never_beyond() {
+    testkit::run(|| async {
+        let links = [
+            "http://h1/",
+            "http://h2/",
+            "http://h3/",
+            "http://h4/",
+            "http://h5/",
+            "http://h6/",
+        ];
+        let mut site = Site::new().page("http://start/", 10, &links);
+        for link in links {
+            site = site.page(link, 100, &[]);
+        }
+        let (fetch, record) = site.serve();
+        let report = crawl("http://start/", fetch, config(3, 1)).await;
+        assert_eq!(report.pages.len(), 7);
+        assert_eq!(
+            record.gauge.peak(),
+            3,
+            "at most 3 fetches may run at once, and with 6 pages waiting all 3 slots must be used"
+        );
+        assert_eq!(
+            now(),
+            ms(210),
+            "6 pages of 100ms, 3 at a time, after the 10ms start page: the crawl must end at \
+             210ms (fetching them one at a time ends at 610ms)"
+        );
+    });
+}
+
+#[test]
+fn a_finished_fetch_frees_its_slot_at_once() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page(
+                "http://s/",
+                10,
+                &["http://a/", "http://b/", "http://c/", "http://d/"],
+            )
+            .page("http://a/", 100, &[])
+            .page("http://b/", 300, &[])
+            .page("http://c/", 100, &[])
+            .page("http://d/", 100, &[])
+            .serve();
+        crawl("http://s/", fetch, config(2, 1)).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[
+                (0, "http://s/"),
+                (10, "http://a/"),
+                (10, "http://b/"),
+                (110, "http://c/"),
+                (210, "http://d/"),
+            ]),
+            "2 slots: a and b start at 10ms; when a ends (110ms) c takes its slot at once, and d \
+             when c ends — not when the slow b ends (no waiting for a whole group to finish)"
+        );
+        assert_eq!(
+            now(),
+            ms(310),
+            "the crawl ends when its last fetch (b) ends"
+        );
+    });
+}
+
+#[test]
+fn pages_are_fetched_in_the_order_they_were_found() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://s/", 10, &["http://c/", "http://a/"])
+            .page("http://c/", 100, &["http://c2/"])
+            .page("http://a/", 100, &["http://a2/"])
+            .page("http://c2/", 100, &[])
+            .page("http://a2/", 100, &[])
+            .serve();
+        crawl("http://s/", fetch, config(1, 2)).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[
+                (0, "http://s/"),
+                (10, "http://c/"),
+                (110, "http://a/"),
+                (210, "http://c2/"),
+                (310, "http://a2/"),
+            ]),
+            "one at a time, pages go in the order they were found: a page's links in their order \
+             (c before a), then the links found on c (c2) before those found later on a (a2)"
+        );
+    });
+}
+
+// ---- politeness ----------------------------------------------------------------------------
+
+#[test]
+fn fetches_of_one_host_start_at_least_the_delay_apart() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://x/", 10, &["http://x/1", "http://x/2", "http://y/1"])
+            .page("http://x/1", 10, &[])
+            .page("http://x/2", 10, &[])
+            .page("http://y/1", 10, &[])
+            .serve();
+        let config = CrawlConfig {
+            per_host_delay: ms(250),
+            ..config(4, 1)
+        };
+        crawl("http://x/", fetch, config).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[
+                (0, "http://x/"),
+                (10, "http://y/1"),
+                (250, "http://x/1"),
+                (500, "http://x/2"),
+            ]),
+            "host x is fetched at most once per 250ms, counted from the start of its previous \
+             fetch (0, 250, 500ms), while host y is not held up (10ms)"
+        );
+        assert_eq!(now(), ms(510));
+    });
+}
+
+#[test]
+fn a_page_waiting_for_its_host_takes_no_slot() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://s/", 10, &["http://x/1", "http://x/2", "http://y/1"])
+            .page("http://x/1", 10, &[])
+            .page("http://x/2", 10, &[])
+            .page("http://y/1", 10, &[])
+            .serve();
+        let config = CrawlConfig {
+            per_host_delay: ms(100),
+            ..config(1, 1)
+        };
+        crawl("http://s/", fetch, config).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[
+                (0, "http://s/"),
+                (10, "http://x/1"),
+                (20, "http://y/1"),
+                (110, "http://x/2"),
+            ]),
+            "one slot: x/2 must wait for host x until 110ms, and while it waits the slot goes to \
+             y/1 (found after it) at 20ms — a page waiting for its host must not hold a slot"
+        );
+    });
+}
+
+#[test]
+fn a_host_turn_counts_from_when_its_fetch_really_starts() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://s/", 10, &["http://y/1", "http://x/1", "http://x/2"])
+            .page("http://y/1", 300, &[])
+            .page("http://x/1", 10, &[])
+            .page("http://x/2", 10, &[])
+            .serve();
+        let config = CrawlConfig {
+            per_host_delay: ms(100),
+            ..config(1, 1)
+        };
+        crawl("http://s/", fetch, config).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[
+                (0, "http://s/"),
+                (10, "http://y/1"),
+                (310, "http://x/1"),
+                (410, "http://x/2"),
+            ]),
+            "one slot, held by y/1 until 310ms: x/1 starts then, so x/2 may not start before \
+             410ms — a host's turn counts from when its fetch really started, not from when \
+             the page was found or scheduled"
+        );
+    });
+}
+
+#[test]
+fn the_time_limit_counts_only_the_fetch_itself() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://s/", 10, &["http://a/", "http://b/"])
+            .page("http://a/", 100, &[])
+            .page("http://b/", 100, &[])
+            .serve();
+        let config = CrawlConfig {
+            fetch_timeout: ms(150),
+            ..config(1, 1)
+        };
+        let report = crawl("http://s/", fetch, config).await;
+        assert_eq!(
+            report.failed,
+            BTreeMap::new(),
+            "b waits for the one slot from 10ms to 110ms, then takes 100ms: with a 150ms limit it \
+             must not time out — the limit counts from the start of the fetch, not from when \
+             the page was found or queued"
+        );
+        assert_eq!(
+            report.pages,
+            pages(&[("http://s/", 0), ("http://a/", 1), ("http://b/", 1)])
+        );
+        assert_eq!(
+            record.starts(),
+            starts(&[(0, "http://s/"), (10, "http://a/"), (110, "http://b/")])
+        );
+    });
+}
+
+#[test]
+fn a_page_whose_host_is_ready_waits_quietly_for_a_slot() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://s/", 10, &["http://x/1", "http://x/2"])
+            .page("http://x/1", 100, &[])
+            .page("http://x/2", 100, &[])
+            .serve();
+        let config = CrawlConfig {
+            per_host_delay: ms(50),
+            ..config(1, 1)
+        };
+        crawl("http://s/", fetch, config).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[(0, "http://s/"), (10, "http://x/1"), (110, "http://x/2")]),
+            "one slot: x/2's host turn comes at 60ms but the slot is busy until 110ms — it waits \
+             for the slot (without spinning: waiting for a host's turn only makes sense while a \
+             slot is free)"
+        );
+    });
+}
+
+// ---- failures ------------------------------------------------------------------------------
+
+#[test]
+fn a_failed_fetch_is_reported_and_the_crawl_goes_on() {
+    testkit::run(|| async {
+        let (fetch, _) = Site::new()
+            .page(
+                "http://s/",
+                10,
+                &["http://bad/", "http://ok/", "http://gone/"],
+            )
+            .broken("http://bad/", 10, "500 internal server error")
+            .page("http://ok/", 10, &["http://ok/2"])
+            .page("http://ok/2", 10, &[])
+            .serve();
+        let report = crawl("http://s/", fetch, config(2, 3)).await;
+        assert_eq!(
+            report.failed,
+            [
+                (
+                    "http://bad/".to_owned(),
+                    CrawlError::Fetch("500 internal server error".to_owned())
+                ),
+                (
+                    "http://gone/".to_owned(),
+                    CrawlError::Fetch("404".to_owned())
+                ),
+            ]
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+            "every failed fetch is reported with the fetcher's error"
+        );
+        assert_eq!(
+            report.pages,
+            pages(&[("http://s/", 0), ("http://ok/", 1), ("http://ok/2", 2)]),
+            "a failed page must not stop the crawl of the others"
+        );
+    });
+}
+
+#[test]
+fn a_slow_fetch_is_cancelled_at_exactly_the_timeout() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page("http://s/", 10, &["http://slow/", "http://fast/"])
+            .page("http://slow/", 10_000, &["http://never/"])
+            .page("http://fast/", 100, &[])
+            .serve();
+        let config = CrawlConfig {
+            fetch_timeout: ms(1000),
+            ..config(4, 3)
+        };
+        let report = crawl("http://s/", fetch, config).await;
+        assert_eq!(
+            report.failed,
+            [("http://slow/".to_owned(), CrawlError::TimedOut)]
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+            "a fetch running past fetch_timeout must be reported as CrawlError::TimedOut"
+        );
+        assert_eq!(
+            report.pages,
+            pages(&[("http://s/", 0), ("http://fast/", 1)])
+        );
+        let probe = record.probe("http://slow/");
+        assert_eq!(
+            probe.cancelled_at(),
+            Some(ms(1010)),
+            "{}: a fetch started at 10ms with a 1000ms limit must be cancelled (its future \
+             dropped) at exactly 1010ms",
+            probe.describe()
+        );
+        assert_eq!(
+            now(),
+            ms(1010),
+            "the crawl ends when the timed-out fetch is given up"
+        );
+    });
+}
+
+#[test]
+fn a_url_without_a_host_is_reported_and_never_fetched() {
+    testkit::run(|| async {
+        let (fetch, record) = Site::new()
+            .page(
+                "http://s/",
+                10,
+                &["mailto:someone@example.org", "http:///nowhere"],
+            )
+            .serve();
+        let report = crawl("http://s/", fetch, config(2, 3)).await;
+        assert_eq!(
+            report.failed,
+            [
+                ("http:///nowhere".to_owned(), CrawlError::BadUrl),
+                ("mailto:someone@example.org".to_owned(), CrawlError::BadUrl),
+            ]
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+            "a URL without a host must be reported as CrawlError::BadUrl (and never fetched)"
+        );
+        assert_eq!(
+            record.fetch_counts().len(),
+            1,
+            "a URL without a host must never be handed to the fetcher"
+        );
+    });
+}
+
+#[test]
+fn a_failing_start_page_ends_the_crawl_at_once() {
+    testkit::run(|| async {
+        let (fetch, _) = Site::new()
+            .broken("http://s/", 20, "connection refused")
+            .serve();
+        let report = crawl("http://s/", fetch, config(2, 3)).await;
+        assert_eq!(report.pages, BTreeMap::new());
+        assert_eq!(
+            report.failed,
+            [(
+                "http://s/".to_owned(),
+                CrawlError::Fetch("connection refused".to_owned())
+            )]
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+        );
+        assert_eq!(
+            now(),
+            ms(20),
+            "nothing left to do: the crawl ends with the failed fetch"
+        );
+    });
+}
