@@ -81,4 +81,6 @@ pub mod exercises {
     pub mod ex07_stream_library {}
     #[doc = include_str!("src/ex08-web-crawler.md")]
     pub mod ex08_web_crawler {}
+    #[doc = include_str!("src/ex09-notifications.md")]
+    pub mod ex09_notifications {}
 }
