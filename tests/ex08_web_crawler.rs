@@ -120,6 +120,12 @@ fn pages(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
     list.iter().map(|(u, d)| (u.to_string(), *d)).collect()
 }
 
+fn failed(list: &[(&str, CrawlError)]) -> BTreeMap<String, CrawlError> {
+    list.iter()
+        .map(|(u, e)| (u.to_string(), e.clone()))
+        .collect()
+}
+
 fn starts(list: &[(u64, &str)]) -> Vec<(u64, String)> {
     list.iter().map(|(t, u)| (*t, u.to_string())).collect()
 }
@@ -481,18 +487,13 @@ fn a_failed_fetch_is_reported_and_the_crawl_goes_on() {
         let report = crawl("http://s/", fetch, config(2, 3)).await;
         assert_eq!(
             report.failed,
-            [
+            failed(&[
                 (
-                    "http://bad/".to_owned(),
+                    "http://bad/",
                     CrawlError::Fetch("500 internal server error".to_owned())
                 ),
-                (
-                    "http://gone/".to_owned(),
-                    CrawlError::Fetch("404".to_owned())
-                ),
-            ]
-            .into_iter()
-            .collect::<BTreeMap<_, _>>(),
+                ("http://gone/", CrawlError::Fetch("404".to_owned()))
+            ]),
             "every failed fetch is reported with the fetcher's error"
         );
         assert_eq!(
@@ -518,9 +519,7 @@ fn a_slow_fetch_is_cancelled_at_exactly_the_timeout() {
         let report = crawl("http://s/", fetch, config).await;
         assert_eq!(
             report.failed,
-            [("http://slow/".to_owned(), CrawlError::TimedOut)]
-                .into_iter()
-                .collect::<BTreeMap<_, _>>(),
+            failed(&[("http://slow/", CrawlError::TimedOut)]),
             "a fetch running past fetch_timeout must be reported as CrawlError::TimedOut"
         );
         assert_eq!(
@@ -556,12 +555,10 @@ fn a_url_without_a_host_is_reported_and_never_fetched() {
         let report = crawl("http://s/", fetch, config(2, 3)).await;
         assert_eq!(
             report.failed,
-            [
-                ("http:///nowhere".to_owned(), CrawlError::BadUrl),
-                ("mailto:someone@example.org".to_owned(), CrawlError::BadUrl),
-            ]
-            .into_iter()
-            .collect::<BTreeMap<_, _>>(),
+            failed(&[
+                ("http:///nowhere", CrawlError::BadUrl),
+                ("mailto:someone@example.org", CrawlError::BadUrl)
+            ]),
             "a URL without a host must be reported as CrawlError::BadUrl (and never fetched)"
         );
         assert_eq!(
@@ -582,12 +579,10 @@ fn a_failing_start_page_ends_the_crawl_at_once() {
         assert_eq!(report.pages, BTreeMap::new());
         assert_eq!(
             report.failed,
-            [(
-                "http://s/".to_owned(),
+            failed(&[(
+                "http://s/",
                 CrawlError::Fetch("connection refused".to_owned())
-            )]
-            .into_iter()
-            .collect::<BTreeMap<_, _>>()
+            )])
         );
         assert_eq!(
             now(),

@@ -41,17 +41,29 @@ fn reference_suites(root: &Path) -> Result<Vec<(Exercise, PathBuf)>, String> {
     }
     let mut suites = Vec::new();
     for ex in all {
-        let exe = stdout.lines().find_map(|line| {
-            let msg: serde_json::Value = serde_json::from_str(line).ok()?;
-            let hit = msg["target"]["name"] == ex.name.as_str()
-                && msg["target"]["kind"][0] == "test"
-                && msg["manifest_path"].as_str()?.contains("/solutions/");
-            hit.then(|| msg["executable"].as_str().map(PathBuf::from))
-                .flatten()
-        });
+        let exe = suite_executable(&stdout, &ex.name, "/solutions/");
         suites.push((ex, exe.ok_or("a reference suite was not built")?));
     }
     Ok(suites)
+}
+
+/// In cargo's JSON messages, the executable of the test target `suite` built from a manifest
+/// whose path contains `under`.
+fn suite_executable(messages: &str, suite: &str, under: &str) -> Option<PathBuf> {
+    messages.lines().find_map(|line| {
+        let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+        let hit = msg["target"]["name"] == suite
+            && msg["target"]["kind"][0] == "test"
+            && msg["manifest_path"].as_str()?.contains(under);
+        hit.then(|| msg["executable"].as_str().map(PathBuf::from))
+            .flatten()
+    })
+}
+
+/// A save: the file's bytes written again, so its mtime moves and nothing else changes.
+fn save(file: &Path) -> Result<(), String> {
+    let text = std::fs::read(file).map_err(|e| e.to_string())?;
+    std::fs::write(file, text).map_err(|e| e.to_string())
 }
 
 /// Runs one suite executable; returns (wall time, tests run, virtual time covered).
@@ -164,11 +176,6 @@ pub fn feedback_latency(
         .is_dir()
         .then(|| format!("{}_solution", exercise.name));
     let solution_file = exercise.solution_dir().join("src").join("lib.rs");
-    // A save: the same bytes written again, so the file's mtime moves and nothing else changes.
-    let touch = |file: &Path| -> Result<(), String> {
-        let text = std::fs::read(file).map_err(|e| e.to_string())?;
-        std::fs::write(file, text).map_err(|e| e.to_string())
-    };
     let state = TempDir::new("state")?;
     let timed = |command: &mut Command| -> Result<(Duration, bool), String> {
         let started = Instant::now();
@@ -199,7 +206,7 @@ pub fn feedback_latency(
     if let Some(solution) = &solution {
         passing(timed(&mut cargo_test(solution))?)?;
     }
-    let exe = test_executable(root, &exercise.name)?;
+    let exe = test_executable(root, exercise)?;
     // A real edit, not only a save: an item added at a blank line halfway down the finished
     // exercise's biggest module moves every span after it, so the suite is compiled again in
     // earnest. The file is put back when the measurement ends, however it ends.
@@ -226,15 +233,15 @@ pub fn feedback_latency(
     let (mut test, mut build, mut run, mut check, mut finished, mut finished_edit) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
-        touch(&stub_file)?;
+        save(&stub_file)?;
         test.push(timed(&mut cargo_test(&exercise.name))?.0);
-        touch(&stub_file)?;
+        save(&stub_file)?;
         build.push(timed(cargo_test(&exercise.name).arg("--no-run"))?.0);
         run.push(timed(Command::new(&exe).arg("-q"))?.0);
-        touch(&stub_file)?;
+        save(&stub_file)?;
         check.push(timed(cargo().args(["wb", "check", &exercise.name]))?.0);
         if let (Some(solution), Some(edited)) = (&solution, &edited) {
-            touch(&solution_file)?;
+            save(&solution_file)?;
             finished.push(passing(timed(&mut cargo_test(solution))?)?);
             edit(edited, round)?;
             finished_edit.push(passing(timed(&mut cargo_test(solution))?)?);
@@ -424,8 +431,7 @@ fn link_time(root: &Path, exercise: &Exercise, rounds: usize) -> Result<Option<D
     let mut links = Vec::new();
     for _ in 0..rounds {
         std::fs::write(&log, "").map_err(|e| e.to_string())?;
-        let text = std::fs::read(&file).map_err(|e| e.to_string())?;
-        std::fs::write(&file, text).map_err(|e| e.to_string())?;
+        save(&file)?;
         run_with_limit(build(), LONG)?;
         // Two binaries are linked: the library's own unit-test harness and the hidden
         // suite; the suite is the larger one, and the one on the path to the result.
@@ -495,8 +501,8 @@ impl Drop for Restore {
     }
 }
 
-/// The hidden-suite executable `cargo test -p <package>` runs.
-fn test_executable(root: &Path, package: &str) -> Result<PathBuf, String> {
+/// The hidden-suite executable `cargo test -p <exercise's package>` runs.
+fn test_executable(root: &Path, exercise: &Exercise) -> Result<PathBuf, String> {
     let mut command = cargo();
     command.current_dir(root).args([
         "test",
@@ -505,18 +511,11 @@ fn test_executable(root: &Path, package: &str) -> Result<PathBuf, String> {
         "--message-format",
         "json",
         "-p",
-        package,
+        &exercise.name,
     ]);
     let (_, stdout, _) = run_with_limit(command, LONG)?;
-    stdout
-        .lines()
-        .find_map(|l| {
-            let msg: serde_json::Value = serde_json::from_str(l).ok()?;
-            (msg["target"]["kind"][0] == "test")
-                .then(|| msg["executable"].as_str().map(PathBuf::from))
-                .flatten()
-        })
-        .ok_or_else(|| format!("the test binary of {package} was not found"))
+    suite_executable(&stdout, &exercise.name, "/exercises/")
+        .ok_or_else(|| format!("the test binary of {} was not found", exercise.name))
 }
 
 /// Class grading: `n` submissions (stubs, references, broken ones) graded with one shared
