@@ -564,7 +564,9 @@ pub fn class_grading(
         subs.push((format!("learner{i:02}"), dir));
     }
     let manifest = Manifest::load(root)?;
-    let limits = Limits::default();
+    let helper = std::env::current_exe().map_err(|e| e.to_string())?;
+    let sandbox = crate::sandbox::Sandbox::new(crate::sandbox::Mode::Auto, &helper)?;
+    let limits = Limits::new(std::sync::Arc::new(sandbox));
     // Grades `subs`; returns the time and the points each submission got.
     let grade_all = |overlay: &Overlay, subs: &[(String, PathBuf)]| -> (Duration, Vec<f64>) {
         let started = Instant::now();
@@ -586,15 +588,15 @@ pub fn class_grading(
     // Shared: the workbook's overlay (its dependency build may already be warm; warm it to be fair).
     let shared_overlay = Overlay::new(root);
     for ex in &all {
-        let src = ex.solution_dir().join("src");
+        let (sources, _) = crate::grade::read_sources(&ex.solution_dir().join("src"))?;
         shared_overlay.build_many(
             ex,
             &[Variant {
                 label: "bench_warm",
-                src: &src,
-                replace: None,
+                sources: &sources,
             }],
             LONG,
+            None,
         )?;
     }
     let before = grader::time_spent();

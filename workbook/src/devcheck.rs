@@ -9,7 +9,7 @@
 //! `cargo test`.)
 
 use crate::exercises::Exercise;
-use crate::grade::{Graded, Outcome, Overlay, Variant};
+use crate::grade::{Graded, Outcome, Overlay, Sources, Variant, read_sources};
 use std::path::Path;
 use std::time::Duration;
 
@@ -186,21 +186,40 @@ pub fn check_exercise(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
             Err(e) => problems.push(format!("{label}: {e}")),
         }
     }
-    let stub_src = exercise.stub_dir().join("src");
-    let solution_src = exercise.solution_dir().join("src");
+    let read = |src: &Path| -> Result<Sources, String> {
+        let (files, refused) = read_sources(src)?;
+        match refused.first() {
+            Some(problem) => Err(format!("{}: {problem}", src.display())),
+            None => Ok(files),
+        }
+    };
+    let (stub, reference) = match (
+        read(&exercise.stub_dir().join("src")),
+        read(&exercise.solution_dir().join("src")),
+    ) {
+        (Ok(stub), Ok(reference)) => (stub, reference),
+        (Err(e), _) | (_, Err(e)) => return vec![format!("{}: {e}", exercise.name)],
+    };
+    // Each wrong solution: the reference with one file replaced.
+    let wrong_sources: Vec<Sources> = wrongs
+        .iter()
+        .map(|(_, _, text, wrong)| {
+            let mut files = reference.clone();
+            files.insert(wrong.replaces.clone().into(), text.clone().into_bytes());
+            files
+        })
+        .collect();
     let mut variants = vec![Variant {
         label: "stub",
-        src: &stub_src,
-        replace: None,
+        sources: &stub,
     }];
-    for (_, package, text, wrong) in &wrongs {
+    for ((_, package, _, _), sources) in wrongs.iter().zip(&wrong_sources) {
         variants.push(Variant {
             label: package,
-            src: &solution_src,
-            replace: Some((&wrong.replaces, text)),
+            sources,
         });
     }
-    let built = match overlay.build_many(exercise, &variants, LIMIT) {
+    let built = match overlay.build_many(exercise, &variants, LIMIT, None) {
         Ok(built) => built,
         Err(e) => return vec![format!("{}: {e}", exercise.name)],
     };

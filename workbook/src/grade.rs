@@ -30,12 +30,132 @@ pub enum Graded {
     DidNotCompile(String),
 }
 
-/// One submission of an exercise to build: a `src/` directory, optionally with one file replaced
-/// (`("retry.rs", text)`), under a label that names its scratch package.
+/// One submission of an exercise to build: the files of its `src/` ([`read_sources`]), under a
+/// label that names its scratch package.
 pub struct Variant<'a> {
     pub label: &'a str,
-    pub src: &'a Path,
-    pub replace: Option<(&'a str, &'a str)>,
+    pub sources: &'a Sources,
+}
+
+/// A `src/` directory's files, by path relative to it, with their bytes.
+pub type Sources = BTreeMap<PathBuf, Vec<u8>>;
+
+/// Caps on what is taken from one submitted `src/`: a submission is untrusted input.
+pub const MAX_FILE: u64 = 1 << 20;
+pub const MAX_FILES: usize = 256;
+pub const MAX_TOTAL: u64 = 8 << 20;
+const MAX_DEPTH: usize = 8;
+
+/// Reads a submitted `src/` directory: regular files and directories only, within the caps.
+/// Everything else — symbolic links (to the reference, to `/dev/zero`, dangling), FIFOs, sockets,
+/// devices, files over the caps — is left out, and said why (`src/x.rs: a symbolic link …`). A
+/// symbolic link is never followed and a FIFO never opened.
+pub fn read_sources(src: &Path) -> Result<(Sources, Vec<String>), String> {
+    match std::fs::symlink_metadata(src) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err("src is not a directory (a symbolic link?)".into()),
+        Err(e) => return Err(format!("src cannot be read: {e}")),
+    }
+    let mut files = Sources::new();
+    let mut refused = Vec::new();
+    let mut total = 0u64;
+    walk_sources(src, Path::new(""), 0, &mut files, &mut refused, &mut total);
+    Ok((files, refused))
+}
+
+fn walk_sources(
+    dir: &Path,
+    relative: &Path,
+    depth: usize,
+    files: &mut Sources,
+    refused: &mut Vec<String>,
+    total: &mut u64,
+) {
+    let shown = |rel: &Path| format!("src/{}", rel.display());
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.flatten().collect(),
+        Err(e) => {
+            refused.push(format!("{}: cannot be listed ({e})", shown(relative)));
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let rel = relative.join(entry.file_name());
+        // `DirEntry::file_type` does not follow a symbolic link.
+        let Ok(kind) = entry.file_type() else {
+            refused.push(format!("{}: cannot be read", shown(&rel)));
+            continue;
+        };
+        let why_not = if kind.is_dir() {
+            if depth + 1 >= MAX_DEPTH {
+                Some(format!("more than {MAX_DEPTH} directories deep"))
+            } else {
+                walk_sources(&entry.path(), &rel, depth + 1, files, refused, total);
+                None
+            }
+        } else if kind.is_symlink() {
+            Some("a symbolic link (only regular files are graded)".to_owned())
+        } else if !kind.is_file() {
+            Some("not a regular file (a FIFO, a socket or a device)".to_owned())
+        } else if files.len() >= MAX_FILES {
+            Some(format!("over the limit of {MAX_FILES} files"))
+        } else {
+            match read_regular(&entry.path()) {
+                Err(e) => Some(e),
+                Ok(bytes) if *total + bytes.len() as u64 > MAX_TOTAL => {
+                    Some(format!("over the limit of {} MiB in all", MAX_TOTAL >> 20))
+                }
+                Ok(bytes) => {
+                    *total += bytes.len() as u64;
+                    files.insert(rel.clone(), bytes);
+                    None
+                }
+            }
+        };
+        if let Some(why) = why_not {
+            refused.push(format!("{}: left out — {why}", shown(&rel)));
+        }
+    }
+}
+
+/// A regular file's bytes, up to [`MAX_FILE`]; opened without following a link and without
+/// waiting (should it have become a FIFO since it was listed).
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot be opened ({e})"))?;
+    let file = std::fs::File::from(fd);
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!("larger than {} KiB", MAX_FILE >> 10));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(format!("larger than {} KiB", MAX_FILE >> 10));
+    }
+    Ok(bytes)
+}
+
+/// How a build of learners' code is confined: the sandbox its rustc runs in, and how long one
+/// rustc may take.
+#[derive(Clone, Copy)]
+pub struct Confined<'a> {
+    pub sandbox: &'a crate::sandbox::Sandbox,
+    pub compile: Duration,
 }
 
 /// Scratch workspaces for grading submissions of the workbook at `root`: one per exercise under
@@ -64,21 +184,29 @@ impl Overlay {
 
     /// Builds several variants of one exercise in a single cargo invocation (cargo compiles them in
     /// parallel, and a compile error in one does not stop the others: `--keep-going`). Returns, per
-    /// variant and in order, the test executable or the compiler's messages.
+    /// variant and in order, the test executable or the compiler's messages. With `confined`, every
+    /// rustc that compiles a variant's code runs in the sandbox ([`crate::rustc_jail`]).
     pub fn build_many(
         &self,
         exercise: &Exercise,
         variants: &[Variant<'_>],
         limit: Duration,
+        confined: Option<Confined<'_>>,
     ) -> Result<Vec<Result<PathBuf, String>>, String> {
         let _turn = one_at_a_time();
-        let mut packages = Vec::new();
-        let mut dir = PathBuf::new();
+        let dir = self.base.join("overlay").join(&exercise.name);
+        let mut packages: Vec<String> = Vec::new();
         for v in variants {
-            let (d, package) = self.prepare(exercise, v.label, v.src, v.replace)?;
-            dir = d;
+            // Labels that differ map to packages that differ (`x-coll` and `x_coll`, `José` and
+            // `Josè` must never share one).
+            let mut package = package_name(exercise, v.label);
+            while packages.contains(&package) {
+                package.push('_');
+            }
+            self.prepare(exercise, &dir, &package, v.sources)?;
             packages.push(package);
         }
+        self.write_workspace(&dir, &packages)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
         command
@@ -99,7 +227,21 @@ impl Overlay {
         for package in &packages {
             command.args(["--package", package]);
         }
-        let (_status, stdout, stderr) = run_with_limit(command, limit)?;
+        if let Some(confined) = confined {
+            let spec = crate::rustc_jail::Spec {
+                sandbox: confined.sandbox.to_spec(),
+                suites: vec![exercise.hidden_suite()],
+                private_crates: crate::exercises::all(&self.root)
+                    .into_iter()
+                    .map(|e| e.name)
+                    .collect(),
+                timeout: confined.compile,
+            };
+            command
+                .env("RUSTC_WORKSPACE_WRAPPER", confined.sandbox.rustc_wrapper())
+                .env(crate::rustc_jail::SPEC_VAR, spec.to_env());
+        }
+        let (_status, stdout, stderr) = run_grouped_with_limit(command, limit)?;
 
         // Every overlay package lives in a directory named after it, and cargo's JSON messages
         // carry the manifest's path.
@@ -157,30 +299,59 @@ impl Overlay {
         Ok(Graded::Ran(parse_libtest(&stdout)))
     }
 
-    /// Copies `src` into the exercise's scratch workspace as package `<exercise>__<variant>`.
+    /// Writes `sources` into the exercise's scratch workspace as `package`. The package is made
+    /// in a staging directory and moved into place whole: a failure half-way leaves nothing that
+    /// a later build would trip over.
     fn prepare(
         &self,
         exercise: &Exercise,
-        variant: &str,
-        src: &Path,
-        replace: Option<(&str, &str)>,
-    ) -> Result<(PathBuf, String), String> {
-        let dir = self.base.join("overlay").join(&exercise.name);
-        let package = package_name(exercise, variant);
-        let pkg_dir = dir.join(&package);
-        let _ = std::fs::remove_dir_all(pkg_dir.join("src"));
-        copy_dir(src, &pkg_dir.join("src"))
-            .map_err(|e| format!("copying {}: {e}", src.display()))?;
-        if let Some((file, text)) = replace {
-            std::fs::write(pkg_dir.join("src").join(file), text).map_err(|e| e.to_string())?;
+        dir: &Path,
+        package: &str,
+        sources: &Sources,
+    ) -> Result<(), String> {
+        let staging_root = self.base.join("overlay").join(".staging");
+        // Left over from a grader that was stopped half-way.
+        if let Ok(entries) = std::fs::read_dir(&staging_root) {
+            for entry in entries.flatten() {
+                let stale = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > Duration::from_secs(24 * 3600));
+                if stale {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
         }
-        std::fs::write(
-            pkg_dir.join("Cargo.toml"),
-            self.package_manifest(exercise, &package)?,
-        )
-        .map_err(|e| e.to_string())?;
-        self.write_workspace(&dir)?;
-        Ok((dir, package))
+        let staging = staging_root.join(format!("{package}-{}", crate::sandbox::random_hex(6)));
+        let written = (|| -> Result<(), String> {
+            let src = staging.join("src");
+            std::fs::create_dir_all(&src).map_err(|e| e.to_string())?;
+            for (path, bytes) in sources {
+                let to = src.join(path);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                }
+                std::fs::write(&to, bytes).map_err(|e| format!("{}: {e}", to.display()))?;
+            }
+            std::fs::write(
+                staging.join("Cargo.toml"),
+                self.package_manifest(exercise, package)?,
+            )
+            .map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            let pkg_dir = dir.join(package);
+            let old = staging_root.join(format!("{package}-old-{}", crate::sandbox::random_hex(6)));
+            if pkg_dir.exists() {
+                std::fs::rename(&pkg_dir, &old).map_err(|e| e.to_string())?;
+            }
+            std::fs::rename(&staging, &pkg_dir).map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_dir_all(&old);
+            Ok(())
+        })();
+        let _ = std::fs::remove_dir_all(&staging);
+        written.map_err(|e| format!("preparing {package}: {e}"))
     }
 
     /// The instructor's stub manifest, renamed, with the library name pinned to the exercise's and
@@ -204,15 +375,19 @@ impl Overlay {
         toml::to_string(&manifest).map_err(|e| e.to_string())
     }
 
-    /// The real workspace manifest with its members replaced by the overlay's packages and every
-    /// path dependency made absolute; plus the real lock file, so versions never drift.
-    fn write_workspace(&self, dir: &Path) -> Result<(), String> {
+    /// The real workspace manifest with its members replaced by this build's packages (listed by
+    /// name: a package left over from another build is no member) and every path dependency made
+    /// absolute; plus the real lock file, so versions never drift.
+    fn write_workspace(&self, dir: &Path, packages: &[String]) -> Result<(), String> {
         let text = read(&self.root.join("Cargo.toml"))?;
         let mut manifest: toml::Table = text
             .parse()
             .map_err(|e| format!("workspace manifest: {e}"))?;
         let workspace = table(&mut manifest, "workspace")?;
-        workspace.insert("members".into(), toml::Value::Array(vec!["*__*".into()]));
+        workspace.insert(
+            "members".into(),
+            toml::Value::Array(packages.iter().map(|p| p.as_str().into()).collect()),
+        );
         workspace.remove("default-members");
         if let Some(toml::Value::Table(deps)) = workspace.get_mut("dependencies") {
             for (_, dep) in deps.iter_mut() {
@@ -281,8 +456,27 @@ pub fn run_suite(
 
 /// Runs `command` with piped output, killing it after `limit`: a hang must not hang the grader.
 pub fn run_with_limit(
+    command: Command,
+    limit: Duration,
+) -> Result<(std::process::ExitStatus, String, String), String> {
+    run_limited(command, limit, false)
+}
+
+/// [`run_with_limit`] for a build of learners' code: in a process group of its own, killed whole
+/// — cargo and every compile it started — when `limit` passes. (Not for a learner's own `check`:
+/// Ctrl-C reaches only the terminal's process group.)
+fn run_grouped_with_limit(
     mut command: Command,
     limit: Duration,
+) -> Result<(std::process::ExitStatus, String, String), String> {
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    run_limited(command, limit, true)
+}
+
+fn run_limited(
+    mut command: Command,
+    limit: Duration,
+    grouped: bool,
 ) -> Result<(std::process::ExitStatus, String, String), String> {
     let mut child = command
         .stdin(Stdio::null())
@@ -299,6 +493,13 @@ pub fn run_with_limit(
             break status;
         }
         if started.elapsed() > limit {
+            if let Some(group) = i32::try_from(child.id())
+                .ok()
+                .filter(|_| grouped)
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!(
@@ -415,10 +616,18 @@ fn read_in_background(
     })
 }
 
-/// The scratch package a variant of `exercise` is built as: `<exercise>__<label>`. Compiler
-/// messages and panic locations name files through it (`ex06_timeouts__alice/src/race.rs`).
+/// The scratch package a variant of `exercise` is built as: `<exercise>__<label>_<hash>`, the hash
+/// of the exact label keeping labels that read alike apart. Compiler messages and panic locations
+/// name files through it (`ex06_timeouts__alice_1f2e3d4c/src/race.rs`).
 pub fn package_name(exercise: &Exercise, label: &str) -> String {
-    format!("{}__{}", exercise.name, sanitize(label))
+    use std::hash::Hasher;
+    let mut hash = siphasher::sip::SipHasher13::new();
+    hash.write(label.as_bytes());
+    let mut short: String = sanitize(label).chars().take(40).collect();
+    if short.is_empty() {
+        short.push('x');
+    }
+    format!("{}__{short}_{:08x}", exercise.name, hash.finish() as u32)
 }
 
 fn sanitize(variant: &str) -> String {

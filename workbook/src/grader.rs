@@ -13,11 +13,14 @@
 //!   forged `test … ok` lines, a vanished or renamed test: none of them leaves a signed verdict.
 
 use crate::exercises::Exercise;
-use crate::grade::{Overlay, Variant, package_name};
+use crate::grade::{Overlay, Sources, Variant, read_sources};
 use crate::manifest::{Manifest, Visibility};
+use crate::sandbox::{Jail, Rlimits, Sandbox};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use testkit::verdict;
@@ -130,28 +133,36 @@ impl ExerciseResult {
 /// Limits for one grading run.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Wall-clock time one test process may run before its process group is killed.
+    /// Wall-clock time one test process may run before it is killed with everything it started.
     pub per_test: Duration,
-    /// Wall-clock time one exercise's build may take.
+    /// Wall-clock time one exercise's build may take (all its submissions together), besides
+    /// what their compile limits allow.
     pub build: Duration,
+    /// Wall-clock time the compile of one submission's crate (or of the hidden suite against it)
+    /// may take: an endless compile costs that submission only.
+    pub compile: Duration,
     /// Test processes run at once.
     pub jobs: usize,
     /// Run only these tests (the rest are reported as not run); `None` runs them all.
     pub only: Option<Vec<String>>,
-    /// Address-space limit of one test process in bytes (applied with `prlimit` when it is
-    /// installed): unbounded memory growth then ends in an allocation failure, not in the
-    /// machine swapping.
+    /// Address-space limit of one test process in bytes: unbounded memory growth ends in an
+    /// allocation failure, not in the machine swapping.
     pub memory: Option<u64>,
+    /// Where learner code is compiled and run.
+    pub sandbox: Arc<Sandbox>,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The default limits, in `sandbox`.
+    pub fn new(sandbox: Arc<Sandbox>) -> Self {
         Self {
             per_test: Duration::from_secs(30),
             build: Duration::from_secs(600),
+            compile: Duration::from_secs(120),
             jobs: 2,
             only: None,
             memory: Some(4 << 30),
+            sandbox,
         }
     }
 }
@@ -236,35 +247,45 @@ pub fn grade_exercise_many(
         })
         .collect();
 
-    // The submissions that contain this exercise, and their `src/` directories.
-    let mut present = Vec::new();
+    // The submissions that contain this exercise, and their `src/` files. Only regular files are
+    // taken; what is left out (a symbolic link, a FIFO, a file over the caps) is listed for that
+    // submission alone, and costs no one else anything.
+    let mut present: Vec<(usize, &str, Sources)> = Vec::new();
     for (i, (label, submitted)) in submissions.iter().enumerate() {
-        match submitted.filter(|d| d.join("src").is_dir()) {
-            Some(crate_dir) => {
+        let Some(crate_dir) =
+            submitted.filter(|d| std::fs::symlink_metadata(d.join("src")).is_ok())
+        else {
+            results[i].tests = all(Outcome::NotRun, "the exercise was not submitted");
+            continue;
+        };
+        match read_sources(&crate_dir.join("src")) {
+            Ok((files, refused)) => {
                 results[i].ignored = ignored_files(exercise, crate_dir);
-                results[i].findings = static_findings(&crate_dir.join("src"));
-                present.push((i, *label, crate_dir.join("src")));
+                results[i].ignored.extend(refused);
+                results[i].findings = static_findings(&files);
+                present.push((i, *label, files));
             }
-            None => results[i].tests = all(Outcome::NotRun, "the exercise was not submitted"),
+            Err(e) => {
+                results[i].ignored = vec![e.clone()];
+                results[i].tests =
+                    all(Outcome::NotRun, &format!("the exercise was not taken: {e}"));
+            }
         }
     }
     // Submissions whose sources are byte for byte the same (an exercise left untouched is the
     // stub, in every submission that skipped it) are graded once: one build, one run of the
-    // tests, and the same results for each copy — identical code, identical grade.
-    let mut first_with: HashMap<Sources, usize> = HashMap::new();
+    // tests, and the same results for each copy — identical code, identical grade. (Compared in
+    // full, not hashed: a crafted collision must not borrow another submission's build.)
+    let mut first_with: HashMap<&Sources, usize> = HashMap::new();
     let mut built_as = Vec::with_capacity(present.len());
     let mut variants: Vec<Variant<'_>> = Vec::new();
-    for (_, label, src) in &present {
+    for (_, label, files) in &present {
         let next = variants.len();
-        let variant = match sources_of(src) {
-            Some(files) => *first_with.entry(files).or_insert(next),
-            None => next,
-        };
+        let variant = *first_with.entry(files).or_insert(next);
         if variant == next {
             variants.push(Variant {
                 label,
-                src,
-                replace: None,
+                sources: files,
             });
         }
         built_as.push(variant);
@@ -273,7 +294,19 @@ pub fn grade_exercise_many(
     let built = if variants.is_empty() {
         Ok(Vec::new())
     } else {
-        overlay.build_many(exercise, &variants, limits.build)
+        // Each submission may use its compile limit twice (its crate, then the suite against it),
+        // cargo compiling as many at once as there are cores.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let batch = limits.build + limits.compile * (2 * variants.len() as u32).div_ceil(cores);
+        overlay.build_many(
+            exercise,
+            &variants,
+            batch,
+            Some(crate::grade::Confined {
+                sandbox: &limits.sandbox,
+                compile: limits.compile,
+            }),
+        )
     };
     add_time(&BUILD_NANOS, building);
     let running = Instant::now();
@@ -298,7 +331,8 @@ pub fn grade_exercise_many(
                             Some(errors.clone()),
                         ),
                     };
-                    anonymous(tests, errors, &package_name(exercise, variant.label))
+                    let _ = variant;
+                    anonymous(tests, errors, &exercise.name)
                 })
                 .collect();
             for ((i, _, _), &variant) in present.iter().zip(&built_as) {
@@ -332,47 +366,40 @@ pub fn grade_exercise_many(
 }
 
 /// Compiler messages and panic locations name files through the scratch package
-/// (`ex06_timeouts__alice/src/race.rs`), whose name holds the label of the submission that was
-/// built. Copies share these messages and must not learn whose code they share: every message
-/// says `src/race.rs`.
+/// (`ex06_timeouts__alice_1f2e3d4c/src/race.rs`), whose name holds the label of the submission
+/// that was built. Copies share these messages and must not learn whose code they share: every
+/// message says `src/race.rs`.
 fn anonymous(
     mut tests: Vec<TestResult>,
     errors: Option<String>,
-    package: &str,
+    exercise: &str,
 ) -> (Vec<TestResult>, Option<String>) {
-    let prefix = format!("{package}/");
     for test in &mut tests {
-        test.message = test.message.replace(&prefix, "");
+        test.message = without_package(&test.message, exercise);
     }
-    (tests, errors.map(|e| e.replace(&prefix, "")))
+    (tests, errors.map(|e| without_package(&e, exercise)))
 }
 
-/// A `src/` directory's files, by path relative to it, with their bytes.
-type Sources = BTreeMap<PathBuf, Vec<u8>>;
-
-/// Every file under `src` (compared in full, not hashed: a crafted collision must not borrow
-/// another submission's build). `None` if anything is not a plain, readable file of a sane size
-/// (a FIFO, a link to a device, a huge file): such a submission is simply built on its own.
-fn sources_of(src: &Path) -> Option<Sources> {
-    const MAX_FILE: u64 = 4 << 20;
-    fn walk(dir: &Path, base: &Path, into: &mut Sources) -> Option<()> {
-        for entry in std::fs::read_dir(dir).ok()? {
-            let path = entry.ok()?.path();
-            let meta = std::fs::metadata(&path).ok()?;
-            if meta.is_dir() {
-                walk(&path, base, into)?;
-            } else if meta.is_file() && meta.len() <= MAX_FILE {
-                let relative = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
-                into.insert(relative, std::fs::read(&path).ok()?);
-            } else {
-                return None;
-            }
+/// `text` without any `<exercise>__<label>/` path prefix.
+fn without_package(text: &str, exercise: &str) -> String {
+    let marker = format!("{exercise}__");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&marker) {
+        let after = &rest[at + marker.len()..];
+        let label_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if after[label_len..].starts_with('/') {
+            out.push_str(&rest[..at]);
+            rest = &after[label_len + 1..];
+        } else {
+            out.push_str(&rest[..at + marker.len()]);
+            rest = after;
         }
-        Some(())
     }
-    let mut files = Sources::new();
-    walk(src, src, &mut files)?;
-    Some(files)
+    out.push_str(rest);
+    out
 }
 
 /// Runs every expected test in its own process, `limits.jobs` at a time; results in `expected`
@@ -402,37 +429,33 @@ fn run_tests(executable: &Path, expected: &[String], limits: &Limits) -> Vec<Tes
         .collect()
 }
 
-/// Runs one test in a fresh process group and judges it by its signed verdict.
+/// Runs one test in its own sandboxed process and judges it by its signed verdict.
 fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
     let limit = limits.per_test;
     let started = Instant::now();
-    let scratch = Scratch::new(name);
-    let key = random_key();
-    let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let (key, nonce) = (random16(), random16());
     let judged = (|| -> Result<(Outcome, String), String> {
-        std::fs::write(&scratch.key_file, &key_hex).map_err(|e| e.to_string())?;
-        let stdout = std::fs::File::create(&scratch.output).map_err(|e| e.to_string())?;
-        let stderr = stdout.try_clone().map_err(|e| e.to_string())?;
-        let mut command = limited(executable, limits.memory);
+        let sandbox = &limits.sandbox;
+        let executable = sandbox.stage(executable)?;
+        let mut prepared = sandbox.command(&test_jail(&executable, name, limits))?;
+        let command = &mut prepared.command;
         command
-            .args([
-                "--exact",
-                name,
-                "--test-threads=1",
-                "--nocapture",
-                "--color=never",
-            ])
-            .env(verdict::KEY_FILE_VAR, &scratch.key_file)
-            .env(verdict::VERDICT_FILE_VAR, &scratch.verdict_file)
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
-        // Its own process group, so that a kill reaches every process the test started.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Its own process group, so that a kill reaches the sandbox and, without namespaces, what
+        // the test started.
+        std::os::unix::process::CommandExt::process_group(command, 0);
         let mut child = command.spawn().map_err(|e| e.to_string())?;
         let pid = child.id();
+        // The key and nonce: the sandbox helper hands them to the kit on a pipe of their own.
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = writeln!(stdin, "{} {}", hex(&key), hex(&nonce));
+        }
+        // Both pipes are read while the test runs, through a cap: a test that prints a gigabyte
+        // costs the grader a few kilobytes.
+        let output = Capped::read(child.stdout.take(), OUTPUT_HEAD, OUTPUT_TAIL);
+        let channel = Capped::read(child.stderr.take(), VERDICT_BYTES, 0);
         // Wait on a thread of its own, so the end is seen the moment it happens: a polling
         // interval would be added to every one of the thousands of tests a class runs.
         let (tx, rx) = std::sync::mpsc::channel();
@@ -446,7 +469,12 @@ fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
                 format!("could not start a thread to wait for it: {e}")
             })?;
         let status = match rx.recv_timeout(limit.saturating_sub(started.elapsed())) {
-            Ok(status) => Some(status.map_err(|e| e.to_string())?),
+            Ok(status) => {
+                // Whatever it left in its process group goes with it (in a PID namespace, it
+                // already has).
+                kill_group(pid);
+                Some(status.map_err(|e| e.to_string())?)
+            }
             Err(_) => {
                 // The group may have ended (and been reaped) a moment ago; a group id is only
                 // reused once no process of the group is left, so the kill is harmless then.
@@ -460,10 +488,16 @@ fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
                 None
             }
         };
-        let output = read_capped(&scratch.output, 16 * 1024);
-        let verdict = std::fs::read_to_string(&scratch.verdict_file)
-            .ok()
-            .and_then(|text| verdict::verify(&key, name, &text));
+        // In a PID namespace everything the test started is gone with it; without one, a process
+        // it left behind may still hold the pipes: take what they hold and move on.
+        let output = output.finish(Duration::from_secs(2)).text();
+        let channel = channel.finish(Duration::from_secs(2));
+        if status.is_some_and(|s| s.code() == Some(i32::from(crate::sandbox::SETUP_FAILED)))
+            && channel.head.starts_with(b"workbook sandbox:")
+        {
+            return Err(String::from_utf8_lossy(&channel.head).trim().to_owned());
+        }
+        let verdict = verdict::last_record(&key, &nonce, name, &channel.head);
         Ok(judge(status, verdict, &output, limit))
     })();
     let (outcome, message) =
@@ -479,9 +513,59 @@ fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
     }
 }
 
+/// Output kept of a test process: its beginning and its end.
+const OUTPUT_HEAD: usize = 12 * 1024;
+const OUTPUT_TAIL: usize = 4 * 1024;
+/// The verdict channel: the kit cuts each message at 64 KiB, and a test writes a few records.
+const VERDICT_BYTES: usize = 1 << 20;
+
+/// What one hidden test may see and use: its own binary and the shared libraries, a private
+/// `/tmp`, loopback, the channel, an environment of a few fixed values.
+fn test_jail(executable: &Path, name: &str, limits: &Limits) -> Jail {
+    let env = [
+        ("RUST_BACKTRACE", "0"),
+        ("NO_COLOR", "1"),
+        ("PATH", "/usr/bin:/bin"),
+        ("TMPDIR", "/tmp"),
+        ("HOME", "/tmp"),
+        ("LANG", "C.UTF-8"),
+        (verdict::CHANNEL_VAR, "1"),
+    ];
+    let mut read = vec![executable.to_path_buf()];
+    read.extend(limits.sandbox.runtime_files().iter().cloned());
+    Jail {
+        program: executable.to_path_buf(),
+        args: [
+            "--exact",
+            name,
+            "--test-threads=1",
+            "--nocapture",
+            "--color=never",
+        ]
+        .into_iter()
+        .map(Into::into)
+        .collect(),
+        read,
+        cwd: "/tmp".into(),
+        env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        limits: Rlimits {
+            address_space: limits.memory,
+            // Two cores' worth of the wall limit: a busy loop ends even if nothing else stops it.
+            cpu_seconds: Some(2 * limits.per_test.as_secs() + 10),
+            file_size: Some(256 << 20),
+            processes: Some(512),
+            open_files: Some(4096),
+        },
+        unprivileged: true,
+        channel: true,
+        tmp_size: 512 << 20,
+        ..Jail::default()
+    }
+}
+
 fn judge(
     status: Option<std::process::ExitStatus>,
-    verdict: Option<(String, String)>,
+    verdict: Result<Option<(String, String)>, String>,
     output: &str,
     limit: Duration,
 ) -> (Outcome, String) {
@@ -494,9 +578,12 @@ fn judge(
             ),
         );
     };
+    // A channel whose records do not verify holds no result: something other than the kit wrote
+    // to it.
+    let forged = verdict.as_ref().err().cloned();
     // "running": the kit started a run of this test that never finished (an exit in the middle of
     // it); that is no result at all.
-    let verdict = verdict.filter(|(kind, _)| kind != "running");
+    let verdict = verdict.ok().flatten().filter(|(kind, _)| kind != "running");
     match verdict {
         Some((kind, message)) => {
             let outcome = match kind.as_str() {
@@ -516,12 +603,24 @@ fn judge(
             (outcome, crate::grade::strip_ansi(&message))
         }
         None => {
-            let why = match (status.code(), status.signal()) {
+            // bubblewrap reports a program killed by signal N as exit code 128 + N.
+            let signal = status.signal().or(status
+                .code()
+                .filter(|c| (129..=192).contains(c))
+                .map(|c| c - 128));
+            let code = status.code().filter(|_| signal.is_none());
+            let why = match (code, signal) {
+                _ if forged.is_some() => format!(
+                    "ended without a valid result: its verdict channel held {}",
+                    forged.as_deref().unwrap_or_default()
+                ),
                 (_, Some(6)) => {
                     "aborted (std::process::abort, a panic while panicking, or a stack overflow)"
                         .to_owned()
                 }
                 (_, Some(11)) => "crashed with a segmentation fault (a stack overflow?)".to_owned(),
+                (_, Some(24)) => "used up its CPU time limit (SIGXCPU)".to_owned(),
+                (_, Some(25)) => "wrote a file larger than the limit (SIGXFSZ)".to_owned(),
                 (_, Some(signal)) => format!("was killed by signal {signal}"),
                 (Some(0), _) => {
                     "exited before the test finished, without a result (std::process::exit?)"
@@ -553,7 +652,10 @@ fn ignored_files(exercise: &Exercise, crate_dir: &Path) -> Vec<String> {
         match name.as_str() {
             "src" | "target" => {}
             "Cargo.toml" => {
-                let theirs = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                // Untrusted: never follow a link or open a FIFO to read it.
+                let theirs = crate::grade::read_regular(&entry.path())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 let ours = std::fs::read_to_string(exercise.stub_dir().join("Cargo.toml"))
                     .unwrap_or_default();
                 if theirs.trim() != ours.trim() {
@@ -571,7 +673,7 @@ fn ignored_files(exercise: &Exercise, crate_dir: &Path) -> Vec<String> {
 /// Textual findings in the learner's source. They cost no points by themselves: the signed verdict
 /// already makes `exit` useless as a cheat, and `unsafe` does not compile (the workspace forbids
 /// it). They are reported so an instructor sees attempts and learners see why a test "crashed".
-pub fn static_findings(src: &Path) -> Vec<String> {
+pub fn static_findings(files: &Sources) -> Vec<String> {
     const PATTERNS: &[(&str, &str)] = &[
         (
             "process::exit",
@@ -585,18 +687,16 @@ pub fn static_findings(src: &Path) -> Vec<String> {
         ("unsafe", "uses `unsafe` (forbidden in this workbook)"),
     ];
     let mut findings = Vec::new();
-    for file in rust_files(src) {
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let rel = file
-            .strip_prefix(src)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
+    for (rel, bytes) in files {
+        if rel.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for (pattern, what) in PATTERNS {
                 if code.contains(pattern) {
-                    findings.push(format!("src/{rel}:{}: {what}", n + 1));
+                    findings.push(format!("src/{}:{}: {what}", rel.display(), n + 1));
                 }
             }
         }
@@ -604,96 +704,98 @@ pub fn static_findings(src: &Path) -> Vec<String> {
     findings
 }
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
-}
-
-/// Per-test scratch files in the system temp dir, removed on drop.
-struct Scratch {
-    dir: PathBuf,
-    key_file: PathBuf,
-    verdict_file: PathBuf,
-    output: PathBuf,
-}
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let unique: String = random_key()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let dir = std::env::temp_dir().join(format!("workbook-grade-{test}-{unique}"));
-        let _ = std::fs::create_dir_all(&dir);
-        Self {
-            key_file: dir.join("key"),
-            verdict_file: dir.join("verdict"),
-            output: dir.join("output"),
-            dir,
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A command for `executable`, under `prlimit --as=<memory>` when a limit is set and `prlimit`
-/// (util-linux) is installed.
-fn limited(executable: &Path, memory: Option<u64>) -> Command {
-    let prlimit = ["/usr/bin/prlimit", "/bin/prlimit"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.exists());
-    match (memory, prlimit) {
-        (Some(bytes), Some(prlimit)) => {
-            let mut command = Command::new(prlimit);
-            command
-                .arg(format!("--as={bytes}"))
-                .arg("--core=0")
-                .arg("--")
-                .arg(executable);
-            command
-        }
-        _ => Command::new(executable),
-    }
-}
-
-/// 16 random bytes from the OS.
-fn random_key() -> [u8; 16] {
-    let mut key = [0u8; 16];
+fn random16() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut key);
+        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
     }
-    key
+    bytes
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn kill_group(pid: u32) {
-    // `kill -KILL -- -<pgid>`: the whole group, including anything the test spawned.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    // The whole group, including anything the test started in it.
+    if let Some(group) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
 }
 
-fn read_capped(path: &Path, cap: usize) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(cap)]).into_owned();
-    if bytes.len() > cap {
-        format!("{text}\n… (output cut at {cap} bytes)")
-    } else {
+/// A pipe read on a thread of its own while the process runs, keeping its first `head` and last
+/// `tail` bytes and counting the rest.
+struct Capped {
+    kept: Arc<std::sync::Mutex<Kept>>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+#[derive(Default)]
+struct Kept {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: u64,
+}
+
+impl Kept {
+    /// The output as text, with a note where bytes were left out.
+    fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        let kept = (self.head.len() + self.tail.len()) as u64;
+        if self.total > kept {
+            text.push_str(&format!(
+                "\n… ({} bytes of output left out) …\n",
+                self.total - kept
+            ));
+        }
+        let tail: Vec<u8> = self.tail.iter().copied().collect();
+        text.push_str(&String::from_utf8_lossy(&tail));
         text
+    }
+}
+
+impl Capped {
+    fn read(pipe: Option<impl Read + Send + 'static>, head: usize, tail: usize) -> Capped {
+        let kept = Arc::new(std::sync::Mutex::new(Kept::default()));
+        let (tx, done) = std::sync::mpsc::channel();
+        let shared = kept.clone();
+        let reader = move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let mut kept = shared.lock().unwrap_or_else(|e| e.into_inner());
+                kept.total += n as u64;
+                let room = head.saturating_sub(kept.head.len()).min(n);
+                kept.head.extend_from_slice(&buf[..room]);
+                if tail > 0 {
+                    kept.tail.extend(&buf[room..n]);
+                    let excess = kept.tail.len().saturating_sub(tail);
+                    kept.tail.drain(..excess);
+                }
+            }
+            let _ = tx.send(());
+        };
+        if std::thread::Builder::new()
+            .name("test output".into())
+            .spawn(reader)
+            .is_err()
+        {
+            // Without a reader the pipe fills and the test blocks until its time limit: a
+            // timeout, which is what a grader that cannot read its output should report.
+        }
+        Capped { kept, done }
+    }
+
+    /// What was read, once the pipe is closed or `wait` has passed.
+    fn finish(self, wait: Duration) -> Kept {
+        let _ = self.done.recv_timeout(wait);
+        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

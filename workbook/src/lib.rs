@@ -11,3 +11,5 @@ pub mod grader;
 pub mod learner;
 pub mod manifest;
 pub mod report;
+pub mod rustc_jail;
+pub mod sandbox;

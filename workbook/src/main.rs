@@ -10,6 +10,7 @@ use workbook::grade::Overlay;
 use workbook::grader::{self, ExerciseResult, Limits};
 use workbook::manifest::Manifest;
 use workbook::report::{self, Audience};
+use workbook::sandbox::{self, Sandbox};
 use workbook::{devcheck, learner};
 
 #[derive(Parser)]
@@ -150,15 +151,40 @@ struct GradeOptions {
     /// Test processes to run at once
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Where learner code is compiled and run: auto (bubblewrap, else Landlock, else none — every
+    /// report says which), bwrap, landlock, or off (trusted code only)
+    #[arg(long, default_value = "auto")]
+    sandbox: sandbox::Mode,
+    /// Same as --sandbox off: no isolation, for trusted code on your own machine
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Wall-clock seconds the compile of one submission's crate may take
+    #[arg(long, default_value_t = 120)]
+    compile_timeout: u64,
 }
 
 impl GradeOptions {
-    fn limits(&self) -> Limits {
-        Limits {
-            per_test: Duration::from_secs(self.test_timeout),
-            jobs: self.jobs,
-            ..Limits::default()
+    fn limits(&self) -> Result<Limits, String> {
+        let mode = if self.no_sandbox {
+            sandbox::Mode::Off
+        } else {
+            self.sandbox
+        };
+        let helper = std::env::current_exe()
+            .map_err(|e| format!("cannot find this program's executable: {e}"))?;
+        let sandbox = Sandbox::new(mode, &helper)?;
+        let status = sandbox.status();
+        if status.missing.is_empty() {
+            eprintln!("{}", status.summary());
+        } else {
+            eprintln!("warning: {}", status.summary());
         }
+        Ok(Limits {
+            per_test: Duration::from_secs(self.test_timeout),
+            compile: Duration::from_secs(self.compile_timeout),
+            jobs: self.jobs,
+            ..Limits::new(std::sync::Arc::new(sandbox))
+        })
     }
     fn audience(&self) -> Audience {
         if self.learner {
@@ -170,6 +196,16 @@ impl GradeOptions {
 }
 
 fn main() -> ExitCode {
+    // This program is also the grader's sandbox helper: it sets a sandboxed process up, then
+    // becomes it.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = sandbox::helper_main(&args) {
+        return code;
+    }
+    // … and the `rustc` cargo runs for a learner's crate while grading.
+    if let Some(code) = workbook::rustc_jail::wrapper_main(&args) {
+        return code;
+    }
     let cli = Cli::parse();
     let Some(root) = std::env::current_dir()
         .ok()
@@ -556,7 +592,7 @@ fn grade_many(
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = Manifest::load(root)?;
     let overlay = Overlay::new(root);
-    let limits = options.limits();
+    let limits = options.limits()?;
     let mut graded: Vec<(String, Vec<ExerciseResult>)> = layouts
         .iter()
         .map(|(label, _)| (label.clone(), Vec::new()))

@@ -2,78 +2,18 @@
 //! reference of exercise 06, plants one fault or cheat, and asserts the exact outcome the grader
 //! reports — never "passed" — for the test that meets it. Nothing may hang the grader.
 
+mod common;
+
+use common::{Submission, default_limits, exercise, root};
 use std::path::PathBuf;
-use workbook::exercises::{self, Exercise};
+use workbook::exercises::Exercise;
 use workbook::grade::Overlay;
 use workbook::grader::{self, Limits, Outcome, TestResult};
 use workbook::manifest::Manifest;
 
-fn root() -> PathBuf {
-    exercises::find_root(env!("CARGO_MANIFEST_DIR").as_ref()).expect("the workbook root")
-}
-
-fn exercise(name: &str) -> Exercise {
-    exercises::find(&root(), name).expect("exercise")
-}
-
-/// A scratch submission directory, removed on drop.
-struct Submission(PathBuf);
-
-impl Submission {
-    fn new(label: &str) -> Self {
-        let dir = root()
-            .join("target")
-            .join("workbook")
-            .join("corpus")
-            .join(label);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    /// Copies the reference of `exercise` in as the submitted exercise.
-    fn with_reference(self, exercise: &Exercise) -> Self {
-        workbook::grade::copy_dir(
-            &exercise.solution_dir().join("src"),
-            &self.crate_dir(exercise).join("src"),
-        )
-        .unwrap();
-        self
-    }
-
-    fn crate_dir(&self, exercise: &Exercise) -> PathBuf {
-        self.0.join("exercises").join(&exercise.name)
-    }
-
-    /// Inserts `code` right after the first occurrence of `anchor` in `src/<file>`.
-    fn inject(self, exercise: &Exercise, file: &str, anchor: &str, code: &str) -> Self {
-        let path = self.crate_dir(exercise).join("src").join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let at = text
-            .find(anchor)
-            .unwrap_or_else(|| panic!("anchor {anchor:?} not in {file}"))
-            + anchor.len();
-        std::fs::write(&path, format!("{}{code}\n{}", &text[..at], &text[at..])).unwrap();
-        self
-    }
-
-    fn write(self, relative: &str, text: &str) -> Self {
-        let path = self.0.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-        self
-    }
-}
-
-impl Drop for Submission {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Grades one test of exercise 06 in a submission with one planted fault.
 fn grade_one(label: &str, file: &str, anchor: &str, code: &str, test: &str) -> TestResult {
-    grade_one_with(Limits::default(), label, file, anchor, code, test)
+    grade_one_with(default_limits(), label, file, anchor, code, test)
 }
 
 /// Grades one test of `exercise` in a submission with one planted fault.
@@ -91,7 +31,7 @@ fn grade_in(
         .inject(&ex, file, anchor, code);
     let limits = Limits {
         only: Some(vec![test.to_owned()]),
-        ..Limits::default()
+        ..default_limits()
     };
     let result = grader::grade_exercise(
         &Overlay::new(&root()),
@@ -216,7 +156,7 @@ fn unbounded_memory_growth_ends_in_a_crash_not_in_swapping() {
     let code = "if futures.is_empty() { let mut hog: Vec<Vec<u8>> = Vec::new(); loop { hog.push(vec![1u8; 16 << 20]); } }";
     let limits = Limits {
         memory: Some(512 << 20),
-        ..Limits::default()
+        ..default_limits()
     };
     let r = grade_one_with(limits, "memory", "race.rs", FIRST_OK, code, EMPTY_ONLY);
     assert_outcome(&r, Outcome::Crashed, "aborted");
@@ -324,7 +264,7 @@ fn a_compile_error_costs_only_its_exercise_and_only_src_is_taken() {
             "[package]\nname = \"hijacked\"\n",
         );
     let overlay = Overlay::new(&root());
-    let limits = Limits::default();
+    let limits = default_limits();
     let manifest = Manifest::load(&root()).unwrap();
     let graded06 = grader::grade_exercise(
         &overlay,
@@ -466,7 +406,7 @@ fn grade_batch(ex: &Exercise, class: &[Submission]) -> Vec<grader::ExerciseResul
         .collect();
     let limits = Limits {
         only: Some(vec![EMPTY_ONLY.to_owned()]),
-        ..Limits::default()
+        ..default_limits()
     };
     grader::grade_exercise_many(
         &Overlay::new(&root()),
@@ -495,7 +435,7 @@ fn instructor_feedback_for_an_outcome_is_shown_above_the_tests_own_message() {
     );
     let limits = Limits {
         only: Some(vec![EMPTY_ONLY.to_owned()]),
-        ..Limits::default()
+        ..default_limits()
     };
     let result = grader::grade_exercise(
         &Overlay::new(&root()),

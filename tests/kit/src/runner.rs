@@ -125,8 +125,8 @@ impl Test {
     }
 
     fn try_run_erased(self, body: Body) -> Result<Report, Failure> {
-        // Under the grader, take the verdict key before any of the exercise's code runs, and
-        // report the outcome through the signed channel when the run is over.
+        // Under the grader, take the verdict channel (first run) and mark this run as started;
+        // report its outcome through the signed channel when it is over.
         verdict::arm();
         let result = self.run_and_judge(body);
         match &result {

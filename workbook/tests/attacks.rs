@@ -1,0 +1,738 @@
+//! The grader against hostile submissions: code that tries to buy points it did not earn, read
+//! what is hidden, or touch anyone else's grade. Each attack is planted in a copy of exercise 06
+//! (the reference, or the untouched stub) and graded as a learner's submission would be; each test
+//! asserts what the attacker got: no points, no hidden text or environment value in a report, the
+//! instructor's tree and the other submissions unchanged, nothing left running, the grader done
+//! within its bounds.
+//!
+//! The corpus runs in the sandbox `WORKBOOK_SANDBOX` names (auto by default: bubblewrap where it
+//! works). Where the sandbox in use lacks a protection, the test asserts that the grader *says* so
+//! (its status lists it as missing) instead of asserting the protection.
+
+mod common;
+
+use common::{Submission, default_limits, exercise, root, sandbox};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use workbook::exercises::Exercise;
+use workbook::grade::Overlay;
+use workbook::grader::{self, ExerciseResult, Limits, Outcome};
+use workbook::manifest::Manifest;
+
+const EX06: &str = "ex06_timeouts";
+/// `first_ok` with no futures: the attack runs where a visible test calls it.
+const FIRST_OK: &str = "    Fut: Future<Output = Result<T, E>>,\n{\n";
+const VISIBLE: &str = "first_ok_of_nothing_is_an_empty_list_of_errors";
+/// A hidden test of exercise 06 (tests/grading.toml): its name must never reach a learner.
+const HIDDEN: &str = "no_job_is_lost_or_handled_twice_whenever_shutdown_comes";
+
+/// With the sandbox off (`--sandbox off`, trusted code only) there is no protection to test: the
+/// grader must say so instead. Returns whether the sandbox is on.
+fn sandboxed() -> bool {
+    let status = sandbox().status();
+    if status.backend == "off" {
+        assert!(
+            status.missing.iter().any(|m| m.contains("every isolation")),
+            "with the sandbox off the status says so: {status:?}"
+        );
+        return false;
+    }
+    true
+}
+
+fn only(test: &str) -> Limits {
+    Limits {
+        only: Some(vec![test.to_owned()]),
+        ..default_limits()
+    }
+}
+
+/// Grades exercise 06 of every submission in one batch, as `grade-class` does.
+fn grade(class: &[&Submission], limits: &Limits) -> Vec<ExerciseResult> {
+    let ex = exercise(EX06);
+    let dirs: Vec<PathBuf> = class.iter().map(|s| s.crate_dir(&ex)).collect();
+    let labels: Vec<String> = class
+        .iter()
+        .map(|s| s.0.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let batch: Vec<(&str, Option<&Path>)> = labels
+        .iter()
+        .zip(&dirs)
+        .map(|(l, d)| (l.as_str(), Some(d.as_path())))
+        .collect();
+    grader::grade_exercise_many(
+        &Overlay::new(&root()),
+        &ex,
+        &batch,
+        limits,
+        &Manifest::load(&root()).unwrap(),
+    )
+}
+
+fn with_stub(s: Submission, ex: &Exercise) -> Submission {
+    workbook::grade::copy_dir(&ex.stub_dir().join("src"), &s.crate_dir(ex).join("src")).unwrap();
+    s
+}
+
+fn no_points(result: &ExerciseResult, what: &str) {
+    assert_eq!(
+        result.points(),
+        0.0,
+        "{what} gained points: {:#?}",
+        result.tests
+    );
+}
+
+/// Everything a grading run's reports say, learner-facing and instructor-facing, as one text.
+fn all_reports(label: &str, results: &[ExerciseResult]) -> String {
+    use workbook::report::{self, Audience};
+    let mut text = String::new();
+    for audience in [Audience::Learner, Audience::Instructor] {
+        text.push_str(&report::scorecard(results, audience));
+        text.push_str(&report::to_json(label, results, audience).to_string());
+        text.push_str(&report::to_junit(label, results, audience));
+        text.push_str(&report::to_markdown(label, results, audience));
+    }
+    text.push_str(&report::to_gradescope(results).to_string());
+    text.push_str(&report::to_exercism(results).to_string());
+    text
+}
+
+/// Every file under `dir`, with its bytes: to show that grading changed nothing there.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            files.extend(snapshot(&path));
+        } else {
+            files.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Processes on this machine whose command line or environment contains `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            ["cmdline", "environ"].iter().any(|f| {
+                std::fs::read(format!("/proc/{pid}/{f}"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+            })
+        })
+        .collect()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", workbook::sandbox::random_hex(6))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Compile time: the reference, the hidden suite and the environment are out of the compiler's reach
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_stub_whose_modules_point_at_the_reference_does_not_compile() {
+    if !sandboxed() {
+        return;
+    }
+    let ex = exercise(EX06);
+    let reference = ex.solution_dir().join("src");
+    // `#[path]` on every `mod` line of the stub: absolute, and relative from the scratch package
+    // up to the instructor's root.
+    let pointed = |label: &str, path_of: &dyn Fn(&str) -> String| {
+        let s = with_stub(Submission::new(label), &ex);
+        let lib = s.crate_dir(&ex).join("src").join("lib.rs");
+        let text = std::fs::read_to_string(&lib).unwrap();
+        let rewritten: String = text
+            .lines()
+            .map(|line| {
+                let module = line
+                    .trim()
+                    .strip_prefix("pub mod ")
+                    .or_else(|| line.trim().strip_prefix("mod "))
+                    .and_then(|m| m.strip_suffix(';'));
+                match module {
+                    Some(m) => format!("#[path = \"{}\"]\n{line}\n", path_of(m)),
+                    None => format!("{line}\n"),
+                }
+            })
+            .collect();
+        assert!(rewritten.contains("#[path"), "the stub has mod lines");
+        std::fs::write(&lib, rewritten).unwrap();
+        s
+    };
+    let absolute = pointed("path_absolute", &|m| {
+        reference.join(format!("{m}.rs")).display().to_string()
+    });
+    let relative = pointed("path_relative", &|m| {
+        format!("../../../../../../solutions/{EX06}/src/{m}.rs")
+    });
+    // `include!` of the reference's lib.rs, the path built by `concat!` and `env!`.
+    let included = Submission::new("path_include").write(
+        &format!("exercises/{EX06}/src/lib.rs"),
+        &format!(
+            "include!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../../../../../solutions/{EX06}/src/lib.rs\"));\n"
+        ),
+    );
+    let honest = Submission::new("path_control").with_reference(&ex);
+    let results = grade(&[&absolute, &relative, &included, &honest], &only(VISIBLE));
+    let reference_text = std::fs::read_to_string(reference.join("race.rs")).unwrap();
+    let secret_line = reference_text
+        .lines()
+        .find(|l| l.contains("FuturesUnordered::new") || l.trim().len() > 40)
+        .unwrap()
+        .trim()
+        .to_owned();
+    for (result, what) in
+        results[..3]
+            .iter()
+            .zip(["absolute #[path]", "relative #[path]", "include!"])
+    {
+        assert_eq!(
+            result.tests[0].outcome,
+            Outcome::DidNotCompile,
+            "{what} to the reference: {:#?}",
+            result
+        );
+        no_points(result, what);
+        let errors = result.compile_errors.as_deref().unwrap_or_default();
+        assert!(
+            errors.contains("couldn't read") || errors.contains("No such file"),
+            "{what}: the compiler could not read the reference, and says so:\n{errors}"
+        );
+        assert!(
+            !all_reports("attacker", std::slice::from_ref(result)).contains(&secret_line),
+            "{what}: a line of the reference reached a report"
+        );
+    }
+    assert_eq!(
+        results[3].tests[0].outcome,
+        Outcome::Passed,
+        "the honest copy in the same batch: {:#?}",
+        results[3]
+    );
+}
+
+#[test]
+fn the_hidden_suite_cannot_be_compiled_into_a_learners_report() {
+    if !sandboxed() {
+        return;
+    }
+    let ex = exercise(EX06);
+    let suite = ex.hidden_suite();
+    let attack = |label: &str, path: &str| {
+        Submission::new(label).with_reference(&ex).inject(
+            &ex,
+            "race.rs",
+            FIRST_OK,
+            &format!("if futures.is_empty() {{ panic!(\"{{}}\", include_str!({path})); }}"),
+        )
+    };
+    let absolute = attack(
+        "suite_absolute",
+        &format!("{:?}", suite.display().to_string()),
+    );
+    let built = attack(
+        "suite_concat",
+        &format!("concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../../../../../tests/{EX06}.rs\")"),
+    );
+    let results = grade(&[&absolute, &built], &only(VISIBLE));
+    for result in &results {
+        assert_eq!(
+            result.tests[0].outcome,
+            Outcome::DidNotCompile,
+            "{result:#?}"
+        );
+        no_points(result, "include_str! of the hidden suite");
+        let reports = all_reports("attacker", std::slice::from_ref(result));
+        assert!(
+            !reports.contains(HIDDEN),
+            "the hidden test's name reached a report:\n{reports}"
+        );
+    }
+}
+
+#[test]
+fn the_graders_environment_never_reaches_learner_code() {
+    // The real CLI, with a "CI secret" in its environment: read at compile time (`option_env!`)
+    // and at run time (`std::env::var`) by a visible test, whose message the learner sees.
+    let ex = exercise(EX06);
+    let secret = unique("s3cret");
+    let submission = Submission::new("env_secret").with_reference(&ex).inject(
+        &ex,
+        "race.rs",
+        FIRST_OK,
+        "if futures.is_empty() { panic!(\"compile time: {:?}; run time: {:?}; HOME: {:?}\", \
+         option_env!(\"WORKBOOK_CORPUS_SECRET\"), std::env::var(\"WORKBOOK_CORPUS_SECRET\"), \
+         std::env::var(\"HOME\")); }",
+    );
+    let out = submission.0.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .current_dir(root())
+        .env("WORKBOOK_CORPUS_SECRET", &secret)
+        .arg("grade")
+        .arg(&submission.0)
+        .arg("--learner")
+        .args(["--sandbox", &sandbox_mode()])
+        .arg("--json")
+        .arg(out.join("r.json"))
+        .arg("--markdown")
+        .arg(out.join("r.md"))
+        .arg("--junit")
+        .arg(out.join("r.xml"))
+        .arg("--gradescope")
+        .arg(out.join("gs.json"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("compile time: None; run time: Err(NotPresent)"),
+        "the visible test ran and its message shows what it could read:\n{stdout}"
+    );
+    // Gradescope's results.json carries hidden tests on purpose (Gradescope withholds them from
+    // the learner itself); every report must be free of the secret.
+    let mut learner_facing = stdout.into_owned();
+    for file in ["r.json", "r.md", "r.xml"] {
+        learner_facing.push_str(&std::fs::read_to_string(out.join(file)).unwrap());
+    }
+    let gradescope = std::fs::read_to_string(out.join("gs.json")).unwrap();
+    assert!(
+        !learner_facing.contains(&secret) && !gradescope.contains(&secret),
+        "the grader's environment reached a report"
+    );
+    assert!(
+        !learner_facing.contains(HIDDEN),
+        "a learner-facing report names a hidden test"
+    );
+}
+
+fn sandbox_mode() -> String {
+    std::env::var("WORKBOOK_SANDBOX").unwrap_or_else(|_| "auto".into())
+}
+
+// ------------------------------------------------------------------------------------------------
+// Run time: the test process reaches nothing but its own binary, loopback and a private /tmp
+// ------------------------------------------------------------------------------------------------
+
+/// Code planted in `first_ok`: it tries each way in and panics with what it reached.
+fn probe(paths_to_read: &[String], paths_to_write: &[String]) -> String {
+    format!(
+        "if futures.is_empty() {{
+            let mut reached: Vec<String> = Vec::new();
+            for p in {paths_to_read:?} {{
+                if std::fs::read(p).is_ok() || std::fs::read_dir(p).is_ok() {{ reached.push(format!(\"read {{p}}\")); }}
+            }}
+            for p in {paths_to_write:?} {{
+                if std::fs::OpenOptions::new().append(true).create(true).open(p).is_ok() {{ reached.push(format!(\"write {{p}}\")); }}
+            }}
+            if std::process::Command::new(\"sh\").arg(\"-c\").arg(\"true\").status().is_ok() {{ reached.push(\"ran sh\".into()); }}
+            panic!(\"REACHED {{reached:?}}\");
+        }}"
+    )
+}
+
+#[test]
+fn a_test_reaches_neither_its_own_memory_nor_the_verdict_channel() {
+    if !sandboxed() {
+        return;
+    }
+    let ex = exercise(EX06);
+    let paths: Vec<String> = [
+        "/proc/self/mem",
+        "/proc/self/environ",
+        "/proc/self/fd/3",
+        "/proc/self/fd/4",
+        "/dev/fd/4",
+    ]
+    .map(String::from)
+    .to_vec();
+    let s = Submission::new("own_memory").with_reference(&ex).inject(
+        &ex,
+        "race.rs",
+        FIRST_OK,
+        &probe(&paths, &paths[3..]),
+    );
+    let result = &grade(&[&s], &only(VISIBLE))[0];
+    let test = &result.tests[0];
+    assert_eq!(test.outcome, Outcome::Failed, "{test:#?}");
+    assert!(
+        test.message.contains("REACHED []"),
+        "the test process reached its memory, its environment or the channel:\n{}",
+        test.message
+    );
+}
+
+#[test]
+fn a_test_can_touch_neither_the_instructors_tree_nor_other_submissions() {
+    if !sandboxed() {
+        return;
+    }
+    let ex = exercise(EX06);
+    let root = root();
+    let tests = root.join("tests");
+    let targets = root.join("target").join("workbook").join("target");
+    let deps = targets.join("debug").join("deps");
+    // A few real test binaries of other submissions, to overwrite.
+    let binaries: Vec<String> = std::fs::read_dir(&deps)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ex03_rate_limited_client-"))
+        })
+        .take(3)
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut write = vec![
+        tests
+            .join("ex03_rate_limited_client.rs")
+            .display()
+            .to_string(),
+        tests.join("grading.toml").display().to_string(),
+        root.join("target")
+            .join("workbook")
+            .join("PWNED")
+            .display()
+            .to_string(),
+    ];
+    write.extend(binaries.iter().cloned());
+    let read = vec![
+        root.display().to_string(),
+        tests.join("ex06_timeouts.rs").display().to_string(),
+        ex.solution_dir()
+            .join("src")
+            .join("race.rs")
+            .display()
+            .to_string(),
+        deps.display().to_string(),
+        "/etc/passwd".to_owned(),
+        std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+    ];
+    let before_tests = snapshot(&tests);
+    let before_binaries: Vec<Vec<u8>> =
+        binaries.iter().map(|b| std::fs::read(b).unwrap()).collect();
+    let s = Submission::new("touch_tree").with_reference(&ex).inject(
+        &ex,
+        "race.rs",
+        FIRST_OK,
+        &probe(&read, &write),
+    );
+    let result = &grade(&[&s], &only(VISIBLE))[0];
+    let test = &result.tests[0];
+    assert_eq!(test.outcome, Outcome::Failed, "{test:#?}");
+    assert!(
+        test.message.contains("REACHED []"),
+        "the test process reached the instructor's tree or another submission:\n{}",
+        test.message
+    );
+    assert!(
+        snapshot(&tests) == before_tests,
+        "the hidden suites or grading.toml changed"
+    );
+    let after: Vec<Vec<u8>> = binaries.iter().map(|b| std::fs::read(b).unwrap()).collect();
+    assert!(
+        after == before_binaries,
+        "another submission's binary changed"
+    );
+    assert!(!root.join("target/workbook/PWNED").exists());
+}
+
+#[test]
+fn nothing_a_test_starts_outlives_it() {
+    // The test starts a copy of its own binary, in a process group of its own, that never ends,
+    // then passes.
+    let ex = exercise(EX06);
+    let marker = unique("corpus-orphan");
+    let code = format!(
+        "if futures.is_empty() {{
+            if std::env::var_os(\"CORPUS_ORPHAN\").is_some() {{
+                loop {{ std::thread::sleep(std::time::Duration::from_secs(1)); }}
+            }}
+            let exe = std::env::args().next().unwrap();
+            let mut child = std::process::Command::new(exe);
+            child.args([\"--exact\", \"{VISIBLE}\", \"{marker}\"]).env(\"CORPUS_ORPHAN\", \"1\")
+                .stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            std::os::unix::process::CommandExt::process_group(&mut child, 0);
+            let _ = child.spawn();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }}"
+    );
+    let s = Submission::new("orphan")
+        .with_reference(&ex)
+        .inject(&ex, "race.rs", FIRST_OK, &code);
+    let result = &grade(&[&s], &only(VISIBLE))[0];
+    let left = processes_with(&marker);
+    for pid in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    if sandbox().status().backend == "bubblewrap" {
+        assert!(
+            left.is_empty(),
+            "a process the test started outlived it: {left:?} ({result:#?})"
+        );
+    } else {
+        assert!(
+            sandbox()
+                .status()
+                .missing
+                .iter()
+                .any(|m| m.contains("PID namespace") || m.contains("every isolation")),
+            "without a PID namespace the status says so: {:?}",
+            sandbox().status()
+        );
+    }
+}
+
+#[test]
+fn threads_and_processes_a_test_starts_are_capped() {
+    let ex = exercise(EX06);
+    let code = "if futures.is_empty() {
+        let mut n = 0u32;
+        while n < 20_000 {
+            match std::thread::Builder::new().stack_size(64 << 10).spawn(|| std::thread::sleep(std::time::Duration::from_secs(600))) {
+                Ok(_) => n += 1,
+                Err(_) => break,
+            }
+        }
+        panic!(\"THREADS {n}\");
+    }";
+    let s = Submission::new("thread_bomb")
+        .with_reference(&ex)
+        .inject(&ex, "race.rs", FIRST_OK, code);
+    let started = Instant::now();
+    let result = &grade(&[&s], &only(VISIBLE))[0];
+    let test = &result.tests[0];
+    assert_ne!(test.outcome, Outcome::Passed);
+    let status = sandbox().status();
+    let capped =
+        status.missing.iter().all(|m| !m.contains("process-count")) && status.backend != "off";
+    if capped {
+        let n: u32 = test
+            .message
+            .split("THREADS ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("the test reports its count: {test:#?}"));
+        assert!(
+            n < 600,
+            "a test started {n} threads; the process-count limit is 512"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "the grader stayed within its bounds"
+    );
+}
+
+#[test]
+fn a_gigabyte_of_output_costs_the_grader_kilobytes() {
+    let ex = exercise(EX06);
+    let code = "if futures.is_empty() {
+        use std::io::Write;
+        let chunk = vec![b'x'; 1 << 20];
+        let mut out = std::io::stdout().lock();
+        for _ in 0..1024 { let _ = out.write_all(&chunk); }
+        let _ = out.write_all(b\"\\nTHE END\\n\");
+        drop(out);
+        std::process::exit(3);
+    }";
+    let s = Submission::new("gigabyte")
+        .with_reference(&ex)
+        .inject(&ex, "race.rs", FIRST_OK, code);
+    let result = &grade(&[&s], &only(VISIBLE))[0];
+    let test = &result.tests[0];
+    assert_eq!(test.outcome, Outcome::Crashed, "{test:#?}");
+    assert!(
+        test.message.len() < 40_000 && test.message.contains("bytes of output left out"),
+        "the message keeps the beginning and the end ({} bytes)",
+        test.message.len()
+    );
+    assert!(
+        test.message.contains("THE END"),
+        "the end of the output is kept"
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Untrusted input: one bad file costs its own submission only
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn links_fifos_and_devices_in_src_are_left_out_for_their_submission_only() {
+    let ex = exercise(EX06);
+    let reference = ex.solution_dir().join("src");
+    // race.rs replaced by a link to the reference's: the link is refused, so race.rs is missing.
+    let linked = with_stub(Submission::new("linked"), &ex);
+    let race = linked.crate_dir(&ex).join("src").join("race.rs");
+    std::fs::remove_file(&race).unwrap();
+    std::os::unix::fs::symlink(reference.join("race.rs"), &race).unwrap();
+    // The reference, plus an editor's dangling lock link, a FIFO and a link to /dev/zero: those
+    // are left out, and the rest is graded.
+    let cluttered = Submission::new("cluttered").with_reference(&ex);
+    let src = cluttered.crate_dir(&ex).join("src");
+    std::os::unix::fs::symlink("learner@host.1234:1700000000", src.join(".#race.rs")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", src.join("zero.rs")).unwrap();
+    let fifo = src.join("pipe.rs");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let honest = Submission::new("links_control").with_reference(&ex);
+    let started = Instant::now();
+    let results = grade(&[&linked, &cluttered, &honest], &only(VISIBLE));
+    assert!(
+        started.elapsed() < Duration::from_secs(300),
+        "nothing hung the grader"
+    );
+    assert_eq!(
+        results[0].tests[0].outcome,
+        Outcome::DidNotCompile,
+        "{:#?}",
+        results[0]
+    );
+    assert!(
+        results[0]
+            .ignored
+            .iter()
+            .any(|i| i.starts_with("src/race.rs: left out — a symbolic link")),
+        "the link is reported: {:?}",
+        results[0].ignored
+    );
+    assert_eq!(
+        results[1].tests[0].outcome,
+        Outcome::Passed,
+        "{:#?}",
+        results[1]
+    );
+    for file in [".#race.rs", "zero.rs", "pipe.rs"] {
+        assert!(
+            results[1]
+                .ignored
+                .iter()
+                .any(|i| i.starts_with(&format!("src/{file}: left out"))),
+            "{file} is reported as left out: {:?}",
+            results[1].ignored
+        );
+    }
+    assert_eq!(
+        results[2].tests[0].outcome,
+        Outcome::Passed,
+        "{:#?}",
+        results[2]
+    );
+}
+
+#[test]
+fn labels_that_read_alike_keep_their_own_grades() {
+    let ex = exercise(EX06);
+    // Each pair sanitises to the same name; one of each pair is the reference, the other the stub.
+    let pairs = [("x-coll", "x_coll"), ("José", "Josè")];
+    let mut class = Vec::new();
+    for (a, b) in pairs {
+        class.push(Submission::new(a).with_reference(&ex));
+        class.push(with_stub(Submission::new(b), &ex));
+    }
+    // Make each reference a source of its own (identical sources are graded once by design).
+    for (i, s) in class.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let lib = s.crate_dir(&ex).join("src").join("lib.rs");
+        let text = std::fs::read_to_string(&lib).unwrap();
+        std::fs::write(&lib, format!("{text}\n// learner {i}\n")).unwrap();
+    }
+    let refs: Vec<&Submission> = class.iter().collect();
+    let results = grade(&refs, &only(VISIBLE));
+    let outcomes: Vec<Outcome> = results.iter().map(|r| r.tests[0].outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Passed,
+            Outcome::NotImplemented,
+            Outcome::Passed,
+            Outcome::NotImplemented
+        ],
+        "each label keeps its own result"
+    );
+}
+
+#[test]
+fn a_leftover_package_in_the_scratch_workspace_breaks_nothing() {
+    // A package directory left behind half-made (by a grader that was stopped) is no member of a
+    // later build.
+    let ex = exercise(EX06);
+    let junk = root()
+        .join("target/workbook/overlay")
+        .join(EX06)
+        .join(format!("{EX06}__junk_00000000"));
+    std::fs::create_dir_all(junk.join("src")).unwrap();
+    std::fs::write(junk.join("src/lib.rs"), "this is not rust").unwrap();
+    let honest = Submission::new("leftover_control").with_reference(&ex);
+    let result = &grade(&[&honest], &only(VISIBLE))[0];
+    let _ = std::fs::remove_dir_all(&junk);
+    assert_eq!(result.tests[0].outcome, Outcome::Passed, "{result:#?}");
+}
+
+#[test]
+fn an_endless_compile_costs_its_submission_only_and_leaves_nothing_running() {
+    let ex = exercise(EX06);
+    let marker = unique("endless");
+    // Const evaluation that never ends (the lint that stops long ones is allowed away); the
+    // marker names the crate's package so that a leftover rustc can be found.
+    let endless = Submission::new(&marker).with_reference(&ex).inject(
+        &ex,
+        "lib.rs",
+        "mod worker;\n",
+        "#[allow(long_running_const_eval)]\nconst _: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); if i == 0 { break i; } } };",
+    );
+    let honest = Submission::new("endless_control").with_reference(&ex);
+    let limits = Limits {
+        compile: Duration::from_secs(8),
+        ..only(VISIBLE)
+    };
+    let started = Instant::now();
+    let results = grade(&[&endless, &honest], &limits);
+    let took = started.elapsed();
+    assert_eq!(
+        results[0].tests[0].outcome,
+        Outcome::DidNotCompile,
+        "{:#?}",
+        results[0]
+    );
+    let errors = results[0].compile_errors.as_deref().unwrap_or_default();
+    assert!(
+        errors.contains("took longer than 8 s"),
+        "the compile limit is named: {errors}"
+    );
+    assert_eq!(
+        results[1].tests[0].outcome,
+        Outcome::Passed,
+        "{:#?}",
+        results[1]
+    );
+    assert!(took < Duration::from_secs(120), "grading took {took:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let label = marker.replace('-', "_");
+    let left: Vec<u32> = processes_with(&label)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.contains("rustc") || c.contains("bwrap"))
+        })
+        .collect();
+    assert!(left.is_empty(), "a compile outlived its limit: {left:?}");
+}
