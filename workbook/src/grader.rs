@@ -258,7 +258,16 @@ pub fn grade_exercise_many(
             results[i].tests = all(Outcome::NotRun, "the exercise was not submitted");
             continue;
         };
-        match read_sources(&crate_dir.join("src")) {
+        let linked = std::fs::symlink_metadata(crate_dir).is_ok_and(|m| !m.is_dir());
+        let sources = if linked {
+            Err(format!(
+                "exercises/{}: a symbolic link (only regular files and directories are graded)",
+                exercise.name
+            ))
+        } else {
+            read_sources(&crate_dir.join("src"))
+        };
+        match sources {
             Ok((files, refused)) => {
                 results[i].ignored = ignored_files(exercise, crate_dir);
                 results[i].ignored.extend(refused);

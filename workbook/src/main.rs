@@ -244,17 +244,29 @@ fn main() -> ExitCode {
             exercism,
             junit,
             markdown,
-        } => grade_one(&root, &submission, &options).and_then(|(label, results)| {
-            print!("{}", report::scorecard(&results, options.audience()));
+        } => grade_one(&root, &submission, &options).and_then(|(sandbox, label, results)| {
             let audience = options.audience();
+            print!("{}", report::scorecard(&results, audience, &sandbox));
             let pretty =
                 |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
             let outputs = [
-                (json, pretty(report::to_json(&label, &results, audience))),
-                (gradescope, pretty(report::to_gradescope(&results))),
+                (
+                    json,
+                    pretty(report::to_json(&label, &results, audience, &sandbox)),
+                ),
+                (
+                    gradescope,
+                    pretty(report::to_gradescope(&results, &sandbox)),
+                ),
                 (exercism, pretty(report::to_exercism(&results))),
-                (junit, report::to_junit(&label, &results, audience)),
-                (markdown, report::to_markdown(&label, &results, audience)),
+                (
+                    junit,
+                    report::to_junit(&label, &results, audience, &sandbox),
+                ),
+                (
+                    markdown,
+                    report::to_markdown(&label, &results, audience, &sandbox),
+                ),
             ];
             for (path, text) in outputs {
                 if let Some(path) = path {
@@ -552,21 +564,31 @@ fn solution(root: &Path, exercise: &Exercise, force: bool) -> Result<bool, Strin
 
 /// A submission's label (its directory's name) and the directory holding its exercises (the
 /// submission itself, or its `exercises/`).
-fn submission_layout(submission: &Path) -> Result<(String, PathBuf), String> {
-    let exercises_dir = if submission.join("exercises").is_dir() {
-        submission.join("exercises")
-    } else {
-        submission.to_path_buf()
-    };
-    if !exercises_dir.is_dir() {
-        return Err(format!("{} is not a directory", submission.display()));
-    }
+/// A submission's label and its `exercises/` directory (a copy of the workbook, or of that
+/// directory itself). The directory is untrusted: a symbolic link is not followed.
+fn submission_layout(submission: &Path) -> (String, Result<PathBuf, String>) {
     let label = submission
         .canonicalize()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| {
+            submission
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "submission".to_owned());
-    Ok((label, exercises_dir))
+    let real_dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    let nested = submission.join("exercises");
+    let dir = if std::fs::symlink_metadata(&nested).is_ok_and(|m| m.file_type().is_symlink()) {
+        Err("exercises/ is a symbolic link: only regular files and directories are graded".into())
+    } else if real_dir(&nested) {
+        Ok(nested)
+    } else if submission.is_dir() {
+        Ok(submission.to_path_buf())
+    } else {
+        Err(format!("{} is not a directory", submission.display()))
+    };
+    (label, dir)
 }
 
 /// Grades one submission; returns its label and the results of every exercise.
@@ -574,10 +596,14 @@ fn grade_one(
     root: &Path,
     submission: &Path,
     options: &GradeOptions,
-) -> Result<(String, Vec<ExerciseResult>), String> {
-    let mut graded = grade_many(root, &[submission.to_path_buf()], options)?;
-    Ok(graded.pop().expect("one submission"))
+) -> Result<(sandbox::Status, String, Vec<ExerciseResult>), String> {
+    let (sandbox, mut graded) = grade_many(root, &[submission.to_path_buf()], options)?;
+    let (label, results) = graded.pop().expect("one submission");
+    Ok((sandbox, label, results))
 }
+
+/// A submission's label and its results, exercise by exercise.
+type Graded = (String, Vec<ExerciseResult>);
 
 /// Grades many submissions exercise by exercise: each exercise of every submission is built in
 /// one cargo invocation, so the class shares one dependency build and both cores compile.
@@ -585,11 +611,19 @@ fn grade_many(
     root: &Path,
     submissions: &[PathBuf],
     options: &GradeOptions,
-) -> Result<Vec<(String, Vec<ExerciseResult>)>, String> {
-    let layouts = submissions
-        .iter()
-        .map(|s| submission_layout(s))
-        .collect::<Result<Vec<_>, _>>()?;
+) -> Result<(sandbox::Status, Vec<Graded>), String> {
+    let mut layouts = Vec::new();
+    for submission in submissions {
+        match submission_layout(submission) {
+            (_, Err(e)) if submissions.len() == 1 => return Err(e),
+            (label, Err(e)) => {
+                // One broken submission costs that submission only.
+                eprintln!("warning: {label}: {e}; graded as if nothing was submitted");
+                layouts.push((label, submission.join("(nothing)")));
+            }
+            (label, Ok(dir)) => layouts.push((label, dir)),
+        }
+    }
     let manifest = Manifest::load(root)?;
     let overlay = Overlay::new(root);
     let limits = options.limits()?;
@@ -602,7 +636,11 @@ fn grade_many(
         let subs: Vec<(&str, Option<&Path>)> = layouts
             .iter()
             .zip(&dirs)
-            .map(|((label, _), dir)| (label.as_str(), dir.is_dir().then_some(dir.as_path())))
+            .map(|((label, _), dir)| {
+                // Not followed if it is a symbolic link (the grader reports it as left out).
+                let present = std::fs::symlink_metadata(dir).is_ok();
+                (label.as_str(), present.then_some(dir.as_path()))
+            })
             .collect();
         let results = grader::grade_exercise_many(&overlay, &ex, &subs, &limits, &manifest);
         if submissions.len() > 1 {
@@ -612,7 +650,7 @@ fn grade_many(
             slot.1.push(result);
         }
     }
-    Ok(graded)
+    Ok((limits.sandbox.status(), graded))
 }
 
 fn grade_class(
@@ -640,7 +678,8 @@ fn grade_class(
     let names: Vec<String> = exercises::all(root).into_iter().map(|e| e.name).collect();
     let mut gradebook = vec![report::csv_header(&names)];
     let audience = options.audience();
-    for (label, results) in grade_many(root, &mine, options)? {
+    let (sandbox, graded) = grade_many(root, &mine, options)?;
+    for (label, results) in graded {
         let (points, max): (f64, f64) = (
             results.iter().map(ExerciseResult::points).sum(),
             results.iter().map(ExerciseResult::max_points).sum(),
@@ -651,23 +690,23 @@ fn grade_class(
         let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
         write(
             &here.join("result.json"),
-            &pretty(report::to_json(&label, &results, audience)),
+            &pretty(report::to_json(&label, &results, audience, &sandbox)),
         )?;
         write(
             &here.join("results.json"),
-            &pretty(report::to_gradescope(&results)),
+            &pretty(report::to_gradescope(&results, &sandbox)),
         )?;
         write(
             &here.join("junit.xml"),
-            &report::to_junit(&label, &results, audience),
+            &report::to_junit(&label, &results, audience, &sandbox),
         )?;
         write(
             &here.join("summary.md"),
-            &report::to_markdown(&label, &results, audience),
+            &report::to_markdown(&label, &results, audience, &sandbox),
         )?;
         write(
             &here.join("scorecard.txt"),
-            &report::scorecard(&results, audience),
+            &report::scorecard(&results, audience, &sandbox),
         )?;
         gradebook.push(report::csv_row(&label, &results));
     }

@@ -6,6 +6,7 @@
 //! is not `visible`; they still count in the score. Instructor reports show everything.
 
 use crate::grader::{ExerciseResult, Outcome, TestResult};
+use crate::sandbox::Status;
 use serde_json::{Value, json};
 
 /// Who reads the report.
@@ -24,6 +25,18 @@ fn shown(t: &TestResult, index: usize, audience: Audience) -> (String, String) {
     }
 }
 
+/// The sandbox's status as one line; loud when a protection was missing.
+fn sandbox_line(sandbox: &Status) -> String {
+    if sandbox.missing.is_empty() {
+        sandbox.summary()
+    } else {
+        format!(
+            "WARNING: learner code ran without full isolation. {}",
+            sandbox.summary()
+        )
+    }
+}
+
 fn total(results: &[ExerciseResult]) -> (f64, f64) {
     (
         results.iter().map(ExerciseResult::points).sum(),
@@ -31,9 +44,10 @@ fn total(results: &[ExerciseResult]) -> (f64, f64) {
     )
 }
 
-/// A plain-text scorecard, one block per exercise.
-pub fn scorecard(results: &[ExerciseResult], audience: Audience) -> String {
-    let mut out = String::new();
+/// A plain-text scorecard, one block per exercise, under the sandbox's status.
+pub fn scorecard(results: &[ExerciseResult], audience: Audience, sandbox: &Status) -> String {
+    let mut out = sandbox_line(sandbox);
+    out.push('\n');
     for ex in results {
         out.push_str(&format!(
             "\n{} — {}/{} points\n",
@@ -80,12 +94,18 @@ pub fn scorecard(results: &[ExerciseResult], audience: Audience) -> String {
 }
 
 /// The workbook's own JSON: everything the grader knows.
-pub fn to_json(submission: &str, results: &[ExerciseResult], audience: Audience) -> Value {
+pub fn to_json(
+    submission: &str,
+    results: &[ExerciseResult],
+    audience: Audience,
+    sandbox: &Status,
+) -> Value {
     let (score, max_score) = total(results);
     json!({
         "submission": submission,
         "score": score,
         "max_score": max_score,
+        "sandbox": { "backend": sandbox.backend, "missing": sandbox.missing },
         "exercises": results.iter().map(|ex| json!({
             "exercise": ex.exercise,
             "score": ex.points(),
@@ -110,8 +130,9 @@ pub fn to_json(submission: &str, results: &[ExerciseResult], audience: Audience)
 }
 
 /// Gradescope's `results.json`: one entry per hidden test, with its visibility (Gradescope itself
-/// withholds hidden tests from students, so this report always carries everything).
-pub fn to_gradescope(results: &[ExerciseResult]) -> Value {
+/// withholds hidden tests from students, so this report always carries everything); the
+/// sandbox's status in the top-level `output`.
+pub fn to_gradescope(results: &[ExerciseResult], sandbox: &Status) -> Value {
     let mut tests = Vec::new();
     for ex in results {
         for t in &ex.tests {
@@ -131,7 +152,7 @@ pub fn to_gradescope(results: &[ExerciseResult]) -> Value {
             }));
         }
     }
-    json!({ "score": total(results).0, "tests": tests })
+    json!({ "score": total(results).0, "output": sandbox_line(sandbox), "tests": tests })
 }
 
 /// Exercism's test-runner `results.json`, version 3: tests in file order, `task_id` = the exercise's
@@ -187,12 +208,18 @@ pub fn to_exercism(results: &[ExerciseResult]) -> Value {
 }
 
 /// JUnit XML (the Jenkins flavour GitLab and most CI systems read): one suite per exercise, points
-/// as properties.
-pub fn to_junit(submission: &str, results: &[ExerciseResult], audience: Audience) -> String {
+/// and the sandbox's status as properties.
+pub fn to_junit(
+    submission: &str,
+    results: &[ExerciseResult],
+    audience: Audience,
+    sandbox: &Status,
+) -> String {
     use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new(format!("workbook grade: {submission}"));
     for ex in results {
         let mut suite = TestSuite::new(ex.exercise.clone());
+        suite.add_property(Property::new("sandbox", sandbox.summary()));
         suite.add_property(Property::new("score", ex.points().to_string()));
         suite.add_property(Property::new("max_score", ex.max_points().to_string()));
         for (i, t) in ex.tests.iter().enumerate() {
@@ -226,9 +253,15 @@ pub fn to_junit(submission: &str, results: &[ExerciseResult], audience: Audience
 }
 
 /// A Markdown summary (for `$GITHUB_STEP_SUMMARY`, or a merge request comment).
-pub fn to_markdown(submission: &str, results: &[ExerciseResult], audience: Audience) -> String {
+pub fn to_markdown(
+    submission: &str,
+    results: &[ExerciseResult],
+    audience: Audience,
+    sandbox: &Status,
+) -> String {
     let (points, max) = total(results);
     let mut out = format!("## Grade for `{submission}`: {points}/{max} points\n\n");
+    out.push_str(&format!("{}\n\n", sandbox_line(sandbox)));
     out.push_str("| exercise | points | passed | not implemented | other failures |\n|---|---|---|---|---|\n");
     for ex in results {
         let count = |o: Outcome| ex.tests.iter().filter(|t| t.outcome == o).count();

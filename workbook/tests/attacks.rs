@@ -87,14 +87,15 @@ fn no_points(result: &ExerciseResult, what: &str) {
 /// Everything a grading run's reports say, learner-facing and instructor-facing, as one text.
 fn all_reports(label: &str, results: &[ExerciseResult]) -> String {
     use workbook::report::{self, Audience};
+    let status = sandbox().status();
     let mut text = String::new();
     for audience in [Audience::Learner, Audience::Instructor] {
-        text.push_str(&report::scorecard(results, audience));
-        text.push_str(&report::to_json(label, results, audience).to_string());
-        text.push_str(&report::to_junit(label, results, audience));
-        text.push_str(&report::to_markdown(label, results, audience));
+        text.push_str(&report::scorecard(results, audience, &status));
+        text.push_str(&report::to_json(label, results, audience, &status).to_string());
+        text.push_str(&report::to_junit(label, results, audience, &status));
+        text.push_str(&report::to_markdown(label, results, audience, &status));
     }
-    text.push_str(&report::to_gradescope(results).to_string());
+    text.push_str(&report::to_gradescope(results, &status).to_string());
     text.push_str(&report::to_exercism(results).to_string());
     text
 }
@@ -735,4 +736,90 @@ fn an_endless_compile_costs_its_submission_only_and_leaves_nothing_running() {
         })
         .collect();
     assert!(left.is_empty(), "a compile outlived its limit: {left:?}");
+}
+
+#[test]
+fn linked_exercise_directories_are_not_followed_and_cost_only_their_submission() {
+    // A class of three, through the real CLI: one whose `exercises/` is a link to the
+    // instructor's `solutions/`, one whose exercise directory is a link to the reference, one
+    // honest reference of its own.
+    let ex = exercise(EX06);
+    let class = Submission::new("linked_class");
+    let whole = class.0.join("all_linked");
+    std::fs::create_dir_all(&whole).unwrap();
+    std::os::unix::fs::symlink(root().join("solutions"), whole.join("exercises")).unwrap();
+    let one = class.0.join("one_linked").join("exercises");
+    std::fs::create_dir_all(&one).unwrap();
+    std::os::unix::fs::symlink(ex.solution_dir(), one.join(EX06)).unwrap();
+    let honest = class.0.join("honest").join("exercises").join(EX06);
+    workbook::grade::copy_dir(&ex.solution_dir().join("src"), &honest.join("src")).unwrap();
+    std::fs::write(honest.join("src/lib.rs"), {
+        let text = std::fs::read_to_string(ex.solution_dir().join("src/lib.rs")).unwrap();
+        format!("{text}\n// my own\n")
+    })
+    .unwrap();
+    let out = class.0.join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .current_dir(root())
+        .arg("grade-class")
+        .arg(&class.0)
+        .arg("--out")
+        .arg(&out)
+        .args(["--sandbox", &sandbox_mode()])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "the class was graded: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    let score = |label: &str| -> f64 {
+        let row = gradebook
+            .lines()
+            .find(|l| l.starts_with(&format!("{label},")))
+            .unwrap_or_else(|| panic!("{label} is in the gradebook:\n{gradebook}"));
+        row.split(',').nth(1).unwrap().parse().unwrap()
+    };
+    assert_eq!(
+        score("all_linked"),
+        0.0,
+        "exercises/ linked to the solutions"
+    );
+    assert_eq!(
+        score("one_linked"),
+        0.0,
+        "an exercise linked to the reference"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("honest/result.json")).unwrap())
+            .unwrap();
+    let ex06 = json["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["exercise"] == EX06)
+        .unwrap();
+    assert_eq!(
+        ex06["score"], ex06["max_score"],
+        "the honest submission: {ex06:#}"
+    );
+    let status = sandbox().status();
+    assert_eq!(
+        json["sandbox"]["backend"], status.backend,
+        "every report says which sandbox graded it"
+    );
+    let linked: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("one_linked/result.json")).unwrap())
+            .unwrap();
+    let said = linked.to_string();
+    assert!(
+        said.contains("a symbolic link"),
+        "the report says why the exercise was not taken: {said}"
+    );
+    let markdown = std::fs::read_to_string(out.join("honest/summary.md")).unwrap();
+    assert!(
+        markdown.contains("sandbox: "),
+        "the Markdown report names the sandbox"
+    );
 }
