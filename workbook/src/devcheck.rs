@@ -9,7 +9,7 @@
 //! `cargo test`.)
 
 use crate::exercises::Exercise;
-use crate::grade::{Graded, Outcome, Overlay, Sources, Variant, read_sources};
+use crate::grade::{Built, Graded, Outcome, Overlay, Sources, Variant, read_sources};
 use std::path::Path;
 use std::time::Duration;
 
@@ -223,10 +223,13 @@ pub fn check_exercise(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
         Ok(built) => built,
         Err(e) => return vec![format!("{}: {e}", exercise.name)],
     };
-    let run = |exe: &Result<std::path::PathBuf, String>| -> Result<Graded, String> {
-        match exe {
-            Ok(exe) => overlay.run_all(exe, LIMIT),
-            Err(errors) => Ok(Graded::DidNotCompile(errors.clone())),
+    let run = |built: &Result<Built, String>| -> Result<Graded, String> {
+        match built {
+            Ok(Built { suite: Ok(exe), .. }) => overlay.run_all(exe, LIMIT),
+            Ok(Built {
+                suite: Err(errors), ..
+            })
+            | Err(errors) => Ok(Graded::DidNotCompile(errors.clone())),
         }
     };
     match run(&built[0]) {

@@ -8,7 +8,7 @@
 //! and every submission after the first reuses the dependency build.
 
 use crate::exercises::Exercise;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -150,12 +150,27 @@ pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// How a build of learners' code is confined: the sandbox its rustc runs in, and how long one
-/// rustc may take.
+/// How a build of learners' code is confined: the sandbox its rustc runs in, how long one rustc
+/// may take, and — when some hidden tests are withheld from learners — the suite of the visible
+/// tests alone, built as a binary of its own.
 #[derive(Clone, Copy)]
 pub struct Confined<'a> {
     pub sandbox: &'a crate::sandbox::Sandbox,
     pub compile: Duration,
+    pub visible_suite: Option<&'a str>,
+}
+
+/// The test binaries of one variant. The hidden suite's binary contains every test's name and
+/// messages; a learner's code runs inside it and could print them. So the tests a learner may see
+/// run from a binary of the visible tests alone, when there is one, and what the hidden tests'
+/// binary says reaches instructors only.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The whole suite, or the compiler's messages when it alone did not compile (they quote the
+    /// hidden suite: for instructors only).
+    pub suite: Result<PathBuf, String>,
+    /// The visible tests' binary, when the build made one.
+    pub visible: Option<PathBuf>,
 }
 
 /// Scratch workspaces for grading submissions of the workbook at `root`: one per exercise under
@@ -184,17 +199,27 @@ impl Overlay {
 
     /// Builds several variants of one exercise in a single cargo invocation (cargo compiles them in
     /// parallel, and a compile error in one does not stop the others: `--keep-going`). Returns, per
-    /// variant and in order, the test executable or the compiler's messages. With `confined`, every
-    /// rustc that compiles a variant's code runs in the sandbox ([`crate::rustc_jail`]).
+    /// variant and in order, its test binaries, or the compiler's messages when its crate (or the
+    /// visible suite against it) did not compile. With `confined`, every rustc that compiles a
+    /// variant's code runs in the sandbox ([`crate::rustc_jail`]).
     pub fn build_many(
         &self,
         exercise: &Exercise,
         variants: &[Variant<'_>],
         limit: Duration,
         confined: Option<Confined<'_>>,
-    ) -> Result<Vec<Result<PathBuf, String>>, String> {
+    ) -> Result<Vec<Result<Built, String>>, String> {
         let _turn = one_at_a_time();
         let dir = self.base.join("overlay").join(&exercise.name);
+        let visible_suite = match confined.and_then(|c| c.visible_suite) {
+            Some(text) => {
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                let path = dir.join(format!("{}_visible.rs", exercise.name));
+                write_if_changed(&path, text)?;
+                Some(path)
+            }
+            None => None,
+        };
         let mut packages: Vec<String> = Vec::new();
         for v in variants {
             // Labels that differ map to packages that differ (`x-coll` and `x_coll`, `José` and
@@ -203,7 +228,13 @@ impl Overlay {
             while packages.contains(&package) {
                 package.push('_');
             }
-            self.prepare(exercise, &dir, &package, v.sources)?;
+            self.prepare(
+                exercise,
+                &dir,
+                &package,
+                v.sources,
+                visible_suite.as_deref(),
+            )?;
             packages.push(package);
         }
         self.write_workspace(&dir, &packages)?;
@@ -230,7 +261,9 @@ impl Overlay {
         if let Some(confined) = confined {
             let spec = crate::rustc_jail::Spec {
                 sandbox: confined.sandbox.to_spec(),
-                suites: vec![exercise.hidden_suite()],
+                suites: std::iter::once(exercise.hidden_suite())
+                    .chain(visible_suite.clone())
+                    .collect(),
                 private_crates: crate::exercises::all(&self.root)
                     .into_iter()
                     .map(|e| e.name)
@@ -255,9 +288,14 @@ impl Overlay {
                     .into_owned(),
             )
         };
-        let mut executables = std::collections::HashMap::new();
-        let mut errors: std::collections::HashMap<String, String> =
-            std::collections::HashMap::new();
+        // Per package: the test binaries, and the compiler's errors by target — the library,
+        // the visible suite, the whole suite.
+        let visible_name = format!("{}_visible", exercise.name);
+        let mut suites: HashMap<String, PathBuf> = HashMap::new();
+        let mut visibles: HashMap<String, PathBuf> = HashMap::new();
+        let mut lib_errors: HashMap<String, String> = HashMap::new();
+        let mut visible_errors: HashMap<String, String> = HashMap::new();
+        let mut suite_errors: HashMap<String, String> = HashMap::new();
         for line in stdout.lines() {
             let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
@@ -265,25 +303,49 @@ impl Overlay {
             let Some(package) = package_of(&msg) else {
                 continue;
             };
+            let is_test = msg["target"]["kind"][0] == "test";
+            let is_visible = is_test && msg["target"]["name"] == visible_name.as_str();
             if msg["reason"] == "compiler-artifact"
-                && msg["target"]["name"] == exercise.name.as_str()
-                && msg["target"]["kind"][0] == "test"
+                && is_test
                 && let Some(exe) = msg["executable"].as_str()
             {
-                executables.insert(package, PathBuf::from(exe));
+                let into = if is_visible {
+                    &mut visibles
+                } else {
+                    &mut suites
+                };
+                into.insert(package, PathBuf::from(exe));
             } else if msg["reason"] == "compiler-message" && msg["message"]["level"] == "error" {
                 let rendered = msg["message"]["rendered"].as_str().unwrap_or_default();
-                errors.entry(package).or_default().push_str(rendered);
+                let into = match (is_test, is_visible) {
+                    (false, _) => &mut lib_errors,
+                    (true, true) => &mut visible_errors,
+                    (true, false) => &mut suite_errors,
+                };
+                into.entry(package).or_default().push_str(rendered);
             }
         }
+        let clean = |e: String| strip_ansi(e.trim());
         Ok(packages
             .iter()
-            .map(|package| match executables.remove(package) {
-                Some(exe) => Ok(exe),
-                None => Err(match errors.remove(package) {
-                    Some(e) => strip_ansi(e.trim()),
-                    None => compiler_errors(&stderr),
-                }),
+            .map(|package| {
+                if let Some(e) = lib_errors.remove(package) {
+                    return Err(clean(e));
+                }
+                let visible = visibles.remove(package);
+                if visible_suite.is_some() && visible.is_none() {
+                    return Err(match visible_errors.remove(package) {
+                        Some(e) => clean(e),
+                        None => compiler_errors(&stderr),
+                    });
+                }
+                let suite = match (suites.remove(package), suite_errors.remove(package)) {
+                    (Some(exe), _) => Ok(exe),
+                    (None, Some(e)) if visible.is_some() => Err(clean(e)),
+                    (None, Some(e)) => return Err(clean(e)),
+                    (None, None) => return Err(compiler_errors(&stderr)),
+                };
+                Ok(Built { suite, visible })
             })
             .collect())
     }
@@ -308,6 +370,7 @@ impl Overlay {
         dir: &Path,
         package: &str,
         sources: &Sources,
+        visible_suite: Option<&Path>,
     ) -> Result<(), String> {
         let staging_root = self.base.join("overlay").join(".staging");
         // Left over from a grader that was stopped half-way.
@@ -337,7 +400,7 @@ impl Overlay {
             }
             std::fs::write(
                 staging.join("Cargo.toml"),
-                self.package_manifest(exercise, package)?,
+                self.package_manifest(exercise, package, visible_suite)?,
             )
             .map_err(|e| e.to_string())?;
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -355,8 +418,13 @@ impl Overlay {
     }
 
     /// The instructor's stub manifest, renamed, with the library name pinned to the exercise's and
-    /// the hidden suite's path made absolute.
-    fn package_manifest(&self, exercise: &Exercise, package: &str) -> Result<String, String> {
+    /// the hidden suite's path made absolute; and the visible suite as a second test target.
+    fn package_manifest(
+        &self,
+        exercise: &Exercise,
+        package: &str,
+        visible_suite: Option<&Path>,
+    ) -> Result<String, String> {
         let text = read(&exercise.stub_dir().join("Cargo.toml"))?;
         let mut manifest: toml::Table = text.parse().map_err(|e| format!("stub manifest: {e}"))?;
         table(&mut manifest, "package")?.insert("name".into(), package.into());
@@ -367,11 +435,17 @@ impl Overlay {
         lib.insert("test".into(), false.into());
         lib.insert("doctest".into(), false.into());
         manifest.insert("lib".into(), lib.into());
-        let suite = exercise.hidden_suite().to_string_lossy().into_owned();
-        let mut test = toml::Table::new();
-        test.insert("name".into(), exercise.name.clone().into());
-        test.insert("path".into(), suite.into());
-        manifest.insert("test".into(), toml::Value::Array(vec![test.into()]));
+        let target = |name: String, path: &Path| -> toml::Value {
+            let mut test = toml::Table::new();
+            test.insert("name".into(), name.into());
+            test.insert("path".into(), path.to_string_lossy().into_owned().into());
+            test.into()
+        };
+        let mut tests = vec![target(exercise.name.clone(), &exercise.hidden_suite())];
+        if let Some(visible) = visible_suite {
+            tests.push(target(format!("{}_visible", exercise.name), visible));
+        }
+        manifest.insert("test".into(), toml::Value::Array(tests));
         toml::to_string(&manifest).map_err(|e| e.to_string())
     }
 

@@ -13,7 +13,7 @@
 //!   forged `test … ok` lines, a vanished or renamed test: none of them leaves a signed verdict.
 
 use crate::exercises::Exercise;
-use crate::grade::{Overlay, Sources, Variant, read_sources};
+use crate::grade::{Built, Overlay, Sources, Variant, read_sources};
 use crate::manifest::{Manifest, Visibility};
 use crate::sandbox::{Jail, Rlimits, Sandbox};
 use std::collections::{BTreeMap, HashMap};
@@ -299,6 +299,21 @@ pub fn grade_exercise_many(
         }
         built_as.push(variant);
     }
+    // When some tests are withheld from learners, the visible ones run from a binary of their
+    // own: the learner's code runs inside whatever binary it is tested in, and can print any text
+    // that binary holds (or run it with `--list`) into a message the learner sees.
+    let shown = |test: &str| {
+        manifest
+            .weight(&exercise.name, test)
+            .visibility
+            .shown_to_learner()
+    };
+    let every_test = expected_tests(exercise);
+    let visible_suite = (every_test.iter().any(|t| shown(t))
+        && !every_test.iter().all(|t| shown(t)))
+    .then(|| std::fs::read_to_string(exercise.hidden_suite()).ok())
+    .flatten()
+    .map(|suite| crate::export::visible_suite(&suite, shown).0);
     let building = Instant::now();
     let built = if variants.is_empty() {
         Ok(Vec::new())
@@ -314,6 +329,7 @@ pub fn grade_exercise_many(
             Some(crate::grade::Confined {
                 sandbox: &limits.sandbox,
                 compile: limits.compile,
+                visible_suite: visible_suite.as_deref(),
             }),
         )
     };
@@ -334,7 +350,16 @@ pub fn grade_exercise_many(
                 .zip(&variants)
                 .map(|(build, variant)| {
                     let (tests, errors) = match build {
-                        Ok(exe) => (run_tests(exe, &expected, limits), None),
+                        Ok(built) => {
+                            let tests = run_tests(built, &expected, limits, &shown);
+                            // A class leaves thousands of test binaries of a few MB each: each
+                            // goes once its tests have run.
+                            for exe in built.suite.iter().chain(&built.visible) {
+                                limits.sandbox.unstage(exe);
+                                let _ = std::fs::remove_file(exe);
+                            }
+                            (tests, None)
+                        }
                         Err(errors) => (
                             all(Outcome::DidNotCompile, "the exercise does not compile"),
                             Some(errors.clone()),
@@ -412,8 +437,13 @@ fn without_package(text: &str, exercise: &str) -> String {
 }
 
 /// Runs every expected test in its own process, `limits.jobs` at a time; results in `expected`
-/// order.
-fn run_tests(executable: &Path, expected: &[String], limits: &Limits) -> Vec<TestResult> {
+/// order. A test learners see runs from the visible tests' binary when there is one.
+fn run_tests(
+    built: &Built,
+    expected: &[String],
+    limits: &Limits,
+    shown: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<TestResult> {
     let queue = std::sync::Mutex::new(expected.iter().enumerate());
     let results = std::sync::Mutex::new(BTreeMap::new());
     std::thread::scope(|scope| {
@@ -422,7 +452,28 @@ fn run_tests(executable: &Path, expected: &[String], limits: &Limits) -> Vec<Tes
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some((i, name)) = next else { break };
-                    let result = run_one(executable, name, limits);
+                    let binary = match (&built.visible, &built.suite) {
+                        (Some(visible), _) if shown(name) => Ok(visible),
+                        (_, suite) => suite.as_ref(),
+                    };
+                    let result = match binary {
+                        Ok(executable) => run_one(executable, name, limits),
+                        // The hidden suite alone did not compile against this crate: its
+                        // messages quote it, so they go to the instructor (a hidden test's
+                        // message is never shown to a learner).
+                        Err(errors) => TestResult {
+                            name: name.clone(),
+                            outcome: Outcome::DidNotCompile,
+                            message: format!(
+                                "the hidden tests do not compile against this crate (is its \
+                                 public API the stub's?):\n{errors}"
+                            ),
+                            points: 0.0,
+                            max_points: 1.0,
+                            visibility: Visibility::Visible,
+                            duration: Duration::ZERO,
+                        },
+                    };
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())

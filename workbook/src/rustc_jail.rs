@@ -261,14 +261,22 @@ fn jail_for(
         }
         read.push(source);
     }
-    // The dependency directories, file by file: never another submission's library.
+    // The dependency directories, file by file: the dependencies' libraries (`.rlib`, `.rmeta`,
+    // proc-macro `.so`), never an exercise's library or test binary (another submission's), nor
+    // what other compiles are writing there at this moment.
     let private = |name: &str| {
         spec.private_crates.iter().any(|c| {
             name.strip_prefix("lib")
                 .unwrap_or(name)
                 .strip_prefix(c.as_str())
-                .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('.'))
+                .is_some_and(|rest| rest.starts_with(['-', '.', '_']))
         })
+    };
+    let library = |name: &str| {
+        name.starts_with("lib")
+            && [".rlib", ".rmeta", ".so"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
     };
     let mut masked = Vec::new();
     for dir in &call.search {
@@ -279,7 +287,7 @@ fn jail_for(
         for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
             let entry = entry.map_err(|e| e.to_string())?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.file_type().is_ok_and(|t| t.is_file()) && !private(&name) {
+            if library(&name) && !private(&name) && entry.file_type().is_ok_and(|t| t.is_file()) {
                 read.push(entry.path());
             }
         }

@@ -372,13 +372,23 @@ impl Sandbox {
         if let Some(path) = staged.get(executable) {
             return Ok(path.clone());
         }
-        let dir = self.scratch.join(format!("x{}", staged.len()));
+        let dir = self.scratch.join(format!("x{}", random_hex(6)));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let path = dir.join("test");
         copy_executable(executable, &path)
             .map_err(|e| format!("cannot stage {}: {e}", executable.display()))?;
         staged.insert(executable.to_path_buf(), path.clone());
         Ok(path)
+    }
+
+    /// Removes the staged copy of `executable` (once its tests have run).
+    pub fn unstage(&self, executable: &Path) {
+        let mut staged = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(path) = staged.remove(executable)
+            && let Some(dir) = path.parent()
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 
     /// The command that runs `jail`'s program in this sandbox.
@@ -543,9 +553,11 @@ fn bwrap_args(jail: &Jail) -> Vec<OsString> {
                 Ok(target) if path.is_dir() => {
                     args.extend(["--symlink".into(), target.into(), path.into()])
                 }
+                // `-try`: a file that went away since it was listed (a build running beside this
+                // one) is simply absent, as it would be a moment later.
                 _ => {
                     let source = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-                    args.extend(["--ro-bind".into(), source.into(), path.into()])
+                    args.extend(["--ro-bind-try".into(), source.into(), path.into()])
                 }
             },
             Mount::Write(dir) => args.extend(["--bind".into(), dir.into(), dir.into()]),
@@ -827,6 +839,10 @@ fn landlock(rules: &Value) -> Result<(), String> {
         fs_rules.push((path, AccessFs::from_all(abi)));
     }
     for (path, access) in fs_rules {
+        // A file that went away since it was listed is simply out of reach.
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
         let fd = PathFd::new(&path).map_err(|e| format!("landlock: {path}: {e}"))?;
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, access))

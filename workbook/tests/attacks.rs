@@ -823,3 +823,43 @@ fn linked_exercise_directories_are_not_followed_and_cost_only_their_submission()
         "the Markdown report names the sandbox"
     );
 }
+
+#[test]
+fn a_visible_test_cannot_list_or_run_the_hidden_tests_of_its_own_binary() {
+    // The test runs its own binary with `--list`, and runs a hidden test through it, and puts
+    // what they print into its own message, which the learner sees.
+    let ex = exercise(EX06);
+    let code = format!(
+        "if futures.is_empty() {{
+            let exe = std::env::args().next().unwrap();
+            let list = std::process::Command::new(&exe).arg(\"--list\").output();
+            let run = std::process::Command::new(&exe).args([\"--exact\", \"{HIDDEN}\", \"--nocapture\"]).output();
+            let text = |o: std::io::Result<std::process::Output>| o.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+            panic!(\"LISTED {{}} RAN {{}}\", text(list), text(run));
+        }}"
+    );
+    let submission = Submission::new("list_hidden")
+        .with_reference(&ex)
+        .inject(&ex, "race.rs", FIRST_OK, &code);
+    let out = submission.0.join("out.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .current_dir(root())
+        .arg("grade")
+        .arg(&submission.0)
+        .arg("--learner")
+        .args(["--sandbox", &sandbox_mode()])
+        .arg("--json")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        report.contains("LISTED") && report.contains(VISIBLE),
+        "the visible test ran and listed its own binary: {}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert!(
+        !report.contains(HIDDEN),
+        "the learner's report names a hidden test: its binary holds the hidden tests"
+    );
+}
