@@ -518,6 +518,10 @@ fn test_executable(root: &Path, exercise: &Exercise) -> Result<PathBuf, String> 
         .ok_or_else(|| format!("the test binary of {} was not found", exercise.name))
 }
 
+fn percent(with: Duration, without: Duration) -> f64 {
+    100.0 * (with.as_secs_f64() / without.as_secs_f64().max(1e-9) - 1.0)
+}
+
 /// Class grading: `n` submissions (stubs, references, broken ones) graded with one shared
 /// dependency build, against a clean build per submission (measured on `naive` of them).
 pub fn class_grading(
@@ -566,25 +570,30 @@ pub fn class_grading(
     let manifest = Manifest::load(root)?;
     let helper = std::env::current_exe().map_err(|e| e.to_string())?;
     let sandbox = crate::sandbox::Sandbox::new(crate::sandbox::Mode::Auto, &helper)?;
-    let limits = Limits::new(std::sync::Arc::new(sandbox));
+    println!("{}", sandbox.status().summary());
+    let sandboxed = Limits::new(std::sync::Arc::new(sandbox));
+    let unsandboxed = Limits::new(std::sync::Arc::new(crate::sandbox::Sandbox::off(&helper)?));
     // Grades `subs`; returns the time and the points each submission got.
-    let grade_all = |overlay: &Overlay, subs: &[(String, PathBuf)]| -> (Duration, Vec<f64>) {
-        let started = Instant::now();
-        let mut points = vec![0.0; subs.len()];
-        for ex in &all {
-            let dirs: Vec<PathBuf> = subs.iter().map(|(_, d)| d.join(&ex.name)).collect();
-            let list: Vec<(&str, Option<&Path>)> = subs
-                .iter()
-                .zip(&dirs)
-                .map(|((l, _), d)| (l.as_str(), Some(d.as_path())))
-                .collect();
-            let graded = grader::grade_exercise_many(overlay, ex, &list, &limits, &manifest);
-            for (p, r) in points.iter_mut().zip(graded) {
-                *p += r.points();
+    let grade_with =
+        |limits: &Limits, overlay: &Overlay, subs: &[(String, PathBuf)]| -> (Duration, Vec<f64>) {
+            let started = Instant::now();
+            let mut points = vec![0.0; subs.len()];
+            for ex in &all {
+                let dirs: Vec<PathBuf> = subs.iter().map(|(_, d)| d.join(&ex.name)).collect();
+                let list: Vec<(&str, Option<&Path>)> = subs
+                    .iter()
+                    .zip(&dirs)
+                    .map(|((l, _), d)| (l.as_str(), Some(d.as_path())))
+                    .collect();
+                let graded = grader::grade_exercise_many(overlay, ex, &list, limits, &manifest);
+                for (p, r) in points.iter_mut().zip(graded) {
+                    *p += r.points();
+                }
             }
-        }
-        (started.elapsed(), points)
-    };
+            (started.elapsed(), points)
+        };
+    let grade_all =
+        |overlay: &Overlay, subs: &[(String, PathBuf)]| grade_with(&sandboxed, overlay, subs);
     // Shared: the workbook's overlay (its dependency build may already be warm; warm it to be fair).
     let shared_overlay = Overlay::new(root);
     for ex in &all {
@@ -603,6 +612,30 @@ pub fn class_grading(
     let (shared, points) = grade_all(&shared_overlay, &subs);
     let after = grader::time_spent();
     let (shared_build, shared_run) = (after.0 - before.0, after.1 - before.1);
+    // What the sandbox costs: the same class graded again without it and with it, alternately,
+    // in this run (every grading rebuilds the submissions' crates: their sources are written anew).
+    let mut with = vec![(shared, shared_build, shared_run)];
+    let mut without = Vec::new();
+    for round in 0..2 {
+        for (limits, into) in [(&unsandboxed, &mut without), (&sandboxed, &mut with)] {
+            if round == 1 && std::ptr::eq(limits, &sandboxed) {
+                break;
+            }
+            let before = grader::time_spent();
+            let (took, again) = grade_with(limits, &shared_overlay, &subs);
+            let after = grader::time_spent();
+            if again != points {
+                return Err(format!(
+                    "the class got other points the second time: {again:?}"
+                ));
+            }
+            into.push((took, after.0 - before.0, after.1 - before.1));
+        }
+    }
+    let mean = |runs: &[(Duration, Duration, Duration)],
+                pick: fn(&(Duration, Duration, Duration)) -> Duration| {
+        runs.iter().map(pick).sum::<Duration>() / runs.len().max(1) as u32
+    };
     let kinds = ["untouched stubs", "references", "broken (compile error)"];
     for (k, kind) in kinds.iter().enumerate() {
         let got: Vec<String> = points
@@ -642,10 +675,49 @@ pub fn class_grading(
         "| ratio | {:.1}× |",
         naive_total.as_secs_f64() / shared.as_secs_f64()
     );
+    let (s_total, s_build, s_run) = (
+        mean(&with, |r| r.0),
+        mean(&with, |r| r.1),
+        mean(&with, |r| r.2),
+    );
+    let (o_total, o_build, o_run) = (
+        mean(&without, |r| r.0),
+        mean(&without, |r| r.1),
+        mean(&without, |r| r.2),
+    );
+    println!(
+        "\n| the same class, shared build | total | building | running the tests |\n|---|---|---|---|"
+    );
+    println!(
+        "| sandboxed (mean of {}) | {} | {} | {} |",
+        with.len(),
+        secs(s_total),
+        secs(s_build),
+        secs(s_run)
+    );
+    println!(
+        "| without a sandbox (mean of {}, alternating) | {} | {} | {} |",
+        without.len(),
+        secs(o_total),
+        secs(o_build),
+        secs(o_run)
+    );
+    println!(
+        "| the sandbox costs | {:+.1}% | {:+.1}% | {:+.1}% |",
+        percent(s_total, o_total),
+        percent(s_build, o_build),
+        percent(s_run, o_run)
+    );
     let _ = std::fs::remove_dir_all(&base);
     Ok(
         serde_json::json!({"submissions": n, "exercises": all.len(), "shared_s": shared.as_secs_f64(),
         "shared_build_s": shared_build.as_secs_f64(), "shared_run_s": shared_run.as_secs_f64(),
-        "naive_each_s": per.as_secs_f64(), "naive_measured": naive, "naive_total_s": naive_total.as_secs_f64()}),
+        "naive_each_s": per.as_secs_f64(), "naive_measured": naive, "naive_total_s": naive_total.as_secs_f64(),
+        "sandbox": {
+            "runs": with.len(), "total_s": s_total.as_secs_f64(), "build_s": s_build.as_secs_f64(), "run_s": s_run.as_secs_f64(),
+        },
+        "no_sandbox": {
+            "runs": without.len(), "total_s": o_total.as_secs_f64(), "build_s": o_build.as_secs_f64(), "run_s": o_run.as_secs_f64(),
+        }}),
     )
 }
