@@ -171,6 +171,9 @@ pub struct Built {
     pub suite: Result<PathBuf, String>,
     /// The visible tests' binary, when the build made one.
     pub visible: Option<PathBuf>,
+    /// Every file the build wrote for this variant (its library, its test binaries): a class
+    /// leaves thousands, so the grader removes them once the tests have run.
+    pub artifacts: Vec<PathBuf>,
 }
 
 /// Scratch workspaces for grading submissions of the workbook at `root`: one per exercise under
@@ -296,6 +299,7 @@ impl Overlay {
         let mut lib_errors: HashMap<String, String> = HashMap::new();
         let mut visible_errors: HashMap<String, String> = HashMap::new();
         let mut suite_errors: HashMap<String, String> = HashMap::new();
+        let mut artifacts: HashMap<String, Vec<PathBuf>> = HashMap::new();
         for line in stdout.lines() {
             let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
@@ -305,6 +309,12 @@ impl Overlay {
             };
             let is_test = msg["target"]["kind"][0] == "test";
             let is_visible = is_test && msg["target"]["name"] == visible_name.as_str();
+            if msg["reason"] == "compiler-artifact"
+                && let Some(files) = msg["filenames"].as_array()
+            {
+                let files = files.iter().filter_map(|f| f.as_str()).map(PathBuf::from);
+                artifacts.entry(package.clone()).or_default().extend(files);
+            }
             if msg["reason"] == "compiler-artifact"
                 && is_test
                 && let Some(exe) = msg["executable"].as_str()
@@ -325,8 +335,18 @@ impl Overlay {
                 into.entry(package).or_default().push_str(rendered);
             }
         }
-        let clean = |e: String| strip_ansi(e.trim());
-        Ok(packages
+        let clean = |e: String| printable(e.trim());
+        // A variant that failed without a compiler message of its own (cargo itself failed, or
+        // the build was stopped): cargo's output concerns the whole batch — other submissions'
+        // packages — so it goes to the instructor's terminal, not into a learner's report.
+        let mut unexplained = false;
+        let mut no_message = || {
+            unexplained = true;
+            "the build failed without a compiler message for this exercise (the grader's log \
+             has cargo's output)"
+                .to_owned()
+        };
+        let built = packages
             .iter()
             .map(|package| {
                 if let Some(e) = lib_errors.remove(package) {
@@ -336,18 +356,31 @@ impl Overlay {
                 if visible_suite.is_some() && visible.is_none() {
                     return Err(match visible_errors.remove(package) {
                         Some(e) => clean(e),
-                        None => compiler_errors(&stderr),
+                        None => no_message(),
                     });
                 }
                 let suite = match (suites.remove(package), suite_errors.remove(package)) {
                     (Some(exe), _) => Ok(exe),
                     (None, Some(e)) if visible.is_some() => Err(clean(e)),
                     (None, Some(e)) => return Err(clean(e)),
-                    (None, None) => return Err(compiler_errors(&stderr)),
+                    (None, None) => return Err(no_message()),
                 };
-                Ok(Built { suite, visible })
+                let artifacts = artifacts.remove(package).unwrap_or_default();
+                Ok(Built {
+                    suite,
+                    visible,
+                    artifacts,
+                })
             })
-            .collect())
+            .collect();
+        if unexplained {
+            eprintln!(
+                "cargo's output for {}:\n{}",
+                exercise.name,
+                compiler_errors(&stderr)
+            );
+        }
+        Ok(built)
     }
 
     /// Runs a test executable built by [`Overlay::build_many`]: all its tests, in one process.
@@ -604,7 +637,7 @@ fn compiler_errors(stderr: &str) -> String {
                 || t.starts_with("Checking"))
         })
         .collect();
-    strip_ansi(lines.join("\n").trim())
+    printable(lines.join("\n").trim())
 }
 
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
@@ -635,7 +668,7 @@ pub fn parse_libtest(stdout: &str) -> BTreeMap<String, Outcome> {
         if let Some((name, text)) = current.take()
             && let Some(Outcome::Failed(message)) = outcomes.get_mut(&name)
         {
-            *message = strip_ansi(text.trim());
+            *message = printable(text.trim());
         }
     };
     for line in stdout.lines() {
@@ -656,8 +689,12 @@ pub fn parse_libtest(stdout: &str) -> BTreeMap<String, Outcome> {
     outcomes
 }
 
-/// Removes terminal colour codes (pretty_assertions paints its inline diffs unconditionally).
-pub fn strip_ansi(text: &str) -> String {
+/// Text from a test process or a compiler, made safe to print: terminal colour codes removed
+/// (pretty_assertions paints its inline diffs unconditionally), and every other control
+/// character — escape sequences that move the cursor or write to the clipboard, carriage
+/// returns, the C1 range, bidirectional overrides — shown as a visible escape. A learner's
+/// message reaches terminals and reports; it must never be able to rewrite what is around it.
+pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -669,6 +706,12 @@ pub fn strip_ansi(text: &str) -> String {
                     break;
                 }
             }
+        } else if c == '\n' || c == '\t' {
+            out.push(c);
+        } else if c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
         }
@@ -772,8 +815,16 @@ mod tests {
     #[test]
     fn colour_codes_are_stripped() {
         assert_eq!(
-            strip_ansi("\u{1b}[31m<   \u{1b}[1;48;5;52;31m3\u{1b}[0m00ms"),
+            printable("\u{1b}[31m<   \u{1b}[1;48;5;52;31m3\u{1b}[0m00ms"),
             "<   300ms"
+        );
+    }
+
+    #[test]
+    fn other_control_characters_are_shown_not_obeyed() {
+        assert_eq!(
+            printable("a\u{1b}Mb\rc\u{9b}2Jd\u{1b}]52;c;eA==\u{7}e\u{202e}f\0\tg\nh"),
+            "a\\u{1b}Mb\\u{d}c\\u{9b}2Jd\\u{1b}]52;c;eA==\\u{7}e\\u{202e}f\\u{0}\tg\nh"
         );
     }
 }

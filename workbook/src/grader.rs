@@ -356,7 +356,9 @@ pub fn grade_exercise_many(
                             // goes once its tests have run.
                             for exe in built.suite.iter().chain(&built.visible) {
                                 limits.sandbox.unstage(exe);
-                                let _ = std::fs::remove_file(exe);
+                            }
+                            for file in &built.artifacts {
+                                let _ = std::fs::remove_file(file);
                             }
                             (tests, None)
                         }
@@ -437,56 +439,68 @@ fn without_package(text: &str, exercise: &str) -> String {
 }
 
 /// Runs every expected test in its own process, `limits.jobs` at a time; results in `expected`
-/// order. A test learners see runs from the visible tests' binary when there is one.
+/// order. A test learners see runs from the visible tests' binary when there is one. The tests
+/// learners see run first, and the hidden ones only once they have all ended: a hidden test never
+/// runs beside a visible one, to hand it what it knows.
 fn run_tests(
     built: &Built,
     expected: &[String],
     limits: &Limits,
     shown: &(dyn Fn(&str) -> bool + Sync),
 ) -> Vec<TestResult> {
-    let queue = std::sync::Mutex::new(expected.iter().enumerate());
     let results = std::sync::Mutex::new(BTreeMap::new());
-    std::thread::scope(|scope| {
-        for _ in 0..limits.jobs.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some((i, name)) = next else { break };
-                    let binary = match (&built.visible, &built.suite) {
-                        (Some(visible), _) if shown(name) => Ok(visible),
-                        (_, suite) => suite.as_ref(),
-                    };
-                    let result = match binary {
-                        Ok(executable) => run_one(executable, name, limits),
-                        // The hidden suite alone did not compile against this crate: its
-                        // messages quote it, so they go to the instructor (a hidden test's
-                        // message is never shown to a learner).
-                        Err(errors) => TestResult {
-                            name: name.clone(),
-                            outcome: Outcome::DidNotCompile,
-                            message: format!(
-                                "the hidden tests do not compile against this crate (is its \
-                                 public API the stub's?):\n{errors}"
-                            ),
-                            points: 0.0,
-                            max_points: 1.0,
-                            visibility: Visibility::Visible,
-                            duration: Duration::ZERO,
-                        },
-                    };
-                    results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(i, result);
-                }
-            });
-        }
-    });
+    let (visible, hidden): (Vec<_>, Vec<_>) = expected
+        .iter()
+        .enumerate()
+        .partition(|(_, name)| shown(name));
+    for phase in [visible, hidden] {
+        let queue = std::sync::Mutex::new(phase.into_iter());
+        std::thread::scope(|scope| {
+            for _ in 0..limits.jobs.max(1) {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((i, name)) = next else { break };
+                        let result = run_from(built, name, limits, shown(name));
+                        results
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(i, result);
+                    }
+                });
+            }
+        });
+    }
     results
         .into_inner()
         .unwrap_or_default()
         .into_values()
         .collect()
+}
+
+/// Runs one test from the binary it belongs in.
+fn run_from(built: &Built, name: &str, limits: &Limits, shown: bool) -> TestResult {
+    let binary = match (&built.visible, &built.suite) {
+        (Some(visible), _) if shown => Ok(visible),
+        (_, suite) => suite.as_ref(),
+    };
+    match binary {
+        Ok(executable) => run_one(executable, name, limits),
+        // The hidden suite alone did not compile against this crate: its messages quote it, so
+        // they go to the instructor (a hidden test's message is never shown to a learner).
+        Err(errors) => TestResult {
+            name: name.to_owned(),
+            outcome: Outcome::DidNotCompile,
+            message: format!(
+                "the hidden tests do not compile against this crate (is its public API the \
+                 stub's?):\n{errors}"
+            ),
+            points: 0.0,
+            max_points: 1.0,
+            visibility: Visibility::Visible,
+            duration: Duration::ZERO,
+        },
+    }
 }
 
 /// Runs one test in its own sandboxed process and judges it by its signed verdict.
@@ -550,6 +564,7 @@ fn run_one(executable: &Path, name: &str, limits: &Limits) -> TestResult {
         };
         // In a PID namespace everything the test started is gone with it; without one, a process
         // it left behind may still hold the pipes: take what they hold and move on.
+        sandbox.clean_up(&prepared);
         let output = output.finish(Duration::from_secs(2)).text();
         let channel = channel.finish(Duration::from_secs(2));
         if status.is_some_and(|s| s.code() == Some(i32::from(crate::sandbox::SETUP_FAILED)))
@@ -660,7 +675,7 @@ fn judge(
                 "leaked-tasks" => Outcome::LeakedTasks,
                 _ => Outcome::Failed,
             };
-            (outcome, crate::grade::strip_ansi(&message))
+            (outcome, crate::grade::printable(&message))
         }
         None => {
             // bubblewrap reports a program killed by signal N as exit code 128 + N.
@@ -693,7 +708,7 @@ fn judge(
                 Outcome::Crashed,
                 format!(
                     "the test process {why}.\n{}",
-                    crate::grade::strip_ansi(output)
+                    crate::grade::printable(output)
                 ),
             )
         }

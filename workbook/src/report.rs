@@ -16,13 +16,34 @@ pub enum Audience {
     Learner,
 }
 
-/// A test as a given audience may see it: `(name, message)`.
-fn shown(t: &TestResult, index: usize, audience: Audience) -> (String, String) {
+/// A test as a given audience may see it. A hidden test, for a learner, is "hidden test N",
+/// passed or failed — no message, no finer outcome, no duration: a learner's code runs inside the
+/// hidden test and could signal through any of them (a delay per letter of a name).
+fn view(t: &TestResult, index: usize, audience: Audience) -> TestResult {
     if audience == Audience::Learner && !t.visibility.shown_to_learner() {
-        (format!("hidden test {}", index + 1), String::new())
+        TestResult {
+            name: format!("hidden test {}", index + 1),
+            outcome: if t.outcome == Outcome::Passed {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            },
+            message: String::new(),
+            duration: std::time::Duration::ZERO,
+            ..t.clone()
+        }
     } else {
-        (t.name.clone(), t.message.clone())
+        t.clone()
     }
+}
+
+/// An exercise's tests as `audience` may see them.
+fn views(ex: &ExerciseResult, audience: Audience) -> Vec<TestResult> {
+    ex.tests
+        .iter()
+        .enumerate()
+        .map(|(i, t)| view(t, i, audience))
+        .collect()
 }
 
 /// The sandbox's status as one line; loud when a protection was missing.
@@ -68,8 +89,8 @@ pub fn scorecard(results: &[ExerciseResult], audience: Audience, sandbox: &Statu
             }
             continue;
         }
-        for (i, t) in ex.tests.iter().enumerate() {
-            let (name, message) = shown(t, i, audience);
+        for t in &views(ex, audience) {
+            let (name, message) = (&t.name, &t.message);
             let mark = if t.outcome == Outcome::Passed {
                 "✓"
             } else {
@@ -113,12 +134,11 @@ pub fn to_json(
             "compile_errors": ex.compile_errors,
             "ignored": ex.ignored,
             "findings": ex.findings,
-            "tests": ex.tests.iter().enumerate().map(|(i, t)| {
-                let (name, message) = shown(t, i, audience);
+            "tests": views(ex, audience).iter().map(|t| {
                 json!({
-                    "name": name,
+                    "name": t.name,
                     "outcome": t.outcome.label(),
-                    "message": message,
+                    "message": t.message,
                     "score": t.points,
                     "max_score": t.max_points,
                     "visibility": t.visibility.as_str(),
@@ -161,8 +181,8 @@ pub fn to_exercism(results: &[ExerciseResult]) -> Value {
     let mut tests = Vec::new();
     let mut any_ran = false;
     for (task, ex) in results.iter().enumerate() {
-        for (i, t) in ex.tests.iter().enumerate() {
-            let (name, message) = shown(t, i, Audience::Learner);
+        for t in &views(ex, Audience::Learner) {
+            let (name, message) = (&t.name, &t.message);
             let status = match t.outcome {
                 Outcome::Passed => "pass",
                 Outcome::DidNotCompile | Outcome::NotRun | Outcome::Crashed => "error",
@@ -222,8 +242,8 @@ pub fn to_junit(
         suite.add_property(Property::new("sandbox", sandbox.summary()));
         suite.add_property(Property::new("score", ex.points().to_string()));
         suite.add_property(Property::new("max_score", ex.max_points().to_string()));
-        for (i, t) in ex.tests.iter().enumerate() {
-            let (name, message) = shown(t, i, audience);
+        for t in &views(ex, audience) {
+            let (name, message) = (t.name.clone(), t.message.clone());
             let status = match t.outcome {
                 Outcome::Passed => TestCaseStatus::success(),
                 Outcome::NotRun => TestCaseStatus::skipped(),
@@ -264,7 +284,8 @@ pub fn to_markdown(
     out.push_str(&format!("{}\n\n", sandbox_line(sandbox)));
     out.push_str("| exercise | points | passed | not implemented | other failures |\n|---|---|---|---|---|\n");
     for ex in results {
-        let count = |o: Outcome| ex.tests.iter().filter(|t| t.outcome == o).count();
+        let tests = views(ex, audience);
+        let count = |o: Outcome| tests.iter().filter(|t| t.outcome == o).count();
         let passed = count(Outcome::Passed);
         let todo = count(Outcome::NotImplemented);
         out.push_str(&format!(
@@ -276,11 +297,10 @@ pub fn to_markdown(
         ));
     }
     for ex in results {
-        let failing: Vec<(usize, &TestResult)> = ex
-            .tests
+        let tests = views(ex, audience);
+        let failing: Vec<&TestResult> = tests
             .iter()
-            .enumerate()
-            .filter(|(_, t)| {
+            .filter(|t| {
                 !matches!(
                     t.outcome,
                     Outcome::Passed | Outcome::NotImplemented | Outcome::NotRun
@@ -295,10 +315,10 @@ pub fn to_markdown(
             ex.exercise
         ));
         if let Some(errors) = &ex.compile_errors {
-            out.push_str(&format!("Did not compile:\n\n```text\n{errors}\n```\n"));
+            out.push_str(&format!("Did not compile:\n\n{}\n", fenced(errors, "")));
         }
-        for (i, t) in failing {
-            let (name, message) = shown(t, i, audience);
+        for t in failing {
+            let (name, message) = (&t.name, &t.message);
             out.push_str(&format!("- **{name}** — {}\n", t.outcome.label()));
             if !message.is_empty() {
                 let excerpt: Vec<&str> = message
@@ -306,12 +326,21 @@ pub fn to_markdown(
                     .filter(|l| !l.trim().is_empty())
                     .take(12)
                     .collect();
-                out.push_str(&format!("\n  ```text\n  {}\n  ```\n", excerpt.join("\n  ")));
+                out.push_str(&format!("\n{}\n", fenced(&excerpt.join("\n"), "  ")));
             }
         }
         out.push_str("\n</details>\n");
     }
     out
+}
+
+/// `text` as a Markdown code block that nothing in it can close: its fence is longer than any run
+/// of backticks inside (a learner's message must not turn into Markdown or HTML of its own).
+fn fenced(text: &str, indent: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body: Vec<String> = text.lines().map(|l| format!("{indent}{l}")).collect();
+    format!("{indent}{fence}text\n{}\n{indent}{fence}", body.join("\n"))
 }
 
 /// The gradebook's header for `exercises` (in order).

@@ -126,6 +126,8 @@ pub struct Jail {
 /// it owns the process's private temporary directory.
 pub struct Prepared {
     pub command: Command,
+    /// The user it runs as, when it has one of its own.
+    user: Option<u32>,
     _tmp: Option<ScratchDir>,
 }
 
@@ -196,7 +198,7 @@ impl Sandbox {
             .map_err(|e| format!("cannot create the sandbox's directory: {e}"))?;
         let staged_helper = scratch.path.join("workbook-helper");
         let scratch_path = scratch.path.clone();
-        copy_executable(helper, &staged_helper)
+        copy_executable(helper, &staged_helper, 0o755)
             .map_err(|e| format!("cannot stage {}: {e}", helper.display()))?;
         let root = rustix::process::geteuid().is_root();
         let mut sandbox = Sandbox {
@@ -260,7 +262,9 @@ impl Sandbox {
                     .map(|w| format!("namespaces ({w})"))
                     .chain([
                         "a private file tree (Landlock hides file contents, not names)".to_owned(),
-                        "a PID namespace (a process a test starts may outlive it)".to_owned(),
+                        "a PID namespace (what a test starts is killed after it by its user, \
+                         not with it)"
+                            .to_owned(),
                         "a network namespace (Landlock limits TCP to ephemeral ports, not to \
                          loopback; no limit before Landlock ABI 4)"
                             .to_owned(),
@@ -268,6 +272,13 @@ impl Sandbox {
                     .collect();
                 if root && sandbox.user.is_none() {
                     sandbox.missing.push("an unprivileged user".into());
+                }
+                if !root {
+                    sandbox.missing.push(
+                        "a user per test (the grader is not root): a process a test leaves \
+                         behind in a group of its own survives it"
+                            .into(),
+                    );
                 }
                 Ok(sandbox)
             }
@@ -375,7 +386,9 @@ impl Sandbox {
         let dir = self.scratch.join(format!("x{}", random_hex(6)));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let path = dir.join("test");
-        copy_executable(executable, &path)
+        // Execute-only for the test's user: a learner's code cannot read the binary it runs in
+        // (the hidden tests' text, the kit's symbols and layout).
+        copy_executable(executable, &path, 0o711)
             .map_err(|e| format!("cannot stage {}: {e}", executable.display()))?;
         staged.insert(executable.to_path_buf(), path.clone());
         Ok(path)
@@ -462,7 +475,30 @@ impl Sandbox {
             Backend::Bubblewrap(_) => command.current_dir("/"),
             _ => command.current_dir(&jail.cwd),
         };
-        Ok(Prepared { command, _tmp: tmp })
+        Ok(Prepared {
+            command,
+            user,
+            _tmp: tmp,
+        })
+    }
+
+    /// Once a jail's process has ended: without a PID namespace, whatever it started in a process
+    /// group of its own may still run — a server a hidden test leaves on loopback for a visible
+    /// one to read. Every process of the jail's own user is killed (that user is its alone).
+    /// bubblewrap's PID namespace has already done this.
+    pub fn clean_up(&self, prepared: &Prepared) {
+        let Some(uid) = prepared.user else { return };
+        if matches!(self.backend, Backend::Bubblewrap(_)) {
+            return;
+        }
+        // Twice: a process may have started another between the scan and the kill.
+        for _ in 0..2 {
+            for pid in processes_of(uid) {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
     }
 
     /// Runs the probe in this configuration: the helper, its limits, the program started inside.
@@ -567,6 +603,30 @@ fn bwrap_args(jail: &Jail) -> Vec<OsString> {
     args
 }
 
+/// The processes whose real user is `uid`.
+fn processes_of(uid: u32) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        let real = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().next())
+            .and_then(|id| id.parse::<u32>().ok());
+        if real == Some(uid) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
 fn set_var(env: &mut Vec<(OsString, OsString)>, key: &str, value: &OsStr) {
     env.retain(|(k, _)| k != key);
     env.push((key.into(), value.into()));
@@ -627,11 +687,11 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn copy_executable(from: &Path, to: &Path) -> std::io::Result<()> {
+fn copy_executable(from: &Path, to: &Path, mode: u32) -> std::io::Result<()> {
     // Through a temporary name: a staged file is never seen half-written.
     let partial = to.with_extension("partial");
     std::fs::copy(from, &partial)?;
-    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(mode))?;
     std::fs::rename(&partial, to)
 }
 

