@@ -227,7 +227,15 @@ impl Sandbox {
                     let as_user = root.then_some(SANDBOX_UID_BASE);
                     sandbox.user = as_user;
                     match sandbox.probe() {
-                        Ok(()) => return Ok(sandbox),
+                        Ok(()) if root => return Ok(sandbox),
+                        Ok(()) => {
+                            sandbox.missing.push(
+                                "a process-count limit per test (the grader is not root, so \
+                                 its tests run as its own user and count against its processes)"
+                                    .into(),
+                            );
+                            return Ok(sandbox);
+                        }
                         Err(e) if as_user.is_some() => {
                             sandbox.user = None;
                             match sandbox.probe() {
@@ -270,9 +278,6 @@ impl Sandbox {
                             .to_owned(),
                     ])
                     .collect();
-                if root && sandbox.user.is_none() {
-                    sandbox.missing.push("an unprivileged user".into());
-                }
                 if !root {
                     sandbox.missing.push(
                         "a user per test (the grader is not root): a process a test leaves \
