@@ -71,7 +71,8 @@ fn walk_sources(
     refused: &mut Vec<String>,
     total: &mut u64,
 ) {
-    let shown = |rel: &Path| format!("src/{}", rel.display());
+    // A file name is the submission's text: shown, never obeyed (a name can hold escapes).
+    let shown = |rel: &Path| printable(&format!("src/{}", rel.display()));
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.flatten().collect(),
         Err(e) => {

@@ -738,7 +738,10 @@ fn ignored_files(exercise: &Exercise, crate_dir: &Path) -> Vec<String> {
                         .push("Cargo.toml (changed: the instructor's manifest is used)".to_owned());
                 }
             }
-            _ => ignored.push(format!("{name} (only src/ is graded)")),
+            _ => ignored.push(format!(
+                "{} (only src/ is graded)",
+                crate::grade::printable(&name)
+            )),
         }
     }
     ignored.sort();

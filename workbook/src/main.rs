@@ -718,6 +718,7 @@ fn grade_class(
 fn merge_gradebooks(shards: &[PathBuf], output: &Path) -> Result<bool, String> {
     let mut header = None;
     let mut rows = Vec::new();
+    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     for shard in shards {
         let text =
             std::fs::read_to_string(shard).map_err(|e| format!("{}: {e}", shard.display()))?;
@@ -730,7 +731,20 @@ fn merge_gradebooks(shards: &[PathBuf], output: &Path) -> Result<bool, String> {
             }
             Some(_) => {}
         }
-        rows.extend(lines.filter(|l| !l.is_empty()).map(str::to_owned));
+        for row in lines.filter(|l| !l.is_empty()) {
+            // A submission graded in two shards (overlapping `--shard` runs, a shard merged
+            // twice) would have two rows: which grade counts is not for the merge to guess.
+            let label = report::csv_first_field(row);
+            if let Some(other) = seen.insert(label.clone(), shard.clone()) {
+                return Err(format!(
+                    "the shards overlap: {label} is in {} and in {} (grade each submission in \
+                     one shard only: the same N in every --shard I/N)",
+                    other.display(),
+                    shard.display()
+                ));
+            }
+            rows.push(row.to_owned());
+        }
     }
     rows.sort();
     let mut text = header.unwrap_or_default();

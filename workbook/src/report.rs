@@ -46,6 +46,16 @@ fn views(ex: &ExerciseResult, audience: Audience) -> Vec<TestResult> {
         .collect()
 }
 
+/// What the grader noted about an exercise besides its tests: files it left out or ignored,
+/// static findings.
+fn notes(ex: &ExerciseResult) -> Vec<String> {
+    ex.ignored
+        .iter()
+        .map(|i| format!("ignored: {i}"))
+        .chain(ex.findings.iter().map(|f| format!("note: {f}")))
+        .collect()
+}
+
 /// The sandbox's status as one line; loud when a protection was missing.
 fn sandbox_line(sandbox: &Status) -> String {
     if sandbox.missing.is_empty() {
@@ -126,7 +136,11 @@ pub fn to_json(
         "submission": submission,
         "score": score,
         "max_score": max_score,
-        "sandbox": { "backend": sandbox.backend, "missing": sandbox.missing },
+        "sandbox": {
+            "backend": sandbox.backend,
+            "missing": sandbox.missing,
+            "summary": sandbox.summary(),
+        },
         "exercises": results.iter().map(|ex| json!({
             "exercise": ex.exercise,
             "score": ex.points(),
@@ -157,7 +171,10 @@ pub fn to_gradescope(results: &[ExerciseResult], sandbox: &Status) -> Value {
     for ex in results {
         for t in &ex.tests {
             let output = match (&ex.compile_errors, t.outcome) {
-                (Some(errors), _) => format!("{}: did not compile\n{errors}", ex.exercise),
+                (Some(_), _) => format!(
+                    "{}: did not compile (the compiler's messages are at the top of this page)",
+                    ex.exercise
+                ),
                 (None, Outcome::Passed) => String::new(),
                 (None, outcome) => format!("{}\n{}", outcome.label(), t.message),
             };
@@ -172,7 +189,22 @@ pub fn to_gradescope(results: &[ExerciseResult], sandbox: &Status) -> Value {
             }));
         }
     }
-    json!({ "score": total(results).0, "output": sandbox_line(sandbox), "tests": tests })
+    // The top-level output: the sandbox, then per exercise what the grader noted and what did
+    // not compile (once, not in every test).
+    let mut output = sandbox_line(sandbox);
+    for ex in results {
+        let notes = notes(ex);
+        if !notes.is_empty() || ex.compile_errors.is_some() {
+            output.push_str(&format!("\n\n{}:", ex.exercise));
+        }
+        for note in notes {
+            output.push_str(&format!("\n- {note}"));
+        }
+        if let Some(errors) = &ex.compile_errors {
+            output.push_str(&format!("\ndid not compile:\n{errors}"));
+        }
+    }
+    json!({ "score": total(results).0, "output": output, "tests": tests })
 }
 
 /// Exercism's test-runner `results.json`, version 3: tests in file order, `task_id` = the exercise's
@@ -227,49 +259,128 @@ pub fn to_exercism(results: &[ExerciseResult]) -> Value {
     report
 }
 
-/// JUnit XML (the Jenkins flavour GitLab and most CI systems read): one suite per exercise, points
-/// and the sandbox's status as properties.
+/// JUnit XML as the Jenkins/Surefire schema (`junit-10.xsd`, which GitLab and most CI systems
+/// follow) defines it: one suite per exercise with its score, the sandbox, the findings and the
+/// ignored files as properties; each test a case whose `failure`/`error` has a one-line `message`
+/// and the whole text as its body (parsers flatten an attribute to one line); compiler messages in
+/// the suite's `system-err`; each test's points in its `system-out`.
 pub fn to_junit(
     submission: &str,
     results: &[ExerciseResult],
     audience: Audience,
     sandbox: &Status,
 ) -> String {
-    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-    let mut report = Report::new(format!("workbook grade: {submission}"));
+    let mut suites = String::new();
+    let (mut tests, mut failures, mut errors) = (0, 0, 0);
+    let mut time = std::time::Duration::ZERO;
     for ex in results {
-        let mut suite = TestSuite::new(ex.exercise.clone());
-        suite.add_property(Property::new("sandbox", sandbox.summary()));
-        suite.add_property(Property::new("score", ex.points().to_string()));
-        suite.add_property(Property::new("max_score", ex.max_points().to_string()));
-        for t in &views(ex, audience) {
-            let (name, message) = (t.name.clone(), t.message.clone());
-            let status = match t.outcome {
-                Outcome::Passed => TestCaseStatus::success(),
-                Outcome::NotRun => TestCaseStatus::skipped(),
-                Outcome::DidNotCompile | Outcome::Crashed => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                    s.set_type(t.outcome.label());
-                    s.set_message(ex.compile_errors.clone().unwrap_or(message));
-                    s
-                }
-                _ => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_type(t.outcome.label());
-                    s.set_message(message);
-                    s
-                }
-            };
-            let mut case = TestCase::new(name, status);
-            case.set_classname(ex.exercise.clone());
-            case.set_time(t.duration);
-            case.add_property(Property::new("points", t.points.to_string()));
-            case.add_property(Property::new("max_points", t.max_points.to_string()));
-            suite.add_test_case(case);
+        let views = views(ex, audience);
+        let count = |f: fn(Outcome) -> bool| views.iter().filter(|t| f(t.outcome)).count();
+        let suite_errors = count(junit_error);
+        let suite_failures =
+            count(|o| !junit_error(o) && !matches!(o, Outcome::Passed | Outcome::NotRun));
+        let skipped = count(|o| o == Outcome::NotRun);
+        let suite_time: std::time::Duration = views.iter().map(|t| t.duration).sum();
+        tests += views.len();
+        failures += suite_failures;
+        errors += suite_errors;
+        time += suite_time;
+        suites.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{suite_failures}\" errors=\"{suite_errors}\" skipped=\"{skipped}\" time=\"{}\">\n    <properties>\n",
+            xml(&ex.exercise),
+            views.len(),
+            seconds(suite_time)
+        ));
+        let mut properties = vec![
+            ("score", ex.points().to_string()),
+            ("max_score", ex.max_points().to_string()),
+            ("sandbox", sandbox.summary()),
+        ];
+        properties.extend(ex.findings.iter().map(|f| ("finding", f.clone())));
+        properties.extend(ex.ignored.iter().map(|i| ("ignored", i.clone())));
+        for (name, value) in properties {
+            suites.push_str(&format!(
+                "      <property name=\"{name}\" value=\"{}\"/>\n",
+                xml(&value)
+            ));
         }
-        report.add_test_suite(suite);
+        suites.push_str("    </properties>\n");
+        for t in &views {
+            suites.push_str(&format!(
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\">\n",
+                xml(&t.name),
+                xml(&ex.exercise),
+                seconds(t.duration)
+            ));
+            let text = match (&ex.compile_errors, t.outcome) {
+                (Some(_), _) => "the exercise does not compile: the compiler's messages are in \
+                                 this suite's system-err"
+                    .to_owned(),
+                _ => t.message.clone(),
+            };
+            let element = match t.outcome {
+                Outcome::Passed => None,
+                Outcome::NotRun => Some("skipped"),
+                o if junit_error(o) => Some("error"),
+                _ => Some("failure"),
+            };
+            if let Some(element) = element {
+                let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                let summary: String = format!("{}: {first}", t.outcome.label())
+                    .chars()
+                    .take(200)
+                    .collect();
+                suites.push_str(&format!(
+                    "      <{element} type=\"{}\" message=\"{}\">{}</{element}>\n",
+                    xml(t.outcome.label()),
+                    xml(summary.trim_end_matches(": ")),
+                    xml(&text)
+                ));
+            }
+            suites.push_str(&format!(
+                "      <system-out>points: {}/{}</system-out>\n    </testcase>\n",
+                t.points, t.max_points
+            ));
+        }
+        if let Some(compile) = &ex.compile_errors {
+            suites.push_str(&format!("    <system-err>{}</system-err>\n", xml(compile)));
+        }
+        suites.push_str("  </testsuite>\n");
     }
-    report.to_string().unwrap_or_default()
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{}\">\n{suites}</testsuites>\n",
+        xml(&format!("workbook grade: {submission}")),
+        seconds(time)
+    )
+}
+
+/// Outcomes JUnit calls errors (the test could not run to a verdict) rather than failures.
+fn junit_error(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::DidNotCompile | Outcome::Crashed)
+}
+
+/// Seconds with at most three decimals (the schema's `SUREFIRE_TIME`).
+fn seconds(d: std::time::Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+/// Text for an XML attribute or element: the five special characters escaped, and the characters
+/// XML 1.0 cannot carry at all (control characters other than tab and newlines) left out.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A Markdown summary (for `$GITHUB_STEP_SUMMARY`, or a merge request comment).
@@ -307,13 +418,17 @@ pub fn to_markdown(
                 )
             })
             .collect();
-        if failing.is_empty() && ex.compile_errors.is_none() {
+        let notes = notes(ex);
+        if failing.is_empty() && ex.compile_errors.is_none() && notes.is_empty() {
             continue;
         }
         out.push_str(&format!(
             "\n<details><summary>{}</summary>\n\n",
             ex.exercise
         ));
+        if !notes.is_empty() {
+            out.push_str(&format!("{}\n\n", fenced(&notes.join("\n"), "")));
+        }
         if let Some(errors) = &ex.compile_errors {
             out.push_str(&format!("Did not compile:\n\n{}\n", fenced(errors, "")));
         }
@@ -362,10 +477,202 @@ pub fn csv_row(submission: &str, results: &[ExerciseResult]) -> String {
     cols.join(",")
 }
 
+/// The first field of a gradebook row (the submission), unquoted.
+pub fn csv_first_field(row: &str) -> String {
+    match row.strip_prefix('"') {
+        Some(rest) => {
+            let mut out = String::new();
+            let mut chars = rest.chars().peekable();
+            while let Some(c) = chars.next() {
+                match (c, chars.peek()) {
+                    ('"', Some('"')) => {
+                        out.push('"');
+                        chars.next();
+                    }
+                    ('"', _) => break,
+                    (c, _) => out.push(c),
+                }
+            }
+            out
+        }
+        None => row.split(',').next().unwrap_or_default().to_owned(),
+    }
+}
+
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Visibility;
+    use std::time::Duration;
+
+    fn test(name: &str, outcome: Outcome, message: &str, visibility: Visibility) -> TestResult {
+        TestResult {
+            name: name.into(),
+            outcome,
+            message: message.into(),
+            points: if outcome == Outcome::Passed { 2.0 } else { 0.0 },
+            max_points: 2.0,
+            visibility,
+            duration: Duration::from_millis(1234),
+        }
+    }
+
+    fn class() -> Vec<ExerciseResult> {
+        vec![ExerciseResult {
+            exercise: "ex06_timeouts".into(),
+            tests: vec![
+                test("a_passes", Outcome::Passed, "", Visibility::Visible),
+                test(
+                    "b_fails",
+                    Outcome::Failed,
+                    "attempt 3 at t=400ms, expected t=700ms\n<diff> & \"more\"\u{1}",
+                    Visibility::Visible,
+                ),
+                test(
+                    "c_secret",
+                    Outcome::TimedOut,
+                    "waited forever",
+                    Visibility::Hidden,
+                ),
+                test("d_crash", Outcome::Crashed, "exit 3", Visibility::Visible),
+                test("e_not_run", Outcome::NotRun, "", Visibility::Visible),
+            ],
+            compile_errors: None,
+            ignored: vec!["src/x.rs: left out — a symbolic link".into()],
+            findings: vec!["src/race.rs:3: calls std::process::exit".into()],
+        }]
+    }
+
+    fn status() -> Status {
+        Status {
+            backend: "bubblewrap".into(),
+            missing: vec![],
+        }
+    }
+
+    #[test]
+    fn junit_keeps_the_schema_a_one_line_message_and_the_whole_text_in_the_body() {
+        let xml = to_junit("alice", &class(), Audience::Instructor, &status());
+        assert!(xml.contains(
+            "<testsuites name=\"workbook grade: alice\" tests=\"5\" failures=\"2\" errors=\"1\" time=\"6.170\">"
+        ), "the totals, no skipped attribute on testsuites (junit-10.xsd has none):\n{xml}");
+        assert!(
+            xml.contains("<testsuite name=\"ex06_timeouts\" tests=\"5\" failures=\"2\" errors=\"1\" skipped=\"1\" time=\"6.170\">"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure type=\"failed\" message=\"failed: attempt 3 at t=400ms, expected t=700ms\">attempt 3 at t=400ms, expected t=700ms\n&lt;diff&gt; &amp; &quot;more&quot;</failure>"),
+            "one line in the attribute, the whole text (escaped, the control character left out) in the body:\n{xml}"
+        );
+        assert!(
+            xml.contains("<error type=\"crashed\""),
+            "a crash is an error: {xml}"
+        );
+        assert!(xml.contains("<skipped type=\"not run\""), "{xml}");
+        for (name, value) in [
+            ("score", "2"),
+            ("sandbox", "sandbox: bubblewrap (all protections in place)"),
+            ("finding", "src/race.rs:3: calls std::process::exit"),
+            ("ignored", "src/x.rs: left out — a symbolic link"),
+        ] {
+            assert!(
+                xml.contains(&format!("<property name=\"{name}\" value=\"{value}\"/>")),
+                "the suite's properties carry {name}: {xml}"
+            );
+        }
+        let in_cases = xml.split("<testcase ").skip(1).any(|case| {
+            case.split("</testcase>")
+                .next()
+                .unwrap_or("")
+                .contains("<propert")
+        });
+        assert!(
+            !in_cases,
+            "junit-10.xsd allows no properties in a testcase: {xml}"
+        );
+        assert!(
+            xml.contains("<system-out>points: 0/2</system-out>"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn a_learner_sees_a_hidden_test_as_passed_or_failed_and_nothing_more() {
+        let results = class();
+        let xml = to_junit("alice", &results, Audience::Learner, &status());
+        assert!(
+            !xml.contains("c_secret") && !xml.contains("waited forever"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<testcase name=\"hidden test 3\" classname=\"ex06_timeouts\" time=\"0.000\">"
+            ),
+            "no name, no duration: {xml}"
+        );
+        let json = to_json("alice", &results, Audience::Learner, &status());
+        let hidden = &json["exercises"][0]["tests"][2];
+        assert_eq!(hidden["outcome"], "failed", "not 'timed out': {hidden}");
+        assert_eq!(hidden["duration_ms"], 0, "{hidden}");
+        let instructor = to_json("alice", &results, Audience::Instructor, &status());
+        assert_eq!(
+            instructor["exercises"][0]["tests"][2]["outcome"],
+            "timed out"
+        );
+    }
+
+    #[test]
+    fn every_report_names_the_sandbox_the_findings_and_the_ignored_files() {
+        let results = class();
+        let texts = [
+            scorecard(&results, Audience::Learner, &status()),
+            to_json("alice", &results, Audience::Learner, &status()).to_string(),
+            to_junit("alice", &results, Audience::Learner, &status()),
+            to_markdown("alice", &results, Audience::Learner, &status()),
+            to_gradescope(&results, &status()).to_string(),
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            for needle in [
+                "sandbox: bubblewrap",
+                "calls std::process::exit",
+                "a symbolic link",
+            ] {
+                assert!(
+                    text.contains(needle),
+                    "report {i} lacks {needle:?}:\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gradescope_shows_compile_errors_once_at_the_top() {
+        let mut results = class();
+        results[0].compile_errors = Some("error[E0308]: mismatched types".into());
+        let value = to_gradescope(&results, &status());
+        let output = value["output"].as_str().unwrap();
+        assert!(output.contains("error[E0308]"), "{output}");
+        for test in value["tests"].as_array().unwrap() {
+            assert!(
+                !test["output"].as_str().unwrap().contains("E0308"),
+                "not repeated in every test: {test}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_field_of_a_gradebook_row_is_read_back_whatever_it_holds() {
+        for label in ["alice", "o'neil, jr", "say \"hi\""] {
+            let row = csv_row(label, &[]);
+            assert_eq!(csv_first_field(&row), label, "{row}");
+        }
     }
 }

@@ -265,3 +265,53 @@ fn a_hint_names_the_first_failing_test_of_the_last_check() {
         "{out}"
     );
 }
+
+#[test]
+fn gradebook_merges_shards_and_refuses_ones_that_overlap() {
+    let dir = Scratch::new("gradebook");
+    let header = "submission,score,max_score,ex00_warmup";
+    let shard = |name: &str, rows: &[&str]| -> String {
+        let path = dir.0.join(name);
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        path.display().to_string()
+    };
+    let a = shard("a.csv", &["carol,3,17,3", "\"o'neil, jr\",1,17,1"]);
+    let b = shard("b.csv", &["alice,17,17,17"]);
+    let c = shard("c.csv", &["bob,0,17,0", "carol,5,17,5"]);
+    let merged = dir.0.join("merged.csv");
+    let out = workbook(
+        &root(),
+        &dir.0,
+        &["gradebook", &a, &b, "-o", &merged.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&merged).unwrap(),
+        format!("{header}\n\"o'neil, jr\",1,17,1\nalice,17,17,17\ncarol,3,17,3\n"),
+        "every row once, sorted"
+    );
+    let out = workbook(
+        &root(),
+        &dir.0,
+        &["gradebook", &a, &c, "-o", &merged.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("the shards overlap: carol is in")
+            && said.contains("a.csv")
+            && said.contains("c.csv"),
+        "the error names the submission and both shards: {said}"
+    );
+    let out = workbook(
+        &root(),
+        &dir.0,
+        &["gradebook", &b, &b, "-o", &merged.display().to_string()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the same shard twice: {}",
+        text(&out)
+    );
+}
