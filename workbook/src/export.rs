@@ -71,7 +71,9 @@ pub fn export_student(
 }
 
 /// The files to consider: git's tracked files when `root` is a checkout, else every file.
-fn files(root: &Path) -> Result<Vec<PathBuf>, String> {
+/// The workbook's files, relative to `root`: git's tracked files, or every file when there is no
+/// git.
+pub(crate) fn files(root: &Path) -> Result<Vec<PathBuf>, String> {
     let git = Command::new("git")
         .arg("-C")
         .arg(root)

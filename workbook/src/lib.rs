@@ -8,6 +8,7 @@ pub mod exercises;
 pub mod export;
 pub mod grade;
 pub mod grader;
+pub mod gradescope;
 pub mod learner;
 pub mod manifest;
 pub mod report;

@@ -130,6 +130,15 @@ enum Command {
     },
     /// Instructors: write the student edition (no solutions, no hidden tests) into a new directory
     ExportStudent { dest: PathBuf },
+    /// Instructors: write a Gradescope autograder (the zip to upload to a programming assignment)
+    Gradescope {
+        /// Where the zip goes
+        #[arg(long, default_value = "autograder.zip")]
+        out: PathBuf,
+        /// The Rust toolchain its setup.sh installs (default: the one running here)
+        #[arg(long)]
+        toolchain: Option<String>,
+    },
     /// Instructors: merge the gradebooks of several shards into one CSV
     Gradebook {
         /// The shards' gradebook.csv files
@@ -309,6 +318,18 @@ fn main() -> ExitCode {
             }
             Ok(true)
         })(),
+        Command::Gradescope { out, toolchain } => toolchain
+            .map(Ok)
+            .unwrap_or_else(rustc_version)
+            .and_then(|toolchain| {
+                let files = workbook::gradescope::write_autograder(&root, &out, &toolchain)?;
+                println!(
+                    "{}: a Gradescope autograder ({files} files, Rust {toolchain}): upload it to a \
+                     programming assignment; students submit their exercises/ folder",
+                    out.display()
+                );
+                Ok(true)
+            }),
         Command::ExportStudent { dest } => Manifest::load(&root)
             .and_then(|m| workbook::export::export_student(&root, &dest, &m))
             .map(|notes| {
@@ -327,6 +348,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `1.95.0` from `rustc --version`.
+fn rustc_version() -> Result<String, String> {
+    let out = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("rustc: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .map(str::to_owned)
+        .ok_or_else(|| "cannot read rustc's version: pass --toolchain".to_owned())
 }
 
 fn colour() -> bool {

@@ -315,3 +315,56 @@ fn gradebook_merges_shards_and_refuses_ones_that_overlap() {
         text(&out)
     );
 }
+
+#[test]
+fn the_gradescope_autograder_holds_its_scripts_at_the_root_and_the_workbook_beside_them() {
+    let dir = Scratch::new("gradescope");
+    let zip_path = dir.0.join("autograder.zip");
+    let out = workbook(
+        &root(),
+        &dir.0,
+        &[
+            "gradescope",
+            "--out",
+            &zip_path.display().to_string(),
+            "--toolchain",
+            "1.95.0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.expect("a file name").to_string())
+        .collect();
+    for needed in [
+        "setup.sh",
+        "run_autograder",
+        "workbook/Cargo.toml",
+        "workbook/Cargo.lock",
+        "workbook/tests/ex06_timeouts.rs",
+        "workbook/tests/grading.toml",
+    ] {
+        assert!(names.iter().any(|n| n == needed), "{needed} is in the zip");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("/target/") || n.contains("/.git/")),
+        "no build output, no git directory"
+    );
+    for script in ["setup.sh", "run_autograder"] {
+        let file = archive.by_name(script).unwrap();
+        assert_eq!(
+            file.unix_mode().map(|m| m & 0o111),
+            Some(0o111),
+            "{script} is executable"
+        );
+    }
+    let mut setup = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("setup.sh").unwrap(), &mut setup).unwrap();
+    assert!(
+        setup.contains("--default-toolchain 1.95.0") && setup.contains("bubblewrap"),
+        "setup.sh installs the toolchain asked for and the sandbox: {setup}"
+    );
+}
