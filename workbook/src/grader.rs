@@ -65,6 +65,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, best first.
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Passed,
+        Outcome::Failed,
+        Outcome::NotImplemented,
+        Outcome::TimedOut,
+        Outcome::Blocked,
+        Outcome::LeakedTasks,
+        Outcome::Crashed,
+        Outcome::DidNotCompile,
+        Outcome::NotRun,
+    ];
+
     /// The outcome's name in `tests/grading.toml` feedback tables.
     pub fn key(self) -> &'static str {
         match self {

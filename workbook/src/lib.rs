@@ -2,6 +2,7 @@
 //! hidden suite, and the maintainers' dev check built on that.
 
 pub mod bench;
+pub mod class_report;
 pub mod devcheck;
 pub mod drift;
 pub mod exercises;
@@ -14,3 +15,4 @@ pub mod manifest;
 pub mod report;
 pub mod rustc_jail;
 pub mod sandbox;
+pub mod similarity;

@@ -11,7 +11,7 @@ use workbook::grader::{self, ExerciseResult, Limits};
 use workbook::manifest::Manifest;
 use workbook::report::{self, Audience};
 use workbook::sandbox::{self, Sandbox};
-use workbook::{devcheck, learner};
+use workbook::{class_report, devcheck, learner};
 
 #[derive(Parser)]
 #[command(name = "workbook", about = "The Week-10 async Rust workbook", version)]
@@ -138,6 +138,18 @@ enum Command {
         /// The Rust toolchain its setup.sh installs (default: the one running here)
         #[arg(long)]
         toolchain: Option<String>,
+    },
+    /// Instructors: one HTML page about a graded class (scores, hardest tests and why, slowest
+    /// tests, similar submissions) from grade-class's output directories (several shards)
+    ClassReport {
+        /// grade-class's --out directories
+        #[arg(required = true)]
+        graded: Vec<PathBuf>,
+        /// The submissions they graded (for the similarity of their code)
+        #[arg(long)]
+        submissions: PathBuf,
+        #[arg(long, short, default_value = "class-report.html")]
+        output: PathBuf,
     },
     /// Instructors: merge the gradebooks of several shards into one CSV
     Gradebook {
@@ -291,6 +303,11 @@ fn main() -> ExitCode {
             options,
         } => grade_class(&root, &submissions, &out, shard, &options),
         Command::Gradebook { shards, output } => merge_gradebooks(&shards, &output),
+        Command::ClassReport {
+            graded,
+            submissions,
+            output,
+        } => class_report_of(&root, &graded, &submissions, &output),
         Command::Bench {
             exercise,
             rounds,
@@ -713,39 +730,135 @@ fn grade_class(
     let mut gradebook = vec![report::csv_header(&names)];
     let audience = options.audience();
     let (sandbox, graded) = grade_many(root, &mine, options)?;
-    for (label, results) in graded {
+    for (label, results) in &graded {
+        let (label, results) = (label.as_str(), results.as_slice());
         let (points, max): (f64, f64) = (
             results.iter().map(ExerciseResult::points).sum(),
             results.iter().map(ExerciseResult::max_points).sum(),
         );
         println!("{label}: {points}/{max}");
-        let here = out.join(&label);
+        let here = out.join(label);
         std::fs::create_dir_all(&here).map_err(|e| e.to_string())?;
         let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
         write(
             &here.join("result.json"),
-            &pretty(report::to_json(&label, &results, audience, &sandbox)),
+            &pretty(report::to_json(label, results, audience, &sandbox)),
         )?;
         write(
             &here.join("results.json"),
-            &pretty(report::to_gradescope(&results, &sandbox)),
+            &pretty(report::to_gradescope(results, &sandbox)),
         )?;
         write(
             &here.join("junit.xml"),
-            &report::to_junit(&label, &results, audience, &sandbox),
+            &report::to_junit(label, results, audience, &sandbox),
         )?;
         write(
             &here.join("summary.md"),
-            &report::to_markdown(&label, &results, audience, &sandbox),
+            &report::to_markdown(label, results, audience, &sandbox),
         )?;
         write(
             &here.join("scorecard.txt"),
-            &report::scorecard(&results, audience, &sandbox),
+            &report::scorecard(results, audience, &sandbox),
         )?;
-        gradebook.push(report::csv_row(&label, &results));
+        gradebook.push(report::csv_row(label, results));
     }
     write(&out.join("gradebook.csv"), &(gradebook.join("\n") + "\n"))?;
     println!("gradebook: {}", out.join("gradebook.csv").display());
+    let class: Vec<class_report::Graded> = graded
+        .into_iter()
+        .map(|(label, results)| class_report::Graded { label, results })
+        .collect();
+    let sources = class_sources(root, &mine);
+    let report = out.join("class-report.html");
+    write(&report, &class_report::html(&class, &sources, &[sandbox]))?;
+    println!("class report: {}", report.display());
+    Ok(true)
+}
+
+/// The sources of every exercise of `submissions`, and of its stub, for the class report.
+fn class_sources(root: &Path, submissions: &[PathBuf]) -> class_report::ClassSources {
+    let mut sources = class_report::ClassSources::new();
+    for ex in exercises::all(root) {
+        let Ok((stub, _)) = workbook::grade::read_sources(&ex.stub_dir().join("src")) else {
+            continue;
+        };
+        let mut theirs = Vec::new();
+        for submission in submissions {
+            let (label, dir) = submission_layout(submission);
+            if let Ok(dir) = dir
+                && std::fs::symlink_metadata(dir.join(&ex.name)).is_ok_and(|m| m.is_dir())
+                && let Ok((files, _)) =
+                    workbook::grade::read_sources(&dir.join(&ex.name).join("src"))
+            {
+                theirs.push((label, files));
+            }
+        }
+        sources.insert(ex.name.clone(), (stub, theirs));
+    }
+    sources
+}
+
+/// `class-report`: the report of one or more `grade-class` output directories.
+fn class_report_of(
+    root: &Path,
+    graded: &[PathBuf],
+    submissions: &Path,
+    output: &Path,
+) -> Result<bool, String> {
+    let mut class = Vec::new();
+    let mut sandboxes: Vec<sandbox::Status> = Vec::new();
+    let mut labels = std::collections::HashSet::new();
+    for dir in graded {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path().join("result.json"))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (graded, status) =
+                class_report::from_json(&value).map_err(|e| format!("{}: {e}", path.display()))?;
+            if !labels.insert(graded.label.clone()) {
+                return Err(format!(
+                    "{} is graded twice (the shards overlap)",
+                    graded.label
+                ));
+            }
+            if !sandboxes.contains(&status) {
+                sandboxes.push(status);
+            }
+            class.push(graded);
+        }
+    }
+    if class.is_empty() {
+        return Err("no result.json under the graded directories".into());
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(submissions)
+        .map_err(|e| format!("{}: {e}", submissions.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            labels.contains(
+                &p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect();
+    dirs.sort();
+    let sources = class_sources(root, &dirs);
+    write(output, &class_report::html(&class, &sources, &sandboxes))?;
+    println!(
+        "class report of {} submissions: {}",
+        class.len(),
+        output.display()
+    );
     Ok(true)
 }
 
