@@ -396,7 +396,55 @@ enum BodyOutcome {
     },
 }
 
+thread_local! {
+    /// The stretch meter of the runtime this thread drives, while it drives one.
+    static RUNTIME_STATS: std::cell::RefCell<Option<Arc<BusyStats>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Time spent printing a panic is not time the code held the executor: with `RUST_BACKTRACE=1`
+/// (a common setting on learners' machines) the standard hook resolves a backtrace, 100–300 ms the
+/// first time, and a correct solution whose task panics on purpose would be "blocked". The kit's
+/// hook closes the stretch before the previous hook prints and opens a new one after.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let stats = RUNTIME_STATS
+                .try_with(|s| s.borrow().clone())
+                .ok()
+                .flatten();
+            if let Some(stats) = &stats {
+                stats.park();
+            }
+            previous(info);
+            if let Some(stats) = &stats {
+                stats.unpark();
+            }
+        }));
+    });
+}
+
+/// Sets [`RUNTIME_STATS`] for as long as it lives.
+struct DrivingRuntime;
+
+impl DrivingRuntime {
+    fn new(stats: &Arc<BusyStats>) -> Self {
+        RUNTIME_STATS.with(|s| *s.borrow_mut() = Some(stats.clone()));
+        DrivingRuntime
+    }
+}
+
+impl Drop for DrivingRuntime {
+    fn drop(&mut self) {
+        let _ = RUNTIME_STATS.try_with(|s| s.borrow_mut().take());
+    }
+}
+
 fn run_on_paused_runtime(config: &Test, stats: Arc<BusyStats>, body: Body) -> BodyOutcome {
+    install_panic_hook();
+    let _driving = DrivingRuntime::new(&stats);
     let (parked, unparked) = (stats.clone(), stats.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
