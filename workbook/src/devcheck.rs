@@ -256,6 +256,145 @@ pub fn check_drift(exercise: &Exercise) -> Vec<String> {
     .collect()
 }
 
+/// Assertions of the hidden suite that carry no message: a learner who meets one sees
+/// `assertion failed: left == right` and two values, not the rule they broke.
+pub fn check_messages(exercise: &Exercise) -> Vec<String> {
+    let suite = std::fs::read_to_string(exercise.hidden_suite()).unwrap_or_default();
+    bare_assertions(&suite)
+        .into_iter()
+        .map(|(line, mac)| {
+            format!(
+                "tests/{}.rs:{line}: {mac}! without a message (say what the contract requires \
+                 and the likely flaw)",
+                exercise.name
+            )
+        })
+        .collect()
+}
+
+/// `(line, macro)` of every `assert!`, `assert_eq!` and `assert_ne!` in `source` without a
+/// message argument. Reads Rust's literals and comments well enough that a comma or a bracket in
+/// a string, a character or a comment is not taken for one of the call's own.
+pub fn bare_assertions(source: &str) -> Vec<(usize, &'static str)> {
+    let bytes = source.as_bytes();
+    let mut found = Vec::new();
+    for (name, needed) in [("assert", 2), ("assert_eq", 3), ("assert_ne", 3)] {
+        let pattern = format!("{name}!(");
+        let mut from = 0;
+        while let Some(at) = source[from..].find(&pattern).map(|i| i + from) {
+            from = at + pattern.len();
+            let before = source[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            if count_arguments(bytes, from - 1) < needed {
+                let line = source[..at].matches('\n').count() + 1;
+                found.push((line, name));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The top-level arguments of the call whose `(` is at `open` (a trailing comma adds none).
+fn count_arguments(bytes: &[u8], open: usize) -> usize {
+    let (mut depth, mut i, mut commas, mut any) = (0usize, open, 0, false);
+    let mut trailing = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'r' if matches!(bytes.get(i + 1), Some(b'"') | Some(b'#'))
+                && !bytes[..i]
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
+            {
+                // A raw string: r"…", r#"…"#.
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                if bytes.get(i + 1 + hashes) == Some(&b'"') {
+                    let close: Vec<u8> = std::iter::once(b'"')
+                        .chain(std::iter::repeat_n(b'#', hashes))
+                        .collect();
+                    i += 2 + hashes;
+                    while i < bytes.len() && !bytes[i..].starts_with(&close) {
+                        i += 1;
+                    }
+                    i += close.len();
+                    any = true;
+                    trailing = false;
+                    continue;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                any = true;
+                trailing = false;
+                continue;
+            }
+            // A character literal ('(' or '\'') — not a lifetime ('a).
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => {
+                i += 3;
+                any = true;
+                trailing = false;
+                continue;
+            }
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return if any {
+                        commas + 1 - usize::from(trailing)
+                    } else {
+                        0
+                    };
+                }
+            }
+            b',' if depth == 1 => {
+                commas += 1;
+                trailing = true;
+                i += 1;
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if depth >= 1 && i != open {
+            any = true;
+            trailing = false;
+        }
+        i += 1;
+    }
+    0
+}
+
 /// Problems with the grading manifest: it must parse, and every entry must name a real test.
 pub fn check_manifest(root: &Path) -> Vec<String> {
     let manifest = match crate::manifest::Manifest::load(root) {
@@ -279,6 +418,36 @@ pub fn check_manifest(root: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assertions_without_a_message_are_found_whatever_their_arguments_hold() {
+        let suite = r##"
+fn t() {
+    assert_eq!(a, b);
+    assert_eq!(f(1, 2), [3, 4], "the sum, pairwise");
+    assert!(x.contains(','), "a comma in a char");
+    assert!(y.starts_with("(,"));
+    assert_ne!(
+        g("a,b"),
+        'x',
+    );
+    assert!(done, r#"raw, "quoted""#);
+    pretty_assertions::assert_eq!(now(), ms(10), "at t={:?}", now());
+    debug_assert!(z);
+    assert!(w, // a comment, with a comma
+    );
+}"##;
+        assert_eq!(
+            bare_assertions(suite),
+            vec![
+                (3, "assert_eq"),
+                (6, "assert"),
+                (7, "assert_ne"),
+                (14, "assert")
+            ],
+            "the bare ones, by line"
+        );
+    }
 
     #[test]
     fn edits_apply_to_exactly_one_place() {

@@ -58,8 +58,10 @@ pub fn all(root: &Path) -> Vec<Exercise> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file())
         .filter_map(|e| e.file_name().into_string().ok())
+        // An exercise is a folder whose package has its name: a copy kept as a backup
+        // (`ex06_timeouts_backup`) is not one.
+        .filter(|name| package_name(&root.join("exercises").join(name)).as_deref() == Some(name))
         .collect();
     names.sort();
     names
@@ -71,17 +73,47 @@ pub fn all(root: &Path) -> Vec<Exercise> {
         .collect()
 }
 
-/// Looks an exercise up by full name (`ex06_timeouts`), number (`6`, `06`) or prefix (`ex06`).
+/// The exercise whose folder (stub or reference) holds `dir`, if any.
+pub fn containing(root: &Path, dir: &Path) -> Option<Exercise> {
+    let dir = dir.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    let rest = ["exercises", "solutions"]
+        .iter()
+        .find_map(|kind| dir.strip_prefix(root.join(kind)).ok())?;
+    let name = rest.components().next()?.as_os_str().to_str()?;
+    all(&root).into_iter().find(|e| e.name == name)
+}
+
+/// The `name` of the package whose manifest is in `dir`.
+fn package_name(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let manifest: toml::Table = text.parse().ok()?;
+    Some(manifest.get("package")?.get("name")?.as_str()?.to_owned())
+}
+
+/// Looks an exercise up by full name (`ex06_timeouts`), number (`6`, `06`), prefix (`ex06`) or
+/// slug (`timeouts`, `web-crawler`, or the start of one).
 pub fn find(root: &Path, query: &str) -> Result<Exercise, String> {
     let all = all(root);
     let wanted = match query.parse::<u32>() {
         Ok(n) => format!("ex{n:02}_"),
-        Err(_) => query.to_owned(),
+        Err(_) => query.replace('-', "_"),
     };
-    let matches: Vec<&Exercise> = all
+    let by_name: Vec<&Exercise> = all
         .iter()
         .filter(|e| e.name == wanted || e.name.starts_with(&wanted))
         .collect();
+    let matches: Vec<&Exercise> = if by_name.is_empty() && !wanted.is_empty() {
+        all.iter()
+            .filter(|e| {
+                e.name
+                    .split_once('_')
+                    .is_some_and(|(_, slug)| slug.starts_with(&wanted))
+            })
+            .collect()
+    } else {
+        by_name
+    };
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(format!(

@@ -118,16 +118,15 @@ fn student_workspace(text: &str) -> Result<String, String> {
         .get_mut("workspace")
         .and_then(|w| w.as_table_mut())
         .ok_or("no [workspace]")?;
-    let strings =
-        |v: &[&str]| toml::Value::Array(v.iter().map(|s| toml::Value::from(*s)).collect());
-    workspace.insert(
-        "members".into(),
-        strings(&["exercises/*", "tests/kit", "workbook", "curriculum"]),
-    );
-    workspace.insert(
-        "default-members".into(),
-        strings(&["tests/kit", "workbook", "curriculum"]),
-    );
+    // The same members, listed one by one as here, without the references and the benchmark.
+    for key in ["members", "default-members"] {
+        if let Some(toml::Value::Array(list)) = workspace.get_mut(key) {
+            list.retain(|m| {
+                m.as_str()
+                    .is_some_and(|m| !m.starts_with("solutions/") && m != "bench")
+            });
+        }
+    }
     toml::to_string(&manifest).map_err(|e| e.to_string())
 }
 

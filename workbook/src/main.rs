@@ -2,6 +2,30 @@
 //! `cargo run -q -p workbook -- …`).
 
 use clap::{Parser, Subcommand};
+
+/// `println!` for what the CLI prints: when its reader has gone (`cargo wb check 06 | head -1`),
+/// the program ends quietly, as `cat` does — not with a panic.
+macro_rules! say {
+    () => { say!("") };
+    ($($arg:tt)*) => { say_to_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` likewise.
+macro_rules! say_on {
+    ($($arg:tt)*) => { say_to_stdout(format_args!($($arg)*)) };
+}
+
+fn say_to_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(text).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(2);
+    }
+}
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +38,12 @@ use workbook::sandbox::{self, Sandbox};
 use workbook::{class_report, devcheck, learner};
 
 #[derive(Parser)]
-#[command(name = "workbook", about = "The Week-10 async Rust workbook", version)]
+#[command(
+    name = "workbook",
+    bin_name = "cargo wb",
+    about = "The Week-10 async Rust workbook",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -30,35 +59,37 @@ enum Command {
     },
     /// Run one exercise's tests and print a scorecard (e.g. `check 06`)
     Check {
-        exercise: String,
+        /// Number, name or slug (06, ex06_timeouts, timeouts); by default the exercise of the
+        /// folder you are in
+        exercise: Option<String>,
         /// Print JSON instead
         #[arg(long)]
         json: bool,
     },
     /// Show the next hint for an exercise (concept → approach → near code)
     Hint {
-        exercise: String,
+        exercise: Option<String>,
         /// Show this hint (1, 2, 3) instead of the next one
         #[arg(long)]
         level: Option<usize>,
     },
     /// Re-check an exercise every time you save one of its files
     Watch {
-        exercise: String,
+        exercise: Option<String>,
         /// Seconds one check may take
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
     /// Restore an exercise's original stub (your code is backed up first)
     Reset {
-        exercise: String,
+        exercise: Option<String>,
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
     },
     /// Show the reference solution, once the exercise passes
     Solution {
-        exercise: String,
+        exercise: Option<String>,
         /// Show it even though the exercise does not pass yet
         #[arg(long)]
         force: bool,
@@ -240,18 +271,18 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::List { json: false }) {
         Command::List { json } => Ok(list(&root, json)),
         Command::Check { exercise, json } => {
-            exercises::find(&root, &exercise).and_then(|ex| check(&root, &ex, json))
+            pick(&root, exercise, "check").and_then(|ex| check(&root, &ex, json))
         }
         Command::Hint { exercise, level } => {
-            exercises::find(&root, &exercise).and_then(|ex| hint(&root, &ex, level))
+            pick(&root, exercise, "hint").and_then(|ex| hint(&root, &ex, level))
         }
-        Command::Watch { exercise, timeout } => exercises::find(&root, &exercise)
+        Command::Watch { exercise, timeout } => pick(&root, exercise, "watch")
             .and_then(|ex| watch(&root, &ex, Duration::from_secs(timeout))),
         Command::Reset { exercise, yes } => {
-            exercises::find(&root, &exercise).and_then(|ex| reset(&root, &ex, yes))
+            pick(&root, exercise, "reset").and_then(|ex| reset(&root, &ex, yes))
         }
         Command::Solution { exercise, force } => {
-            exercises::find(&root, &exercise).and_then(|ex| solution(&root, &ex, force))
+            pick(&root, exercise, "solution").and_then(|ex| solution(&root, &ex, force))
         }
         Command::DevCheck { exercise: None } => Ok(dev_check(&root, exercises::all(&root))),
         Command::DevCheck { exercise: Some(q) } => {
@@ -267,7 +298,7 @@ fn main() -> ExitCode {
             markdown,
         } => grade_one(&root, &submission, &options).and_then(|(sandbox, label, results)| {
             let audience = options.audience();
-            print!("{}", report::scorecard(&results, audience, &sandbox));
+            say_on!("{}", report::scorecard(&results, audience, &sandbox));
             let pretty =
                 |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
             let outputs = [
@@ -340,7 +371,7 @@ fn main() -> ExitCode {
             .unwrap_or_else(rustc_version)
             .and_then(|toolchain| {
                 let files = workbook::gradescope::write_autograder(&root, &out, &toolchain)?;
-                println!(
+                say!(
                     "{}: a Gradescope autograder ({files} files, Rust {toolchain}): upload it to a \
                      programming assignment; students submit their exercises/ folder",
                     out.display()
@@ -351,9 +382,9 @@ fn main() -> ExitCode {
             .and_then(|m| workbook::export::export_student(&root, &dest, &m))
             .map(|notes| {
                 for note in notes {
-                    println!("{note}");
+                    say!("{note}");
                 }
-                println!("student edition written to {}", dest.display());
+                say!("student edition written to {}", dest.display());
                 true
             }),
     };
@@ -380,8 +411,27 @@ fn rustc_version() -> Result<String, String> {
         .ok_or_else(|| "cannot read rustc's version: pass --toolchain".to_owned())
 }
 
+/// The exercise a learner named, or the one whose folder they are in.
+fn pick(root: &Path, query: Option<String>, command: &str) -> Result<Exercise, String> {
+    match query {
+        Some(query) => exercises::find(root, &query),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|dir| exercises::containing(root, &dir))
+            .ok_or_else(|| {
+                format!(
+                    "which exercise? Name it (`cargo wb {command} 06`, or its name or slug), or \
+                     run this inside its folder"
+                )
+            }),
+    }
+}
+
+/// Colour only on a terminal, and not when `NO_COLOR` is set to anything but the empty string
+/// (no-color.org).
 fn colour() -> bool {
-    std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none()
+    std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn list(root: &Path, json: bool) -> bool {
@@ -402,13 +452,13 @@ fn list(root: &Path, json: bool) -> bool {
             })
             .collect();
         let value = serde_json::json!({ "exercises": items, "next": next.map(|e| &e.name) });
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
         return true;
     }
-    println!(
+    say!(
         "Week 10 — async Rust. Read the chapter in curriculum/src, fill in the todo!()s, then check.\n"
     );
     let done = all
@@ -422,26 +472,26 @@ fn list(root: &Path, json: bool) -> bool {
         } else {
             " "
         };
-        println!(
+        say!(
             "{marker} {:<28} {:<20} cargo test -p {}",
             ex.name,
             learner::state(&r),
             ex.name
         );
     }
-    println!(
+    say!(
         "\n{} {done}/{} exercises done",
         learner::progress_bar(done, all.len(), 30),
         all.len()
     );
     match next {
-        Some(ex) => println!(
+        Some(ex) => say!(
             "next: `cargo wb check {}` (or `cargo wb watch {}` while you work; `cargo wb hint {}` if stuck)",
             short(ex),
             short(ex),
             short(ex)
         ),
-        None => println!("all done — well done!"),
+        None => say!("all done — well done!"),
     }
     true
 }
@@ -453,7 +503,7 @@ fn short(ex: &Exercise) -> &str {
 
 fn check(root: &Path, exercise: &Exercise, json: bool) -> Result<bool, String> {
     if !json {
-        println!("checking {} …", exercise.name);
+        say!("checking {} …", exercise.name);
     }
     let result = learner::check(root, exercise, Duration::from_secs(600))?;
     let mut progress = learner::Progress::load(root);
@@ -462,14 +512,14 @@ fn check(root: &Path, exercise: &Exercise, json: bool) -> Result<bool, String> {
         eprintln!("warning: could not save progress: {e}");
     }
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&result.to_json()).unwrap_or_default()
         );
     } else {
-        print!("{}", result.render(colour()));
+        say_on!("{}", result.render(colour()));
         if !result.done() {
-            println!("stuck? `cargo wb hint {}`", short(exercise));
+            say!("stuck? `cargo wb hint {}`", short(exercise));
         }
     }
     Ok(result.done())
@@ -488,20 +538,20 @@ fn hint(root: &Path, exercise: &Exercise, level: Option<usize>) -> Result<bool, 
         .unwrap_or(record.hints_shown + 1)
         .clamp(1, hints.len());
     let (title, body) = &hints[n - 1];
-    println!("{title}  ({n} of {})\n", hints.len());
-    println!("{body}\n");
+    say!("{title}  ({n} of {})\n", hints.len());
+    say!("{body}\n");
     if let Some(failure) = &record.first_failure {
-        println!("your last check's first failing test: {failure}\n");
+        say!("your last check's first failing test: {failure}\n");
     }
     if let Some(concepts) = learner::concepts_line(&chapter) {
-        println!("{concepts}");
+        say!("{concepts}");
     }
-    println!(
+    say!(
         "read: {}",
         path.strip_prefix(root).unwrap_or(&path).display()
     );
     if n < hints.len() {
-        println!(
+        say!(
             "more: `cargo wb hint {}` shows hint {}",
             short(exercise),
             n + 1
@@ -517,9 +567,9 @@ fn watch(root: &Path, exercise: &Exercise, limit: Duration) -> Result<bool, Stri
     let src = exercise.stub_dir().join("src");
     loop {
         if colour() {
-            print!("\x1b[2J\x1b[H");
+            say_on!("\x1b[2J\x1b[H");
         }
-        println!(
+        say!(
             "checking {} … (watching {}; Ctrl-C to stop)",
             exercise.name,
             src.strip_prefix(root).unwrap_or(&src).display()
@@ -529,17 +579,17 @@ fn watch(root: &Path, exercise: &Exercise, limit: Duration) -> Result<bool, Stri
                 let mut progress = learner::Progress::load(root);
                 progress.record_check(&result);
                 let _ = progress.save();
-                print!("{}", result.render(colour()));
+                say_on!("{}", result.render(colour()));
                 if result.done() {
-                    println!(
+                    say!(
                         "🎉 {} is done. `cargo wb list` shows what is next.",
                         exercise.name
                     );
                 }
             }
-            Err(e) => println!("check failed: {e}"),
+            Err(e) => say!("check failed: {e}"),
         }
-        println!("waiting for a change …");
+        say!("waiting for a change …");
         learner::wait_for_change(&src, Duration::from_millis(200))?;
     }
 }
@@ -550,7 +600,7 @@ fn reset(root: &Path, exercise: &Exercise, yes: bool) -> Result<bool, String> {
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
             return Err("reset discards your work on the exercise: pass --yes to confirm (a backup is kept)".into());
         }
-        print!(
+        say_on!(
             "Replace your {} with the original stub? Your code is backed up first. [y/N] ",
             exercise.name
         );
@@ -561,13 +611,13 @@ fn reset(root: &Path, exercise: &Exercise, yes: bool) -> Result<bool, String> {
             .read_line(&mut answer)
             .map_err(|e| e.to_string())?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("nothing changed");
+            say!("nothing changed");
             return Ok(false);
         }
     }
     let backup = learner::backup(root, exercise)?;
     learner::restore(root, exercise, &original)?;
-    println!(
+    say!(
         "{} is back to its original stub; your code is in {}",
         exercise.name,
         backup.display()
@@ -604,11 +654,11 @@ fn solution(root: &Path, exercise: &Exercise, force: bool) -> Result<bool, Strin
     }
     files.sort();
     for file in files {
-        println!(
+        say!(
             "──── {} ────",
             file.strip_prefix(root).unwrap_or(&file).display()
         );
-        println!("{}", std::fs::read_to_string(&file).unwrap_or_default());
+        say!("{}", std::fs::read_to_string(&file).unwrap_or_default());
     }
     Ok(true)
 }
@@ -736,7 +786,7 @@ fn grade_class(
             results.iter().map(ExerciseResult::points).sum(),
             results.iter().map(ExerciseResult::max_points).sum(),
         );
-        println!("{label}: {points}/{max}");
+        say!("{label}: {points}/{max}");
         let here = out.join(label);
         std::fs::create_dir_all(&here).map_err(|e| e.to_string())?;
         let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
@@ -763,7 +813,7 @@ fn grade_class(
         gradebook.push(report::csv_row(label, results));
     }
     write(&out.join("gradebook.csv"), &(gradebook.join("\n") + "\n"))?;
-    println!("gradebook: {}", out.join("gradebook.csv").display());
+    say!("gradebook: {}", out.join("gradebook.csv").display());
     let class: Vec<class_report::Graded> = graded
         .into_iter()
         .map(|(label, results)| class_report::Graded { label, results })
@@ -771,7 +821,7 @@ fn grade_class(
     let sources = class_sources(root, &mine);
     let report = out.join("class-report.html");
     write(&report, &class_report::html(&class, &sources, &[sandbox]))?;
-    println!("class report: {}", report.display());
+    say!("class report: {}", report.display());
     Ok(true)
 }
 
@@ -854,7 +904,7 @@ fn class_report_of(
     dirs.sort();
     let sources = class_sources(root, &dirs);
     write(output, &class_report::html(&class, &sources, &sandboxes))?;
-    println!(
+    say!(
         "class report of {} submissions: {}",
         class.len(),
         output.display()
@@ -926,21 +976,22 @@ fn dev_check(root: &Path, exercises: Vec<Exercise>) -> bool {
     let overlay = Overlay::new(root);
     let mut problems = devcheck::check_manifest(root);
     for ex in &exercises {
-        println!(
+        say!(
             "{}: contract, untouched stub, {} known-wrong solution(s)",
             ex.name,
             ex.wrong_solutions().len()
         );
         problems.extend(devcheck::check_drift(ex));
+        problems.extend(devcheck::check_messages(ex));
         problems.extend(devcheck::check_exercise(&overlay, ex));
     }
     for p in &problems {
-        println!("✗ {p}");
+        say!("✗ {p}");
     }
     if problems.is_empty() {
-        println!("dev check: all good");
+        say!("dev check: all good");
     } else {
-        println!("dev check: {} problem(s)", problems.len());
+        say!("dev check: {} problem(s)", problems.len());
     }
     problems.is_empty()
 }

@@ -368,3 +368,80 @@ fn the_gradescope_autograder_holds_its_scripts_at_the_root_and_the_workbook_besi
         "setup.sh installs the toolchain asked for and the sandbox: {setup}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_cli_quietly() {
+    // `cargo wb list | head -1`: the pipe is closed before the CLI writes.
+    let state = Scratch::new("closed_pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbook"))
+        .current_dir(root())
+        .arg("list")
+        .env("WORKBOOK_STATE_DIR", &state.0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"), "no panic: {}", text(&out));
+}
+
+#[test]
+fn an_exercise_is_named_by_number_name_or_slug_or_by_the_folder_you_are_in() {
+    let state = Scratch::new("naming");
+    for query in ["06", "ex06_timeouts", "timeouts", "time"] {
+        let out = workbook(&root(), &state.0, &["hint", query, "--level", "1"]);
+        assert!(out.status.success(), "{query}: {}", text(&out));
+        assert!(
+            text(&out).contains("with_timeout"),
+            "{query}: ex06's first hint: {}",
+            text(&out)
+        );
+    }
+    let out = workbook(&root(), &state.0, &["hint", "web-crawler", "--level", "1"]);
+    assert!(
+        text(&out).contains("FuturesUnordered"),
+        "ex08's first hint: {}",
+        text(&out)
+    );
+    let inside = root().join("exercises/ex06_timeouts/src");
+    let out = workbook(&inside, &state.0, &["hint", "--level", "1"]);
+    assert!(
+        out.status.success() && text(&out).contains("with_timeout"),
+        "inside the exercise's folder: {}",
+        text(&out)
+    );
+    let out = workbook(&root(), &state.0, &["hint"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("which exercise?") && text(&out).contains("cargo wb hint 06"),
+        "outside any exercise, the error says how to name one: {}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_backup_copy_of_an_exercise_folder_is_not_an_exercise() {
+    let dir = tiny_workbook("backup");
+    let ex = dir.0.join("exercises/ex09_tiny");
+    let backup = dir.0.join("exercises/ex09_tiny_backup");
+    std::fs::create_dir_all(backup.join("src")).unwrap();
+    std::fs::copy(ex.join("Cargo.toml"), backup.join("Cargo.toml")).unwrap();
+    let state = Scratch::new("backup_state");
+    let out = workbook(&dir.0, &state.0, &["list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["exercise"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ex09_tiny"], "the backup is not listed");
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(
+        !manifest.contains("\"exercises/*\""),
+        "the workspace lists its exercises one by one: a backup folder is no member"
+    );
+}

@@ -45,6 +45,16 @@ fn the_hidden_suites_tell_right_from_wrong() {
 }
 
 #[test]
+fn every_assertion_of_a_hidden_suite_says_what_it_checks() {
+    report(
+        exercises()
+            .iter()
+            .flat_map(devcheck::check_messages)
+            .collect(),
+    );
+}
+
+#[test]
 fn every_stub_publishes_the_same_documented_api_as_its_reference() {
     report(exercises().iter().flat_map(devcheck::check_drift).collect());
 }
@@ -57,6 +67,18 @@ fn every_exercise_has_a_reference_a_hidden_suite_and_a_chapter() {
         let chapter = root
             .join("curriculum/src")
             .join(format!("{}.md", ex.name.replace('_', "-")));
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        for member in [
+            format!("\"exercises/{}\"", ex.name),
+            format!("\"solutions/{}\"", ex.name),
+        ] {
+            if !manifest.contains(&member) {
+                problems.push(format!(
+                    "{}: {member} is not listed in the workspace's members",
+                    ex.name
+                ));
+            }
+        }
         for (what, path) in [
             ("reference", ex.solution_dir().join("Cargo.toml")),
             ("hidden suite", ex.hidden_suite()),

@@ -139,7 +139,7 @@ impl Test {
     fn run_and_judge(self, body: Body) -> Result<Report, Failure> {
         // Colour in diffs only when a person is watching a terminal.
         if !std::io::IsTerminal::is_terminal(&std::io::stdout())
-            || std::env::var_os("NO_COLOR").is_some()
+            || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
         {
             yansi::disable();
         }
