@@ -1239,3 +1239,55 @@ fn a_failure_message_cannot_forge_markdown_or_drive_the_terminal() {
         "terminal control characters reach the scorecard: {controls:?}"
     );
 }
+
+#[test]
+fn a_compile_cannot_read_another_submissions_build() {
+    // Another submission's library and test binary, by their real paths in the shared target
+    // directory, and a dependency's library beside them (which the compile does need).
+    if !sandboxed() {
+        return;
+    }
+    // Another submission's build: ex03's reference, built as a class build would build it.
+    let ex03 = exercise("ex03_rate_limited_client");
+    let (sources, _) =
+        workbook::grade::read_sources(&ex03.solution_dir().join("src")).unwrap();
+    let built = Overlay::new(&root())
+        .build_many(
+            &ex03,
+            &[workbook::grade::Variant {
+                label: "other_build",
+                sources: &sources,
+            }],
+            Duration::from_secs(600),
+            None,
+        )
+        .unwrap();
+    let library = built[0]
+        .as_ref()
+        .unwrap()
+        .artifacts
+        .iter()
+        .find(|a| a.extension().is_some_and(|e| e == "rlib"))
+        .expect("the other submission's library")
+        .clone();
+    let ex = exercise(EX06);
+    let attack = |label: &str, path: &Path| {
+        Submission::new(label).with_reference(&ex).inject(
+            &ex,
+            "race.rs",
+            FIRST_OK,
+            &format!(
+                "if futures.is_empty() {{ panic!(\"{{}}\", include_bytes!({:?}).len()); }}",
+                path.display().to_string()
+            ),
+        )
+    };
+    let theirs = attack("read_their_rlib", &library);
+    let results = grade(&[&theirs], &only(VISIBLE));
+    assert_eq!(
+        results[0].tests[0].outcome,
+        Outcome::DidNotCompile,
+        "another submission's library was readable at compile time: {:#?}",
+        results[0]
+    );
+}
