@@ -213,7 +213,12 @@ fn spawned_fetches_make_progress_while_nobody_awaits_them() {
              the caller polls again were not spawned (join!/join_all run futures only while \
              their caller is polled)",
         );
-        assert_eq!(results, ["data 1", "data 2", "data 3"]);
+        assert_eq!(
+            results,
+            ["data 1", "data 2", "data 3"],
+            "fetch_with_spawn must return one result per id, in the order of `ids` ([1, 2, 3]): \
+             await the JoinHandles in the order the fetches were spawned"
+        );
     });
 }
 
@@ -425,7 +430,13 @@ fn delay_with_a_deadline_in_the_past_is_ready_at_its_first_poll() {
             zero.poll().is_ready(),
             "Delay::after(0) must be ready at its first poll"
         );
-        assert_eq!(now(), ms(10));
+        assert_eq!(
+            now(),
+            ms(10),
+            "the clock read t={}, expected t=10ms: checking two Delays that are already due must \
+             take no time",
+            fmt_duration(now())
+        );
     });
 }
 
@@ -484,7 +495,11 @@ fn join_both_runs_the_two_futures_at_once_and_returns_both_outputs() {
         );
 
         let (a, b) = join_both(after(ms(100), 'a'), after(ms(200), 'b')).await;
-        assert_eq!((a, b), ('a', 'b'));
+        assert_eq!(
+            (a, b),
+            ('a', 'b'),
+            "join_both returns (a's output, b's output) in that order, also when `a` finishes first"
+        );
         assert_eq!(
             now(),
             ms(500),
@@ -501,14 +516,31 @@ fn join_both_never_polls_a_finished_future_again() {
             strict("b", after(ms(300), 2)),
         )
         .await;
-        assert_eq!(out, (1, 2));
+        assert_eq!(
+            out,
+            (1, 2),
+            "join_both(a: 1 after 100ms, b: 2 after 300ms) must return (1, 2): keep the output of \
+             the future that finished first until the other one is done"
+        );
         let out = join_both(
             strict("a", after(ms(300), 3)),
             strict("b", after(ms(100), 4)),
         )
         .await;
-        assert_eq!(out, (3, 4));
-        assert_eq!(now(), ms(600));
+        assert_eq!(
+            out,
+            (3, 4),
+            "join_both(a: 3 after 300ms, b: 4 after 100ms) must return (3, 4): keep the output of \
+             the future that finished first until the other one is done"
+        );
+        assert_eq!(
+            now(),
+            ms(600),
+            "the two join_both calls were done at t={}, expected t=600ms: each runs its two \
+             futures (100ms and 300ms) at once and returns when the slower one finishes, 300ms per \
+             call",
+            fmt_duration(now())
+        );
     });
 }
 

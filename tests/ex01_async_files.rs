@@ -881,7 +881,10 @@ fn a_file_that_fails_contributes_nothing_to_the_top_words() {
         );
         assert_eq!(
             summary.errors,
-            vec![failed("bad.log", Problem::InvalidUtf8 { line: 2 })]
+            vec![failed("bad.log", Problem::InvalidUtf8 { line: 2 })],
+            "bad.log is not valid UTF-8 on line 2: it must be the only entry of Summary::errors, \
+             as Problem::InvalidUtf8 {{ line: 2 }} (lines counted from 1, the path relative to the \
+             root)"
         );
     });
 }
@@ -1096,7 +1099,9 @@ fn run_summarises_the_tree_and_writes_its_report() {
                 files: vec![stats("a.log", 2, 4, 19, 1), stats("b.log", 1, 2, 8, 0)],
                 errors: vec![],
                 top_words: words(&[("INFO", 2), ("up", 2), ("ERROR", 1), ("down", 1)]),
-            }
+            },
+            "run must return the summary of `root`, as summarise gives it: a.log and b.log read to \
+             the end, no errors, and the top words of both files"
         );
         assert_eq!(now(), ms(30), "both files are read at once");
         let report = fs.content("out/report.txt").unwrap_or_default();
@@ -1326,7 +1331,13 @@ fn on_real_files_a_missing_root_is_an_error() {
     let root = dir.path().join("does-not-exist");
     real_files().run(move || async move {
         match summarise(&TokioFs, &root, &options(2)).await {
-            Err(e) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
+            Err(e) => assert_eq!(
+                e.kind(),
+                io::ErrorKind::NotFound,
+                "summarising a directory that does not exist must fail with the error of listing \
+                 it, of kind NotFound: return the io::Error of TokioFs::list as it is, without \
+                 changing its kind"
+            ),
             Ok(summary) => panic!(
                 "summarising a directory that does not exist must fail with NotFound, got \
                  Ok({summary:?})"
@@ -1498,9 +1509,16 @@ fn on_real_files_a_line_that_never_ends_is_not_read_to_the_end() {
             let summary = summary.expect("summarise failed on a real directory");
             assert_eq!(
                 summary.errors,
-                vec![failed("pipe.log", Problem::LineTooLong { line: 1 })]
+                vec![failed("pipe.log", Problem::LineTooLong { line: 1 })],
+                "the first line of pipe.log never ends and max_line_len is 4096: pipe.log must be \
+                 the only entry of Summary::errors, as Problem::LineTooLong {{ line: 1 }}"
             );
-            assert_eq!(paths_of(&summary.files), vec!["a.log"]);
+            assert_eq!(
+                paths_of(&summary.files),
+                vec!["a.log"],
+                "a.log is read to the end and must be the only entry of Summary::files: pipe.log \
+                 failed, and a file that failed counts nowhere else"
+            );
         });
     explain_blocking(outcome);
 }

@@ -479,14 +479,24 @@ fn a_connection_answers_every_line_in_order_and_quit_closes_it() {
             "three lines sent in one write get three replies, in order"
         );
 
-        assert_eq!(client.ask("QUIT").await, "BYE");
+        assert_eq!(
+            client.ask("QUIT").await,
+            "BYE",
+            "QUIT must be answered BYE, before the connection is closed"
+        );
         assert_eq!(
             client.hear(secs(1)).await,
             Heard::Closed,
             "after BYE the server closes the connection"
         );
         handler_ends(task, &probe, secs(1), "the handler returns after QUIT").await;
-        assert_eq!(probe.completed_at(), Some(Duration::ZERO));
+        assert_eq!(
+            probe.completed_at(),
+            Some(Duration::ZERO),
+            "{}: after answering QUIT with BYE, the handler must close the connection and return \
+             at once (t=0), without waiting for the client to hang up",
+            probe.describe()
+        );
     });
 }
 
@@ -579,7 +589,12 @@ fn invalid_utf8_gets_an_error_reply_and_harms_no_one() {
         }
 
         let (mut other, probe, task) = open("C", &store, CONFIG, &token, 4096);
-        assert_eq!(other.ask("SET k v").await, "OK");
+        assert_eq!(
+            other.ask("SET k v").await,
+            "OK",
+            "client C, on a connection of its own, must be served as usual after A and B sent \
+             invalid UTF-8: `SET k v` is answered OK"
+        );
         assert_eq!(
             other.ask("GET k").await,
             "VALUE v",
@@ -608,7 +623,11 @@ fn a_line_longer_than_the_limit_is_refused_at_once_and_the_connection_closed() {
 
         // Exactly max_line_length (64) bytes is still fine.
         let longest = format!("SET k {}", "v".repeat(58));
-        assert_eq!(longest.len(), 64);
+        assert_eq!(
+            longest.len(),
+            64,
+            "the test's longest line must be exactly 64 bytes (a bug in the test)"
+        );
         assert_eq!(
             client.ask(&longest).await,
             "OK",
@@ -634,7 +653,13 @@ fn a_line_longer_than_the_limit_is_refused_at_once_and_the_connection_closed() {
             "after `ERR line too long` the connection is closed"
         );
         handler_ends(task, &probe, secs(1), "the handler returns after closing").await;
-        assert_eq!(probe.completed_at(), Some(Duration::ZERO));
+        assert_eq!(
+            probe.completed_at(),
+            Some(Duration::ZERO),
+            "{}: after `ERR line too long` the handler must close the connection and return at \
+             once (t=0)",
+            probe.describe()
+        );
     });
 }
 
@@ -646,7 +671,12 @@ fn an_idle_connection_is_closed_exactly_idle_timeout_after_its_last_complete_lin
         let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
 
         until(secs(3)).await;
-        assert_eq!(client.ask("SET a 1").await, "OK");
+        assert_eq!(
+            client.ask("SET a 1").await,
+            "OK",
+            "`SET a 1` at t=3s must be answered OK: a SET stores the value and replies OK \
+             (Store::apply, Reply's Display)"
+        );
         // Partial lines are not activity: a client trickling bytes without ever finishing a line
         // must not keep its connection forever.
         until(secs(5)).await;
@@ -719,7 +749,12 @@ fn a_line_cut_off_by_a_hang_up_is_discarded_not_executed() {
         // A closes its sending side in the middle of `SET price 1000` (like `nc -N`): it can
         // still read, so a reply to the cut-off line would be heard.
         let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 4096);
-        assert_eq!(a.ask("SET seen yes").await, "OK");
+        assert_eq!(
+            a.ask("SET seen yes").await,
+            "OK",
+            "A's `SET seen yes` must be answered OK: a SET stores the value and replies OK \
+             (Store::apply, Reply's Display)"
+        );
         a.send("SET price 10").await;
         a.io.get_mut()
             .shutdown()
@@ -806,7 +841,12 @@ fn a_client_that_never_reads_is_closed_by_the_idle_timeout_and_delays_no_one() {
              writing a reply to a client?",
             fmt_duration(now())
         );
-        assert_eq!(b.ask("GET k").await, "VALUE v");
+        assert_eq!(
+            b.ask("GET k").await,
+            "VALUE v",
+            "B set k to v and nothing changed it since (A only sends `GET k`): B's `GET k` must be \
+             answered VALUE v"
+        );
 
         handler_ends(
             a_task,
@@ -841,7 +881,12 @@ fn connections_share_one_store_and_incr_is_atomic() {
         let token = CancellationToken::new();
         let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 4096);
         let (mut b, b_probe, b_task) = open("B", &store, CONFIG, &token, 4096);
-        assert_eq!(a.ask("SET shared 1").await, "OK");
+        assert_eq!(
+            a.ask("SET shared 1").await,
+            "OK",
+            "A's `SET shared 1` must be answered OK: a SET stores the value and replies OK \
+             (Store::apply, Reply's Display)"
+        );
         assert_eq!(
             b.ask("GET shared").await,
             "VALUE 1",
@@ -873,7 +918,12 @@ fn shutdown_closes_a_connection_waiting_between_requests_at_once() {
         let store = Store::new();
         let token = CancellationToken::new();
         let (mut client, probe, task) = open("client", &store, CONFIG, &token, 4096);
-        assert_eq!(client.ask("SET k v").await, "OK");
+        assert_eq!(
+            client.ask("SET k v").await,
+            "OK",
+            "`SET k v`, before shutdown, must be answered OK: a SET stores the value and replies \
+             OK (Store::apply, Reply's Display)"
+        );
 
         until(secs(1)).await;
         token.cancel();
@@ -909,8 +959,18 @@ fn shutdown_lets_the_request_in_flight_finish_then_closes() {
         let timeline = Timeline::new();
         let (mut a, a_probe, a_task) = open("A", &store, CONFIG, &token, 4096);
         let (mut b, b_probe, b_task) = open("B", &store, CONFIG, &token, 4096);
-        assert_eq!(a.ask("SET k v").await, "OK");
-        assert_eq!(b.ask("SET j w").await, "OK");
+        assert_eq!(
+            a.ask("SET k v").await,
+            "OK",
+            "A's `SET k v`, before shutdown, must be answered OK: a SET stores the value and \
+             replies OK (Store::apply, Reply's Display)"
+        );
+        assert_eq!(
+            b.ask("SET j w").await,
+            "OK",
+            "B's `SET j w`, before shutdown, must be answered OK: a SET stores the value and \
+             replies OK (Store::apply, Reply's Display)"
+        );
 
         let idle = testkit::spawn({
             let timeline = timeline.clone();
@@ -959,9 +1019,22 @@ fn the_server_answers_clients_over_tcp_until_shutdown() {
         let store = Store::new();
         let server = start_server(CONFIG, &store).await;
         let mut client = connect("client", server.addr).await;
-        assert_eq!(client.ask("SET city Lyon").await, "OK");
-        assert_eq!(client.ask("GET city").await, "VALUE Lyon");
-        assert_eq!(client.ask("QUIT").await, "BYE");
+        assert_eq!(
+            client.ask("SET city Lyon").await,
+            "OK",
+            "over TCP, serve must hand each connection to handle_connection: `SET city Lyon` is \
+             answered OK"
+        );
+        assert_eq!(
+            client.ask("GET city").await,
+            "VALUE Lyon",
+            "`GET city` after `SET city Lyon` on the same connection must be answered VALUE Lyon"
+        );
+        assert_eq!(
+            client.ask("QUIT").await,
+            "BYE",
+            "QUIT must be answered BYE, before the connection is closed"
+        );
         assert_eq!(
             client.hear(secs(1)).await,
             Heard::Closed,
@@ -974,8 +1047,18 @@ fn the_server_answers_clients_over_tcp_until_shutdown() {
             "serve must keep accepting until shutdown is requested"
         );
         let mut later = connect("later", server.addr).await;
-        assert_eq!(later.ask("GET city").await, "VALUE Lyon");
-        assert_eq!(later.ask("QUIT").await, "BYE");
+        assert_eq!(
+            later.ask("GET city").await,
+            "VALUE Lyon",
+            "a connection opened at t=60s must see what an earlier connection SET: every \
+             connection shares the Store given to serve (clone it into each connection's task, \
+             never make a new one)"
+        );
+        assert_eq!(
+            later.ask("QUIT").await,
+            "BYE",
+            "QUIT must be answered BYE, before the connection is closed"
+        );
 
         let returned = server.shut_down(CONFIG).await;
         assert_eq!(
@@ -1138,7 +1221,12 @@ fn a_client_that_vanishes_mid_line_frees_its_slot() {
         let server = start_server(config, &store).await;
 
         let mut a = connect("A", server.addr).await;
-        assert_eq!(a.ask("SET a 1").await, "OK");
+        assert_eq!(
+            a.ask("SET a 1").await,
+            "OK",
+            "A is the first and only connection (max_connections = 1): it must be served, so \
+             `SET a 1` is answered OK, not `ERR busy`"
+        );
         a.send("GET").await;
         until(secs(1)).await;
         // Gone without a goodbye: a reset, not even a FIN.
@@ -1176,11 +1264,26 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
         let addr = server.addr;
 
         let mut a = connect("A", addr).await;
-        assert_eq!(a.ask("SET a 1").await, "OK");
+        assert_eq!(
+            a.ask("SET a 1").await,
+            "OK",
+            "A, the first of three connections (max_connections = 10), must be served: \
+             `SET a 1` is answered OK"
+        );
         let mut b = connect("B", addr).await;
-        assert_eq!(b.ask("SET b 1").await, "OK");
+        assert_eq!(
+            b.ask("SET b 1").await,
+            "OK",
+            "B, the second of three connections (max_connections = 10), must be served: \
+             `SET b 1` is answered OK"
+        );
         let mut c = connect("C", addr).await;
-        assert_eq!(c.ask("SET c 1").await, "OK");
+        assert_eq!(
+            c.ask("SET c 1").await,
+            "OK",
+            "C, the third of three connections (max_connections = 10), must be served: \
+             `SET c 1` is answered OK"
+        );
 
         let record = |who: &'static str, timeline: &Timeline, heard: Heard| {
             timeline.record(format!("{who}: {heard}"))
@@ -1283,7 +1386,12 @@ fn shutdown_returns_at_once_when_every_connection_is_idle() {
         let mut clients = Vec::new();
         for name in ["A", "B"] {
             let mut client = connect(name, server.addr).await;
-            assert_eq!(client.ask(&format!("SET {name} 1")).await, "OK");
+            assert_eq!(
+                client.ask(&format!("SET {name} 1")).await,
+                "OK",
+                "{name}, one of two connections (max_connections = 10), must be served: \
+                 `SET {name} 1` is answered OK"
+            );
             let timeline = timeline.clone();
             clients.push(testkit::spawn(async move {
                 let heard = client.hear(secs(120)).await;

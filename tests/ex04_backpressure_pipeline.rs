@@ -452,7 +452,10 @@ fn every_record_is_delivered_in_order_and_the_last_partial_batch_goes_when_the_s
                 delivered: 10,
                 dead_letters: vec![],
                 not_delivered: vec![]
-            }
+            },
+            "the source ended and all 10 records were written: the report must say 10 read and 10 \
+             delivered, with no dead letters and nothing in not_delivered (only a cancelled \
+             pipeline has any)"
         );
     });
 }
@@ -470,7 +473,12 @@ fn an_empty_source_returns_at_once_and_writes_nothing() {
             CancellationToken::new(),
         )
         .await;
-        assert_eq!(stats, Stats::default());
+        assert_eq!(
+            stats,
+            Stats::default(),
+            "an empty source: nothing read, nothing delivered, no dead letters, nothing in \
+             not_delivered (Stats::default())"
+        );
         assert_eq!(sink.calls(), 0, "an empty batch must never be written");
         assert_eq!(
             now(),
@@ -521,8 +529,18 @@ fn bad_records_go_to_the_dead_letters_with_their_reason_and_the_rest_flow_on() {
             &[(0, "wrote [1, 3, 5, 7]")],
             "a bad record must not stop the pipeline: the good ones after it flow on",
         );
-        assert_eq!((stats.read, stats.delivered), (7, 4));
-        assert_eq!(stats.not_delivered, Vec::<u64>::new());
+        assert_eq!(
+            (stats.read, stats.delivered),
+            (7, 4),
+            "(read, delivered) must be (7, 4): 7 records were read; the 4 good ones were written \
+             and count as delivered, the 3 bad ones are dead letters and do not"
+        );
+        assert_eq!(
+            stats.not_delivered,
+            Vec::<u64>::new(),
+            "the source ended and every record went through: not_delivered must be empty (only a \
+             cancelled pipeline has any)"
+        );
     });
 }
 
@@ -706,7 +724,14 @@ fn throughput_is_the_sink_rate_when_the_sink_is_the_bottleneck() {
             "the sink takes 10ms per batch and everything else is instant: one batch of 4 \
              every 10ms, back to back — the next batch must be ready the moment the sink is free",
         );
-        assert_eq!(now(), ms(100));
+        assert_eq!(
+            now(),
+            ms(100),
+            "run_pipeline returned at t={}ms, expected t=100ms: the 10th and last batch is written \
+             at t=100ms, and once the source has ended run_pipeline returns as soon as the last \
+             sink call has finished",
+            now().as_millis()
+        );
         let (peak, at) = peak_held(&reads, &sink);
         assert!(
             peak <= 12,
@@ -714,7 +739,12 @@ fn throughput_is_the_sink_rate_when_the_sink_is_the_bottleneck() {
              source must be read at the sink's pace, never further ahead than the bound",
             at.as_millis()
         );
-        assert_eq!((stats.read, stats.delivered), (40, 40));
+        assert_eq!(
+            (stats.read, stats.delivered),
+            (40, 40),
+            "(read, delivered) must be (40, 40): the source ended, and every record read was \
+             written"
+        );
     });
 }
 
@@ -741,7 +771,14 @@ fn throughput_is_k_calls_per_enrich_time_when_enrich_is_the_bottleneck() {
             ],
             "enrich takes 30ms and K=3 run at once: 3 items every 30ms",
         );
-        assert_eq!(now(), ms(120));
+        assert_eq!(
+            now(),
+            ms(120),
+            "run_pipeline returned at t={}ms, expected t=120ms: the last batch is written at \
+             t=120ms, and once the source has ended run_pipeline returns as soon as the last sink \
+             call has finished",
+            now().as_millis()
+        );
     });
 }
 
@@ -783,7 +820,14 @@ fn enrich_runs_k_calls_at_once_and_never_more() {
             &starts,
             "4 calls of 100ms at a time: 1-4 at t=0, 5-8 at 100ms, 9-12 at 200ms",
         );
-        assert_eq!(now(), ms(300));
+        assert_eq!(
+            now(),
+            ms(300),
+            "run_pipeline returned at t={}ms, expected t=300ms: the last enrich calls (items 9-12) \
+             finish at t=300ms, their batch is then full and written at once, and run_pipeline \
+             returns as soon as the last sink call has finished",
+            now().as_millis()
+        );
     });
 }
 
@@ -903,7 +947,14 @@ fn a_partial_batch_is_written_when_the_window_after_its_first_item_ends() {
              fill up is written 250ms after its *first* item was taken — t=250ms for items \
              1-3, then t=650ms for item 4 — and not only when it is full or the source ends",
         );
-        assert_eq!(now(), ms(1000));
+        assert_eq!(
+            now(),
+            ms(1000),
+            "run_pipeline returned at t={}ms, expected t=1000ms: the source ends at t=1000ms, \
+             after item 4 was written (t=650ms), so nothing is left to write and run_pipeline must \
+             return at once",
+            now().as_millis()
+        );
     });
 }
 
@@ -936,8 +987,20 @@ fn a_trickle_of_records_is_written_once_per_window_for_a_virtual_minute() {
             "a record every 300ms, enrich 5ms, window 1s: each batch is written 1s after its \
              first item reached the batch, with the 4 items that came in that second",
         );
-        assert_eq!((stats.read, stats.delivered), (200, 200));
-        assert_eq!(now(), secs(60));
+        assert_eq!(
+            (stats.read, stats.delivered),
+            (200, 200),
+            "(read, delivered) must be (200, 200): the source ended, and every record read was \
+             written"
+        );
+        assert_eq!(
+            now(),
+            secs(60),
+            "run_pipeline returned at t={}ms, expected t=60000ms: the last batch is written at \
+             t=59805ms and the source ends at t=60s with nothing left to write, so run_pipeline \
+             must return at once",
+            now().as_millis()
+        );
     });
 }
 
@@ -1067,7 +1130,13 @@ fn a_token_cancelled_before_the_call_reads_nothing() {
             (Stats::default(), 0, 0),
             "with the token already cancelled, nothing may be read or written"
         );
-        assert_eq!(now(), ms(0));
+        assert_eq!(
+            now(),
+            ms(0),
+            "run_pipeline returned at t={}ms: with the token already cancelled at the call, it \
+             must return at once, at t=0",
+            now().as_millis()
+        );
     });
 }
 
@@ -1096,7 +1165,9 @@ fn a_pipeline_cancelled_while_its_sink_is_slow_still_counts_the_finished_batches
         );
         assert_eq!(
             sink.probe(4).describe(),
-            "sink call 4: started t=120ms, cancelled t=130ms"
+            "sink call 4: started t=120ms, cancelled t=130ms",
+            "the fourth batch goes to the sink at t=120ms, once the third is written; that call is \
+             still running when the token fires at t=130ms and must be dropped (cancelled) then"
         );
         assert_books_balance(&stats, &reads, &sink);
         assert_eq!(

@@ -607,7 +607,13 @@ fn nick_renames_the_client_and_tells_everyone_else_and_a_taken_nickname_is_refus
             "bob's screen: told of the rename, then alice's messages come from `al`; the new \
              nickname is taken, the old one free",
         );
-        assert_eq!(carol.chat_lines(), Vec::<String>::new());
+        assert_eq!(
+            carol.chat_lines(),
+            Vec::<String>::new(),
+            "carol joined at t=40 (with the nickname alice, free again since the rename): after \
+             her welcome she must see nothing — her own join is announced to everyone else, not \
+             to her, and bob's refused /nick attempts (t=50, t=60) are told to bob only"
+        );
         finish(&room, [alice, bob, carol]).await;
     });
 }
