@@ -28,7 +28,12 @@ async fn after<T>(after: Duration, value: T) -> T {
 fn with_timeout_returns_the_value_of_an_operation_that_finishes_in_time() {
     testkit::run(|| async {
         let result = with_timeout(ms(250), after(ms(100), "done")).await;
-        assert_eq!(result, Ok("done"));
+        assert_eq!(
+            result,
+            Ok("done"),
+            "an operation that finishes at t=100ms, within its 250ms limit: with_timeout must \
+             return Ok with the operation's output"
+        );
         assert_eq!(
             now(),
             ms(100),
@@ -41,7 +46,12 @@ fn with_timeout_returns_the_value_of_an_operation_that_finishes_in_time() {
 fn with_timeout_gives_up_at_exactly_the_limit_and_says_how_long_was_allowed() {
     testkit::run(|| async {
         let result = with_timeout(ms(250), after(secs(10), ())).await;
-        assert_eq!(result, Err(TimedOut { allowed: ms(250) }));
+        assert_eq!(
+            result,
+            Err(TimedOut { allowed: ms(250) }),
+            "an operation of 10s under a 250ms limit: with_timeout must give up at the limit with \
+             Err(TimedOut {{ allowed: 250ms }}), the limit it was given"
+        );
         assert_eq!(
             now(),
             ms(250),
@@ -75,12 +85,29 @@ fn with_deadline_stops_at_the_deadline_and_reports_the_time_that_was_left() {
         sleep(ms(100)).await;
         let deadline = Instant::now() + ms(300);
         let result = with_deadline(deadline, after(secs(1), 7)).await;
-        assert_eq!(result, Err(TimedOut { allowed: ms(300) }));
+        assert_eq!(
+            result,
+            Err(TimedOut { allowed: ms(300) }),
+            "called at t=100ms with the deadline at t=400ms, an operation of 1s must fail with \
+             Err(TimedOut {{ allowed: 300ms }}): with_deadline gives up at the deadline, and \
+             `allowed` is the time that was left at the call (deadline - now)"
+        );
         assert_eq!(now(), ms(400), "the deadline was t=400ms");
 
         let ok = with_deadline(Instant::now() + ms(50), after(ms(20), 7)).await;
-        assert_eq!(ok, Ok(7));
-        assert_eq!(now(), ms(420));
+        assert_eq!(
+            ok,
+            Ok(7),
+            "an operation that finishes 20ms into its 50ms allowance: with_deadline must return \
+             Ok with its output"
+        );
+        assert_eq!(
+            now(),
+            ms(420),
+            "returned at t={:?}, expected t=420ms: with_deadline must return as soon as the \
+             operation finishes (20ms after the call at t=400ms), not at the deadline (t=450ms)",
+            now()
+        );
     });
 }
 
@@ -94,7 +121,10 @@ fn with_deadline_in_the_past_allows_nothing() {
             result,
             Err(TimedOut {
                 allowed: Duration::ZERO
-            })
+            }),
+            "the deadline passed 10ms before the call: with_deadline must fail at once with \
+             Err(TimedOut {{ allowed: Duration::ZERO }}), the time left saturated at zero, without \
+             waiting for the operation"
         );
         assert_eq!(
             now(),
@@ -174,7 +204,12 @@ fn retry_returns_the_first_success_and_makes_no_further_attempt() {
             vec![(ms(0), err.clone()), (ms(0), err), (ms(30), ok)],
         );
         let result = retry(&policy(), op).await;
-        assert_eq!(result, Ok("payload"));
+        assert_eq!(
+            result,
+            Ok("payload"),
+            "attempts 1 and 2 fail and attempt 3 succeeds (max_attempts is 10): retry must return \
+             attempt 3's Ok at once"
+        );
         assert_eq!(now(), ms(330), "attempt 3 started at t=300ms and took 30ms");
         timeline.assert_eq(
             &[(0, "attempt 1"), (100, "attempt 2"), (300, "attempt 3")],
@@ -235,7 +270,11 @@ fn a_production_policy_retries_for_ten_minutes_on_an_exact_schedule() {
         let result = retry(&policy, scripted(&timeline, vec![])).await;
         assert_eq!(
             result,
-            Err(RetryError::DeadlineExceeded { attempts: 15, last: AttemptError::Failed("down".to_string()) })
+            Err(RetryError::DeadlineExceeded { attempts: 15, last: AttemptError::Failed("down".to_string()) }),
+            "attempt 15 starts at t=543s and fails; attempt 16 would start 60s later (t=603s), \
+             after the 600s deadline: retry must give up at once with DeadlineExceeded {{ \
+             attempts: 15, last: Failed(\"down\") }}, neither sleep towards the deadline nor start \
+             an attempt the deadline would cut short"
         );
         let starts: Vec<u64> = [0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303, 363, 423, 483, 543].into();
         let expected: Vec<(u64, String)> =
@@ -255,7 +294,12 @@ fn backoff_is_measured_from_the_end_of_the_failed_attempt() {
             &timeline,
             vec![slow_fail.clone(), slow_fail, (ms(50), Some(Ok("ok")))],
         );
-        assert_eq!(retry(&policy(), op).await, Ok("ok"));
+        assert_eq!(
+            retry(&policy(), op).await,
+            Ok("ok"),
+            "attempts 1 and 2 fail after 50ms each and attempt 3 succeeds: retry must return \
+             attempt 3's Ok"
+        );
         timeline.assert_eq(
             &[(0, "attempt 1"), (150, "attempt 2"), (400, "attempt 3")],
             "each attempt takes 50ms; the wait (100ms, then 200ms) starts when it fails",
@@ -285,7 +329,12 @@ fn each_attempt_is_cancelled_at_its_own_timeout_and_retried() {
             })
         })
         .await;
-        assert_eq!(result, Ok(3));
+        assert_eq!(
+            result,
+            Ok(3),
+            "attempts 1 and 2 never answer and attempt 3 answers after 10ms: retry must cancel \
+             each hung attempt at attempt_timeout (200ms), retry it, and return attempt 3's Ok(3)"
+        );
         let seen: Vec<String> = probes.iter().map(Probe::describe).collect();
         assert_eq!(
             seen,
@@ -318,9 +367,19 @@ fn retry_reports_a_timed_out_last_attempt_as_timed_out() {
             Err(RetryError::Exhausted {
                 attempts: 2,
                 last: AttemptError::TimedOut(TimedOut { allowed: ms(200) })
-            })
+            }),
+            "both attempts hang: after max_attempts (2) failures retry must return Exhausted with \
+             the last one, a timeout, reported as AttemptError::TimedOut with the attempt_timeout \
+             (200ms) as `allowed`"
         );
-        assert_eq!(now(), ms(500));
+        assert_eq!(
+            now(),
+            ms(500),
+            "returned at t={:?}, expected t=500ms: attempt 1 times out at t=200ms, attempt 2 \
+             starts after the 100ms backoff (t=300ms) and times out at t=500ms, and there is no \
+             wait after the last attempt",
+            now()
+        );
     });
 }
 
@@ -338,7 +397,10 @@ fn retry_gives_up_as_soon_as_the_next_attempt_could_not_start_before_the_deadlin
             Err(RetryError::DeadlineExceeded {
                 attempts: 7,
                 last: AttemptError::Failed("down".to_string())
-            })
+            }),
+            "attempt 7 starts at t=1900ms and fails; attempt 8 would start at t=2300ms, after the \
+             2s deadline: retry must give up with DeadlineExceeded, 7 attempts, and attempt 7's \
+             failure (Failed(\"down\"), not a timeout) as `last`"
         );
         assert_eq!(
             timeline.instants_of("attempt 7"),
@@ -405,8 +467,19 @@ fn retry_always_makes_at_least_one_attempt() {
             scripted(&timeline, vec![(ms(5), Some(Ok("once")))]),
         )
         .await;
-        assert_eq!(result, Ok("once"));
-        assert_eq!(timeline.len(), 1);
+        assert_eq!(
+            result,
+            Ok("once"),
+            "max_attempts is 0, but at least one attempt is always made: retry must return that \
+             attempt's Ok(\"once\")"
+        );
+        assert_eq!(
+            timeline.len(),
+            1,
+            "retry made {} attempt(s), expected exactly 1: at least one attempt is always made \
+             (even with max_attempts 0), and none after a success",
+            timeline.len()
+        );
     });
 }
 
@@ -501,7 +574,12 @@ fn first_ok_returns_every_error_in_input_order_when_all_fail() {
 fn first_ok_of_nothing_is_an_empty_list_of_errors() {
     testkit::run(|| async {
         let result = first_ok(Vec::<Racer>::new()).await;
-        assert_eq!(result, Err(vec![]));
+        assert_eq!(
+            result,
+            Err(vec![]),
+            "first_ok of no futures must return Err(vec![]) at once: there is no error to report \
+             and nothing to wait for"
+        );
     });
 }
 
@@ -534,8 +612,19 @@ fn hedged_sends_no_backup_when_the_primary_answers_in_time() {
         let timeline = Timeline::new();
         let probes = [Probe::new("primary"), Probe::new("backup")];
         let requests = hedge_requests(&timeline, &probes, (80, Ok("primary")), (10, Ok("backup")));
-        assert_eq!(hedged(ms(100), requests).await, Ok("primary"));
-        assert_eq!(now(), ms(80));
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Ok("primary"),
+            "the primary answers at t=80ms, before the 100ms hedge delay: hedged must return its \
+             answer, and never send the backup"
+        );
+        assert_eq!(
+            now(),
+            ms(80),
+            "returned at t={:?}, expected t=80ms: hedged must return the moment the primary \
+             answers, without waiting out the hedge delay",
+            now()
+        );
         timeline.assert_eq(
             &[(0, "Primary sent")],
             "the primary answered before the 100ms hedge delay",
@@ -549,7 +638,12 @@ fn hedged_sends_a_backup_after_the_delay_and_the_backup_can_win() {
         let timeline = Timeline::new();
         let probes = [Probe::new("primary"), Probe::new("backup")];
         let requests = hedge_requests(&timeline, &probes, (500, Ok("primary")), (50, Ok("backup")));
-        assert_eq!(hedged(ms(100), requests).await, Ok("backup"));
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Ok("backup"),
+            "the primary takes 500ms and the backup, sent at t=100ms, answers 50ms later: hedged \
+             must return the first Ok of the two, the backup's"
+        );
         assert_eq!(
             now(),
             ms(150),
@@ -583,10 +677,18 @@ fn hedged_keeps_the_primary_running_and_it_can_still_win() {
             Ok("primary"),
             "the primary must not be dropped or restarted when the backup is sent"
         );
-        assert_eq!(now(), ms(130));
+        assert_eq!(
+            now(),
+            ms(130),
+            "returned at t={:?}, expected t=130ms: the primary, still running when the backup was \
+             sent at t=100ms, answers at t=130ms, and hedged must return that instant",
+            now()
+        );
         assert_eq!(
             probes[1].describe(),
-            "backup: started t=100ms, cancelled t=130ms"
+            "backup: started t=100ms, cancelled t=130ms",
+            "the backup must be sent exactly at the hedge delay (t=100ms), and dropped the \
+             instant the primary wins (t=130ms)"
         );
     });
 }
@@ -597,12 +699,23 @@ fn hedged_sends_the_backup_at_once_when_the_primary_fails_fast() {
         let timeline = Timeline::new();
         let probes = [Probe::new("primary"), Probe::new("backup")];
         let requests = hedge_requests(&timeline, &probes, (30, Err("refused")), (40, Ok("backup")));
-        assert_eq!(hedged(ms(100), requests).await, Ok("backup"));
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Ok("backup"),
+            "the primary fails at t=30ms, before the hedge delay: hedged must send the backup at \
+             once and return its result, not the primary's error"
+        );
         timeline.assert_eq(
             &[(0, "Primary sent"), (30, "Backup sent")],
             "a primary that fails before the hedge delay is replaced at once",
         );
-        assert_eq!(now(), ms(70));
+        assert_eq!(
+            now(),
+            ms(70),
+            "returned at t={:?}, expected t=70ms: the backup, sent when the primary failed \
+             (t=30ms), answers 40ms later, and hedged must return that instant",
+            now()
+        );
     });
 }
 
@@ -622,7 +735,13 @@ fn hedged_waits_for_the_other_request_when_one_fails_after_hedging() {
             Ok("primary"),
             "a failed backup is not the answer while the primary may still succeed"
         );
-        assert_eq!(now(), ms(300));
+        assert_eq!(
+            now(),
+            ms(300),
+            "returned at t={:?}, expected t=300ms: after the backup failed (t=120ms), hedged must \
+             wait for the primary and return the moment it answers",
+            now()
+        );
     });
 }
 
@@ -639,9 +758,17 @@ fn hedged_returns_the_last_error_when_both_fail() {
         );
         assert_eq!(
             hedged(ms(100), requests).await,
-            Err("primary failed".to_string())
+            Err("primary failed".to_string()),
+            "both fail — the backup at t=150ms, the primary at t=300ms: hedged must wait for both \
+             and return the error of the one that failed last (the primary's)"
         );
-        assert_eq!(now(), ms(300));
+        assert_eq!(
+            now(),
+            ms(300),
+            "returned at t={:?}, expected t=300ms: when both fail, hedged returns the moment the \
+             last one fails",
+            now()
+        );
     });
 }
 
@@ -766,7 +893,10 @@ fn worker_handles_jobs_in_order_one_at_a_time_until_the_channel_closes() {
             WorkerReport {
                 completed: vec![1, 2, 3],
                 ..Default::default()
-            }
+            },
+            "three jobs, each well within the 1s limit, then the channel closes: all three must \
+             be reported as completed, in the order they were taken, none timed out or \
+             interrupted"
         );
         handler.timeline.assert_eq(
             &[
@@ -800,7 +930,13 @@ fn worker_waits_for_jobs_that_arrive_later() {
         let handler = Handler::new(|_| ms(5));
         let report = run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()).await;
         producer.await.unwrap();
-        assert_eq!(report.completed, vec![1, 2]);
+        assert_eq!(
+            report.completed,
+            vec![1, 2],
+            "jobs sent at t=100ms and t=200ms must both be completed: an idle worker waits for \
+             jobs until every sender is gone and the channel is empty (an empty channel is not a \
+             closed one)"
+        );
         handler.timeline.assert_eq(
             &[
                 (100, "start 1"),
@@ -829,7 +965,10 @@ fn a_job_over_its_time_limit_is_cancelled_and_reported_as_timed_out() {
                 completed: vec![1, 3],
                 timed_out: vec![2],
                 interrupted: None
-            }
+            },
+            "job 2 runs for 60s under a 100ms limit: it must be cancelled and reported in \
+             `timed_out`, and the worker must go on to complete job 3 (jobs 1 and 3 take 20ms \
+             each)"
         );
         assert_eq!(
             handler.probe(2).describe(),
@@ -856,7 +995,12 @@ fn shutdown_while_idle_returns_at_once() {
         });
         let handler = Handler::new(|_| ms(5));
         let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
-        assert_eq!(report, WorkerReport::default());
+        assert_eq!(
+            report,
+            WorkerReport::default(),
+            "no job ever arrived before shutdown: the worker was idle, so its report must be \
+             empty"
+        );
         assert_eq!(
             now(),
             ms(250),
@@ -922,7 +1066,12 @@ fn a_worker_told_to_stop_takes_no_further_job_even_when_one_is_ready() {
                 "round {round}: shutdown was already requested, so job 1 must stay in the channel \
                  (check the token first: `biased;` in select!)"
             );
-            assert_eq!(rx.try_recv().map(|j| j.id), Ok(1));
+            assert_eq!(
+                rx.try_recv().map(|j| j.id),
+                Ok(1),
+                "round {round}: job 1 must still be in the channel: a worker whose token is \
+                 already cancelled takes no job, and a job taken and then dropped is lost"
+            );
         }
     });
 }
@@ -1053,7 +1202,9 @@ fn shutdown_signals_every_worker_and_returns_when_the_last_one_finishes() {
             ShutdownReport {
                 finished: names(&["a", "b", "c"]),
                 ..Default::default()
-            }
+            },
+            "all three workers finish their cleanup well within the 5s grace: each must be \
+             reported in `finished`, the list sorted by name (not in spawn order)"
         );
         assert_eq!(
             now(),
@@ -1090,7 +1241,10 @@ fn a_worker_that_ignores_shutdown_is_aborted_when_the_grace_period_ends() {
                 finished: names(&["polite"]),
                 aborted: names(&["stubborn"]),
                 panicked: vec![]
-            }
+            },
+            "the polite worker ends 50ms after the signal and the stubborn one ignores it: when \
+             the 200ms grace ends, stubborn must be aborted and reported in `aborted`, polite in \
+             `finished`"
         );
         assert_eq!(
             now(),
@@ -1116,7 +1270,12 @@ fn the_grace_period_is_shared_by_all_workers_not_given_to_each() {
             supervisor.spawn(format!("s{i}"), stubborn(probe));
         }
         let report = supervisor.shutdown(ms(300)).await;
-        assert_eq!(report.aborted, names(&["s0", "s1", "s2"]));
+        assert_eq!(
+            report.aborted,
+            names(&["s0", "s1", "s2"]),
+            "three workers that ignore the token must all be aborted when the grace period ends \
+             and reported in `aborted`, sorted by name"
+        );
         assert_eq!(
             now(),
             ms(300),
@@ -1143,9 +1302,17 @@ fn workers_that_ended_before_shutdown_count_as_finished_and_panics_are_reported(
                 finished: names(&["quick"]),
                 aborted: vec![],
                 panicked: names(&["crashes"])
-            }
+            },
+            "a worker that returned before shutdown counts as finished, and a worker that \
+             panicked must be reported in `panicked`, not as finished or aborted"
         );
-        assert_eq!(now(), ms(100));
+        assert_eq!(
+            now(),
+            ms(100),
+            "returned at t={:?}, expected t=100ms: both workers had ended before shutdown was \
+             called, so it must return at once, not wait out the 1s grace",
+            now()
+        );
     });
 }
 
@@ -1153,7 +1320,17 @@ fn workers_that_ended_before_shutdown_count_as_finished_and_panics_are_reported(
 fn shutdown_with_no_workers_returns_at_once() {
     Test::new().run(|| async {
         let report = Supervisor::new().shutdown(secs(10)).await;
-        assert_eq!(report, ShutdownReport::default());
-        assert_eq!(now(), ms(0));
+        assert_eq!(
+            report,
+            ShutdownReport::default(),
+            "a supervisor with no workers has nobody to report: the report must be empty"
+        );
+        assert_eq!(
+            now(),
+            ms(0),
+            "returned at t={:?}, expected t=0ms: with no worker to wait for, shutdown must return \
+             at once, not wait out the 10s grace",
+            now()
+        );
     });
 }

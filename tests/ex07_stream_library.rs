@@ -96,7 +96,12 @@ fn throttle_pulls_from_its_source_no_faster_than_it_yields() {
         let source =
             stream::iter(1..=3).inspect(move |_| seen.borrow_mut().push(now().as_millis() as u64));
         let (items, ended) = timed(source.throttle(ms(100))).await;
-        assert_eq!(items, vec![(0, 1), (100, 2), (200, 3)]);
+        assert_eq!(
+            items,
+            vec![(0, 1), (100, 2), (200, 3)],
+            "3 ready items throttled to one per 100ms must come out at 0, 100 and 200ms (as (ms, \
+             item)): the first at once, each next one a full period after the previous"
+        );
         assert_eq!(
             *pulls.borrow(),
             vec![0, 100, 200],
@@ -116,7 +121,12 @@ fn throttle_pulls_from_its_source_no_faster_than_it_yields() {
 fn throttle_with_a_zero_period_passes_items_straight_through() {
     testkit::run(|| async {
         let (items, ended) = timed(stream::iter(1..=3).throttle(Duration::ZERO)).await;
-        assert_eq!(items, vec![(0, 1), (0, 2), (0, 3)]);
+        assert_eq!(
+            items,
+            vec![(0, 1), (0, 2), (0, 3)],
+            "with a zero period the throttle must never wait: all three items pass at 0ms, in \
+             order"
+        );
         assert_eq!(ended, 0, "a zero period must never wait");
     });
 }
@@ -196,7 +206,11 @@ fn debounce_flushes_the_pending_item_at_once_when_the_source_ends() {
 fn debounce_of_an_empty_source_ends_at_once() {
     testkit::run(|| async {
         let (items, ended) = timed(stream::empty::<u32>().debounce(ms(50))).await;
-        assert_eq!(items, vec![]);
+        assert_eq!(
+            items,
+            vec![],
+            "an empty source has nothing to debounce: the debounced stream must yield nothing"
+        );
         assert_eq!(ended, 0, "nothing pending: no reason to wait");
     });
 }
@@ -213,7 +227,11 @@ fn batch_yields_a_batch_as_soon_as_it_is_full() {
             "7 ready items in batches of 3: two full batches at once, and the last partial batch \
              at once too, because the source ended"
         );
-        assert_eq!(ended, 0);
+        assert_eq!(
+            ended, 0,
+            "the source ended at 0ms, right after its 7 ready items: the batched stream must end \
+             then too, after the last partial batch, without waiting out a window"
+        );
     });
 }
 
@@ -281,7 +299,11 @@ fn batch_flushes_the_partial_batch_when_the_source_ends() {
             vec![(10, vec![1, 2])],
             "the source ended at 10ms: the partial batch must come out then, not at 100ms"
         );
-        assert_eq!(ended, 10);
+        assert_eq!(
+            ended, 10,
+            "the source ended at 10ms: the batched stream must end right after flushing its \
+             partial batch"
+        );
     });
 }
 
@@ -298,7 +320,11 @@ fn timeout_each_passes_items_that_keep_within_the_limit() {
             "every item came within 100ms of the previous one (the stream is 270ms long): the \
              limit counts from the previous item, not from the start"
         );
-        assert_eq!(ended, 270);
+        assert_eq!(
+            ended, 270,
+            "the source ended in time at 270ms: the stream must end normally right then, without \
+             waiting out another limit"
+        );
     });
 }
 
@@ -327,8 +353,18 @@ fn timeout_each_drops_the_source_when_the_limit_passes() {
         let probe = Probe::new("the source's pending item");
         let source = stream::once(probe.wrap(sleep(ms(500))));
         let mut limited = Box::pin(source.timeout_each(ms(100)));
-        assert_eq!(limited.next().await, Some(Err(TimedOut { limit: ms(100) })));
-        assert_eq!(now(), ms(100));
+        assert_eq!(
+            limited.next().await,
+            Some(Err(TimedOut { limit: ms(100) })),
+            "the source's item would come at 500ms: with a 100ms limit, the first next() must \
+             yield Some(Err(TimedOut {{ limit: 100ms }})), the limit that passed"
+        );
+        assert_eq!(
+            now(),
+            ms(100),
+            "the error came at t={:?}, expected t=100ms: exactly `limit` after the first poll",
+            now()
+        );
         assert_eq!(
             probe.cancelled_at(),
             Some(ms(100)),
@@ -375,6 +411,11 @@ fn the_operators_compose() {
              100ms, [3, 4] at 300ms, and [5] when the throttled source ends (at 500ms, one period \
              after item 5)"
         );
-        assert_eq!(ended, 500);
+        assert_eq!(
+            ended, 500,
+            "the pipeline must end when the throttled source ends: at 500ms, one period after \
+             item 5 (a throttle notices the end of its source only when its wait is over), right \
+             after the last batch [5]"
+        );
     });
 }

@@ -135,9 +135,21 @@ fn starts(list: &[(u64, &str)]) -> Vec<(u64, String)> {
 #[test]
 fn host_of_reads_the_host_of_http_and_https_urls() {
     testkit::run(|| async {
-        assert_eq!(host_of("http://a.example/x/y"), Some("a.example"));
-        assert_eq!(host_of("https://b.example"), Some("b.example"));
-        assert_eq!(host_of("http://c.example/"), Some("c.example"));
+        assert_eq!(
+            host_of("http://a.example/x/y"),
+            Some("a.example"),
+            "the host of an http URL is what lies between :// and the next /"
+        );
+        assert_eq!(
+            host_of("https://b.example"),
+            Some("b.example"),
+            "the host of an https URL with no path is everything after ://"
+        );
+        assert_eq!(
+            host_of("http://c.example/"),
+            Some("c.example"),
+            "the host of a URL whose path is a bare / is what comes before that /"
+        );
         assert_eq!(host_of("mailto:someone@example.org"), None, "not http(s)");
         assert_eq!(host_of("http:///no-host"), None, "an empty host is no host");
     });
@@ -165,7 +177,13 @@ fn every_page_reachable_from_the_start_is_crawled_with_its_depth() {
             ]),
             "every page reachable from the start, each with its depth (links followed from it)"
         );
-        assert_eq!(report.failed, BTreeMap::new());
+        assert_eq!(
+            report.failed,
+            BTreeMap::new(),
+            "all four pages fetch successfully within the limit: `failed` must stay empty (BadUrl \
+             here means host_of rejected a good http URL; Fetch(\"404\") means a URL that is not \
+             one of the site's pages was fetched)"
+        );
     });
 }
 
@@ -188,7 +206,9 @@ fn each_page_is_fetched_once_however_many_links_lead_to_it() {
         );
         assert_eq!(
             report.pages,
-            pages(&[("http://a/", 0), ("http://b/", 1), ("http://c/", 1)])
+            pages(&[("http://a/", 0), ("http://b/", 1), ("http://c/", 1)]),
+            "a, b and c must each be reported once, with the depth at which they were first found \
+             (b and c are linked from a: depth 1)"
         );
     });
 }
@@ -223,7 +243,12 @@ fn a_max_depth_of_zero_fetches_only_the_start_page() {
             .page("http://b/", 10, &[])
             .serve();
         let report = crawl("http://a/", fetch, config(4, 0)).await;
-        assert_eq!(report.pages, pages(&[("http://a/", 0)]));
+        assert_eq!(
+            report.pages,
+            pages(&[("http://a/", 0)]),
+            "with max_depth 0 only the start page is crawled: links on a page at depth max_depth \
+             are not followed"
+        );
         assert_eq!(
             record.fetch_counts().len(),
             1,
@@ -251,7 +276,11 @@ fn fetches_overlap_up_to_max_concurrent_and_never_beyond() {
         }
         let (fetch, record) = site.serve();
         let report = crawl("http://start/", fetch, config(3, 1)).await;
-        assert_eq!(report.pages.len(), 7);
+        assert_eq!(
+            report.pages.len(),
+            7,
+            "the start page and the 6 pages it links to must all be reported in `pages`"
+        );
         assert_eq!(
             record.gauge.peak(),
             3,
@@ -354,7 +383,13 @@ fn fetches_of_one_host_start_at_least_the_delay_apart() {
             "host x is fetched at most once per 250ms, counted from the start of its previous \
              fetch (0, 250, 500ms), while host y is not held up (10ms)"
         );
-        assert_eq!(now(), ms(510));
+        assert_eq!(
+            now(),
+            ms(510),
+            "the crawl ended at t={:?}, expected t=510ms: it must return as soon as its last \
+             fetch (x/2, started at 500ms, 10ms long) ends",
+            now()
+        );
     });
 }
 
@@ -437,11 +472,15 @@ fn the_time_limit_counts_only_the_fetch_itself() {
         );
         assert_eq!(
             report.pages,
-            pages(&[("http://s/", 0), ("http://a/", 1), ("http://b/", 1)])
+            pages(&[("http://s/", 0), ("http://a/", 1), ("http://b/", 1)]),
+            "s, a and b all fetch successfully within the limit: each must be reported with its \
+             depth"
         );
         assert_eq!(
             record.starts(),
-            starts(&[(0, "http://s/"), (10, "http://a/"), (110, "http://b/")])
+            starts(&[(0, "http://s/"), (10, "http://a/"), (110, "http://b/")]),
+            "fetch starts as (ms, url): with one slot, a must start when s ends (10ms) and b \
+             the moment a ends (110ms)"
         );
     });
 }
@@ -524,7 +563,9 @@ fn a_slow_fetch_is_cancelled_at_exactly_the_timeout() {
         );
         assert_eq!(
             report.pages,
-            pages(&[("http://s/", 0), ("http://fast/", 1)])
+            pages(&[("http://s/", 0), ("http://fast/", 1)]),
+            "s and fast are fetched successfully; slow timed out, so neither it nor the page it \
+             links to (never) may appear in `pages`"
         );
         let probe = record.probe("http://slow/");
         assert_eq!(
@@ -576,13 +617,19 @@ fn a_failing_start_page_ends_the_crawl_at_once() {
             .broken("http://s/", 20, "connection refused")
             .serve();
         let report = crawl("http://s/", fetch, config(2, 3)).await;
-        assert_eq!(report.pages, BTreeMap::new());
+        assert_eq!(
+            report.pages,
+            BTreeMap::new(),
+            "the start page fails: no page was fetched successfully, so `pages` must be empty"
+        );
         assert_eq!(
             report.failed,
             failed(&[(
                 "http://s/",
                 CrawlError::Fetch("connection refused".to_owned())
-            )])
+            )]),
+            "the failed start page must be reported in `failed` with the fetcher's error, as \
+             CrawlError::Fetch"
         );
         assert_eq!(
             now(),

@@ -45,7 +45,12 @@ fn every_subscriber_of_a_topic_receives_every_notification() {
             3,
             "publish returns how many subscriptions it reached"
         );
-        assert_eq!(hub.publish("news", "b"), 3);
+        assert_eq!(
+            hub.publish("news", "b"),
+            3,
+            "the second publish must reach the same 3 subscriptions: publish returns how many \
+             subscriptions it reached"
+        );
         for (i, sub) in subs.iter_mut().enumerate() {
             assert_eq!(
                 drain(sub).await,
@@ -136,8 +141,18 @@ fn a_subscription_to_no_topic_ends_at_once() {
     testkit::run(|| async {
         let hub = hub(16, 0);
         let mut none = hub.subscribe(&[]);
-        assert_eq!(none.next().await, None);
-        assert_eq!(now(), ms(0));
+        assert_eq!(
+            none.next().await,
+            None,
+            "a subscription to no topic has nothing to wait for: next() must return None"
+        );
+        assert_eq!(
+            now(),
+            ms(0),
+            "next() returned at t={:?}, expected t=0ms: a subscription to no topic ends at once, \
+             without waiting",
+            now()
+        );
     });
 }
 
@@ -147,21 +162,49 @@ fn a_subscription_to_no_topic_ends_at_once() {
 fn dropping_a_subscription_unsubscribes_at_once() {
     testkit::run(|| async {
         let hub = hub(16, 0);
-        assert_eq!(hub.subscribers("news"), 0);
-        assert_eq!(hub.publish("news", "to nobody"), 0);
+        assert_eq!(
+            hub.subscribers("news"),
+            0,
+            "nobody has subscribed to news yet: subscribers(\"news\") must be 0"
+        );
+        assert_eq!(
+            hub.publish("news", "to nobody"),
+            0,
+            "nobody follows news yet: publish must reach no subscription and return 0 (how many \
+             subscriptions it reached)"
+        );
         let first = hub.subscribe(&["news"]);
         let second = hub.subscribe(&["news", "sport"]);
-        assert_eq!(hub.subscribers("news"), 2);
-        assert_eq!(hub.subscribers("sport"), 1);
+        assert_eq!(
+            hub.subscribers("news"),
+            2,
+            "two subscriptions follow news (one of them also sport): subscribers(\"news\") must \
+             count each of them once"
+        );
+        assert_eq!(
+            hub.subscribers("sport"),
+            1,
+            "one subscription follows sport (and news): subscribers(\"sport\") must count it"
+        );
         unsubscribe(first);
         assert_eq!(
             hub.subscribers("news"),
             1,
             "a dropped subscription must stop counting at once"
         );
-        assert_eq!(hub.publish("news", "x"), 1);
+        assert_eq!(
+            hub.publish("news", "x"),
+            1,
+            "one of the two news subscriptions was dropped: publish must reach only the one left, \
+             and return how many subscriptions it reached"
+        );
         unsubscribe(second);
-        assert_eq!(hub.subscribers("sport"), 0);
+        assert_eq!(
+            hub.subscribers("sport"),
+            0,
+            "the only subscription to sport was dropped: a dropped subscription must stop \
+             counting at once, on every topic it followed"
+        );
     });
 }
 
@@ -324,7 +367,12 @@ fn without_replay_a_new_subscriber_gets_only_what_is_published_after() {
         hub.publish("news", "old");
         let mut sub = hub.subscribe(&["news"]);
         hub.publish("news", "new");
-        assert_eq!(drain(&mut sub).await, vec![note("news", 2, "new")]);
+        assert_eq!(
+            drain(&mut sub).await,
+            vec![note("news", 2, "new")],
+            "with a replay of 0 a new subscription gets no history: only the notification \
+             published after it subscribed, numbered 2 (the topic's second)"
+        );
     });
 }
 
