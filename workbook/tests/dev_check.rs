@@ -45,6 +45,16 @@ fn the_hidden_suites_tell_right_from_wrong() {
 }
 
 #[test]
+fn every_assertion_of_a_hidden_suite_says_what_it_checks() {
+    report(
+        exercises()
+            .iter()
+            .flat_map(devcheck::check_messages)
+            .collect(),
+    );
+}
+
+#[test]
 fn every_stub_publishes_the_same_documented_api_as_its_reference() {
     report(exercises().iter().flat_map(devcheck::check_drift).collect());
 }
