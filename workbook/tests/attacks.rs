@@ -1249,8 +1249,7 @@ fn a_compile_cannot_read_another_submissions_build() {
     }
     // Another submission's build: ex03's reference, built as a class build would build it.
     let ex03 = exercise("ex03_rate_limited_client");
-    let (sources, _) =
-        workbook::grade::read_sources(&ex03.solution_dir().join("src")).unwrap();
+    let (sources, _) = workbook::grade::read_sources(&ex03.solution_dir().join("src")).unwrap();
     let built = Overlay::new(&root())
         .build_many(
             &ex03,
