@@ -10,6 +10,7 @@
 use crate::grade::Sources;
 use crate::grader::{ExerciseResult, Outcome, TestResult};
 use crate::manifest::Visibility;
+use crate::report::xml as esc;
 use crate::sandbox::Status;
 use crate::similarity;
 use serde_json::Value;
@@ -350,18 +351,36 @@ pub fn from_json(value: &Value) -> Result<(Graded, Status), String> {
     Ok((Graded { label, results }, status))
 }
 
-fn histogram(percents: &[f64]) -> String {
+/// A chart drawn by `draw` on a 720×300 SVG canvas, as markup to inline.
+fn svg_chart(
+    draw: impl FnOnce(
+        &plotters::drawing::DrawingArea<plotters::prelude::SVGBackend<'_>, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error>>,
+) -> String {
     use plotters::prelude::*;
     let mut svg = String::new();
+    let drawn = {
+        let root = SVGBackend::with_string(&mut svg, (720, 300)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root).map_err(|e| e.to_string()))
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+    };
+    match drawn {
+        Ok(()) => svg,
+        Err(e) => format!("<p>(chart unavailable: {})</p>", esc(&e)),
+    }
+}
+
+fn histogram(percents: &[f64]) -> String {
+    use plotters::prelude::*;
     let mut counts = [0u32; 10];
     for p in percents {
         counts[((p / 10.0).floor() as usize).min(9)] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(0) + 1;
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (720, 300)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_chart(|root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .caption("Total score, % of the points", ("sans-serif", 18))
             .x_label_area_size(36)
@@ -384,23 +403,15 @@ fn histogram(percents: &[f64]) -> String {
                 .margin(3)
                 .data(counts.iter().enumerate().map(|(i, c)| (i as u32, *c))),
         )?;
-        root.present()?;
         Ok(())
-    })();
-    match drawn {
-        Ok(()) => svg,
-        Err(e) => format!("<p>(chart unavailable: {})</p>", esc(&e.to_string())),
-    }
+    })
 }
 
 fn bar_chart(bars: &[(String, f64)]) -> String {
     use plotters::prelude::*;
-    let mut svg = String::new();
     let n = bars.len().max(1) as u32;
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (720, 300)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_chart(|root| {
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .caption(
                 "Points won per exercise, % of the class's maximum",
@@ -432,13 +443,8 @@ fn bar_chart(bars: &[(String, f64)]) -> String {
                         .map(|(i, (_, p))| (i as u32, p.round() as u32)),
                 ),
         )?;
-        root.present()?;
         Ok(())
-    })();
-    match drawn {
-        Ok(()) => svg,
-        Err(e) => format!("<p>(chart unavailable: {})</p>", esc(&e.to_string())),
-    }
+    })
 }
 
 /// `ex06` of `ex06_timeouts`.
@@ -478,22 +484,6 @@ fn excerpt(text: &str, lines: usize) -> String {
         .take(lines)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Text for HTML: a learner's message or file name is shown, never markup.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222}\

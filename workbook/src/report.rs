@@ -364,9 +364,10 @@ fn seconds(d: std::time::Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
-/// Text for an XML attribute or element: the five special characters escaped, and the characters
-/// XML 1.0 cannot carry at all (control characters other than tab and newlines) left out.
-fn xml(text: &str) -> String {
+/// Text for an XML or HTML attribute or element: the five special characters escaped, and the
+/// characters XML 1.0 cannot carry at all (control characters other than tab and newlines) left
+/// out. A learner's message or file name is shown, never markup.
+pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
