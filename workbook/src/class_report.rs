@@ -301,15 +301,6 @@ pub fn from_json(value: &Value) -> Result<(Graded, Status), String> {
         .as_str()
         .ok_or("no submission")?
         .to_owned();
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let mut results = Vec::new();
     for ex in value["exercises"].as_array().ok_or("no exercises")? {
         let mut tests = Vec::new();
@@ -337,8 +328,8 @@ pub fn from_json(value: &Value) -> Result<(Graded, Status), String> {
             exercise: ex["exercise"].as_str().unwrap_or_default().to_owned(),
             tests,
             compile_errors: ex["compile_errors"].as_str().map(str::to_owned),
-            ignored: strings(&ex["ignored"]),
-            findings: strings(&ex["findings"]),
+            ignored: crate::json_strings(&ex["ignored"]),
+            findings: crate::json_strings(&ex["findings"]),
         });
     }
     let status = Status {
@@ -346,7 +337,7 @@ pub fn from_json(value: &Value) -> Result<(Graded, Status), String> {
             .as_str()
             .unwrap_or("unknown")
             .to_owned(),
-        missing: strings(&value["sandbox"]["missing"]),
+        missing: crate::json_strings(&value["sandbox"]["missing"]),
     };
     Ok((Graded { label, results }, status))
 }

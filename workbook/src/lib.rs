@@ -16,3 +16,16 @@ pub mod report;
 pub mod rustc_jail;
 pub mod sandbox;
 pub mod similarity;
+
+/// The strings of a JSON array (none if it is not one): how the grader's specs and reports carry
+/// lists.
+pub(crate) fn json_strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -54,20 +54,13 @@ impl Spec {
 
     fn from_env(text: &str) -> Result<Spec, String> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("{SPEC_VAR}: {e}"))?;
-        let strings = |key: &str| -> Vec<String> {
-            v[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         Ok(Spec {
             sandbox: v["sandbox"].clone(),
-            suites: strings("suites").into_iter().map(PathBuf::from).collect(),
-            private_crates: strings("private_crates"),
+            suites: crate::json_strings(&v["suites"])
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            private_crates: crate::json_strings(&v["private_crates"]),
             timeout: Duration::from_millis(v["timeout_ms"].as_u64().unwrap_or(120_000)),
         })
     }

@@ -867,16 +867,6 @@ fn landlock(rules: &Value) -> Result<(), String> {
         RulesetCreatedAttr, RulesetStatus, Scope,
     };
     let abi = ABI::V6;
-    let paths = |key: &str| -> Vec<String> {
-        rules[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let err = |e: &dyn std::fmt::Display| format!("landlock: {e}");
     let mut ruleset = Ruleset::default()
         .handle_access(AccessFs::from_all(abi))
@@ -888,10 +878,10 @@ fn landlock(rules: &Value) -> Result<(), String> {
         .create()
         .map_err(|e| err(&e))?;
     let mut fs_rules = Vec::new();
-    for path in paths("read") {
+    for path in crate::json_strings(&rules["read"]) {
         fs_rules.push((path, AccessFs::from_read(abi)));
     }
-    for path in paths("list") {
+    for path in crate::json_strings(&rules["list"]) {
         fs_rules.push((path, AccessFs::ReadDir.into()));
     }
     for path in ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"] {
@@ -900,7 +890,7 @@ fn landlock(rules: &Value) -> Result<(), String> {
             AccessFs::from_read(abi) | AccessFs::WriteFile,
         ));
     }
-    for path in paths("write") {
+    for path in crate::json_strings(&rules["write"]) {
         fs_rules.push((path, AccessFs::from_all(abi)));
     }
     for (path, access) in fs_rules {
