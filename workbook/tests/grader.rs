@@ -217,6 +217,8 @@ fn thread_sleep_is_reported_as_blocking_the_executor() {
         "backoff_doubles_from_the_initial_wait_up_to_the_cap",
     );
     assert_outcome(&r, Outcome::Blocked, "blocked the executor");
+    // The grader's builds get .cargo/config.toml's `--cfg tokio_unstable`: the kit names the code.
+    assert_outcome(&r, Outcome::Blocked, "in code the test ran directly");
 }
 
 #[test]

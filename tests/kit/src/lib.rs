@@ -24,6 +24,7 @@
 //! dropped, and a [`Gauge`] that records the peak of "how many at once".
 
 mod clock;
+mod culprit;
 mod gauge;
 mod probe;
 mod runner;
@@ -31,6 +32,7 @@ mod timeline;
 pub mod verdict;
 
 pub use clock::{ms, now, secs};
+pub use culprit::Culprit;
 pub use gauge::{Gauge, GaugeGuard};
 pub use probe::{Probe, Probed};
 pub use runner::{Failure, Report, Test, run};

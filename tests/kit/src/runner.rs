@@ -1,6 +1,7 @@
 //! The paused-clock runner: one fresh current-thread runtime per test, with a virtual-time limit, a
 //! wall-clock watchdog, a blocking detector and a leaked-task check around the body.
 
+use crate::culprit::{self, Culprit, Tally};
 use crate::{clock, fmt_duration, verdict};
 use std::any::Any;
 use std::future::Future;
@@ -198,6 +199,7 @@ impl Test {
             return Err(Failure::Blocked {
                 wall: longest,
                 at: longest_at,
+                culprit: stats.longest_culprit(),
                 then: None,
             });
         }
@@ -236,6 +238,7 @@ impl Test {
             return Failure::Blocked {
                 wall: longest,
                 at: longest_at,
+                culprit: stats.longest_culprit(),
                 then: Some(message),
             };
         }
@@ -244,9 +247,11 @@ impl Test {
 
     fn explain_stuck(&self, stats: &BusyStats) -> Failure {
         match stats.current_stretch() {
-            Some((busy, at)) if busy >= self.wall_limit / 2 => {
-                Failure::NeverYielded { wall: busy, at }
-            }
+            Some((busy, at)) if busy >= self.wall_limit / 2 => Failure::NeverYielded {
+                wall: busy,
+                at,
+                culprit: stats.tally.in_progress(),
+            },
             // Virtual time kept moving: a loop that keeps waiting on timers and never ends.
             _ if stats.last_virtual() > Duration::ZERO => Failure::KeptWaiting {
                 wall: self.wall_limit,
@@ -278,14 +283,21 @@ pub enum Failure {
     NotImplemented(String),
     /// Still waiting when the virtual-time limit passed.
     WaitedForever { limit: Duration, at: Duration },
-    /// One stretch of real time without the runtime going idle was longer than the limit.
+    /// One stretch of real time without the runtime going idle was longer than the limit;
+    /// `culprit` is the code that held most of it.
     Blocked {
         wall: Duration,
         at: Duration,
+        culprit: Culprit,
         then: Option<String>,
     },
-    /// The wall-clock watchdog fired while the runtime was busy: code that never yields.
-    NeverYielded { wall: Duration, at: Duration },
+    /// The wall-clock watchdog fired while the runtime was busy: code that never yields
+    /// (`culprit`, the code running when it fired).
+    NeverYielded {
+        wall: Duration,
+        at: Duration,
+        culprit: Culprit,
+    },
     /// The watchdog fired while the runtime was idle with no timer able to fire.
     FrozenClock { wall: Duration },
     /// The watchdog fired while virtual time was still moving: an endless loop of short waits.
@@ -330,11 +342,16 @@ impl std::fmt::Display for Failure {
                 d(limit),
                 d(at)
             ),
-            Failure::Blocked { wall, at, then } => {
+            Failure::Blocked {
+                wall,
+                at,
+                culprit,
+                then,
+            } => {
                 write!(
                     f,
                     "blocked the executor for {} of real time in one stretch (virtual clock \
-                     stopped at t = {}): async code must not block the thread. Use \
+                     stopped at t = {}), {culprit}.\n  Async code must not block the thread. Use \
                      tokio::time::sleep instead of std::thread::sleep, tokio::sync instead of \
                      std::sync locks held while waiting, and spawn_blocking for heavy or \
                      blocking work.",
@@ -346,10 +363,11 @@ impl std::fmt::Display for Failure {
                 }
                 Ok(())
             }
-            Failure::NeverYielded { wall, at } => write!(
+            Failure::NeverYielded { wall, at, culprit } => write!(
                 f,
                 "never yielded: the executor has been running for {} of real time without \
-                 going idle once (virtual clock stuck at t = {}). A loop with no .await in it, \
+                 going idle once (virtual clock stuck at t = {}), {culprit}.\n  A loop with no \
+                 .await in it, \
                  or one that only polls (yield_now / try_recv in a loop), starves every other \
                  task and the timer.",
                 d(wall),
@@ -446,7 +464,10 @@ fn run_on_paused_runtime(config: &Test, stats: Arc<BusyStats>, body: Body) -> Bo
     install_panic_hook();
     let _driving = DrivingRuntime::new(&stats);
     let (parked, unparked) = (stats.clone(), stats.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    // Which task is being polled, for the "blocked" message (see `culprit`).
+    culprit::install(&mut builder, &stats.tally);
+    let runtime = builder
         .enable_all()
         // `TESTKIT_REAL_CLOCK=1` runs the same scenarios on a real clock: the benchmark's baseline.
         .start_paused(std::env::var_os("TESTKIT_REAL_CLOCK").is_none())
@@ -497,6 +518,9 @@ struct BusyStats {
     busy_since_virtual: AtomicU64,
     longest: AtomicU64,
     longest_at: AtomicU64,
+    /// Which code held each stretch; `longest_culprit` is the one that held the longest.
+    tally: Arc<Tally>,
+    longest_culprit: std::sync::Mutex<Culprit>,
 }
 
 impl BusyStats {
@@ -507,6 +531,8 @@ impl BusyStats {
             busy_since_virtual: AtomicU64::new(0),
             longest: AtomicU64::new(0),
             longest_at: AtomicU64::new(0),
+            tally: Arc::default(),
+            longest_culprit: std::sync::Mutex::new(Culprit::Unknown),
         }
     }
 
@@ -518,6 +544,7 @@ impl BusyStats {
         self.busy_since_virtual
             .store(clock::now().as_nanos() as u64, Ordering::SeqCst);
         self.busy_since.store(self.wall_nanos(), Ordering::SeqCst);
+        self.tally.open();
     }
 
     fn park(&self) {
@@ -526,11 +553,24 @@ impl BusyStats {
             return;
         }
         let stretch = self.wall_nanos() - since;
+        let culprit = self.tally.close();
         if stretch > self.longest.load(Ordering::SeqCst) {
             self.longest.store(stretch, Ordering::SeqCst);
             let at = self.busy_since_virtual.load(Ordering::SeqCst);
             self.longest_at.store(at, Ordering::SeqCst);
+            *self
+                .longest_culprit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = culprit;
         }
+    }
+
+    /// The code that held the longest stretch.
+    fn longest_culprit(&self) -> Culprit {
+        *self
+            .longest_culprit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn longest(&self) -> (Duration, Duration) {
