@@ -419,3 +419,204 @@ fn the_operators_compose() {
         );
     });
 }
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests: scenarios generated from a fixed seed (arrival gaps around the period —
+// 0, half, exactly one, one and a half, two — a source that ends late, a consumer that is slow,
+// two operators chained), each replayed on the reference and on the learner's crate, and compared
+// event by event: when the source gave each item, when each output came out, when the stream
+// ended, and whether the source was dropped before its end. With an eager consumer every one of
+// these instants is fixed by the operators' docs; a slow consumer is used with `throttle` only,
+// the one operator whose docs say what backpressure does to its instants.
+
+use ex07_stream_library_reference as reference;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+/// One operator of a generated pipeline (durations in ms).
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Throttle(u64),
+    Debounce(u64),
+    Batch(usize, u64),
+    TimeoutEach(u64),
+}
+
+/// A generated scenario: the source's items arrive `gaps` ms apart (the first `gaps[0]` after the
+/// start), the source ends `end_gap` ms after its last item; the consumer waits `consumer[i]` ms
+/// after output `i` before it asks for the next (0 when the list runs out).
+#[derive(Clone, Debug)]
+struct Flow {
+    ops: Vec<Op>,
+    gaps: Vec<u64>,
+    end_gap: u64,
+    consumer: Vec<u64>,
+}
+
+type Events = Vec<(u64, String)>;
+type Items = Pin<Box<dyn Stream<Item = String>>>;
+
+/// Delays that sit on and around `period`: the boundary instants a hand-written test forgets.
+fn around(period: u64) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0),
+        Just(period / 2),
+        Just(period),
+        Just(period + period / 2),
+        Just(2 * period),
+        0..=3 * period.max(1),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let period = prop_oneof![Just(0u64), Just(40), Just(100)];
+    (period, 1usize..=3, 0u8..4).prop_map(|(p, max, kind)| match kind {
+        0 => Op::Throttle(p),
+        1 => Op::Debounce(p),
+        2 => Op::Batch(max, p),
+        _ => Op::TimeoutEach(p.max(40)),
+    })
+}
+
+fn flows() -> impl Strategy<Value = Flow> {
+    prop::collection::vec(op(), 1..=2).prop_flat_map(|ops| {
+        let p = match ops[0] {
+            Op::Throttle(p) | Op::Debounce(p) | Op::Batch(_, p) | Op::TimeoutEach(p) => p,
+        };
+        // Only a throttle's instants are defined for a consumer that lags behind.
+        let slow_consumer = ops.iter().all(|op| matches!(op, Op::Throttle(_)));
+        let consumer = if slow_consumer {
+            prop::collection::vec(around(p), 0..6).boxed()
+        } else {
+            Just(Vec::new()).boxed()
+        };
+        (
+            Just(ops),
+            prop::collection::vec(around(p), 0..7),
+            around(p),
+            consumer,
+        )
+            .prop_map(|(ops, gaps, end_gap, consumer)| Flow {
+                ops,
+                gaps,
+                end_gap,
+                consumer,
+            })
+    })
+}
+
+/// Records "source dropped before its end" if dropped while the source still had more to give.
+struct DropWatch {
+    events: Arc<Mutex<Events>>,
+    ended: std::cell::Cell<bool>,
+}
+
+impl Drop for DropWatch {
+    fn drop(&mut self) {
+        if !self.ended.get() {
+            log(&self.events, "source dropped before its end".into());
+        }
+    }
+}
+
+fn log(events: &Arc<Mutex<Events>>, event: String) {
+    let t = now().as_millis() as u64;
+    events
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((t, event));
+}
+
+/// The scenario's source: item `i` (from 1) at its instant, then the end; it logs every item it
+/// gives and whether it is dropped early.
+fn source(flow: &Flow, events: Arc<Mutex<Events>>) -> Items {
+    let start = Instant::now();
+    let mut instants = Vec::new();
+    let mut t = 0;
+    for gap in &flow.gaps {
+        t += gap;
+        instants.push(t);
+    }
+    let end = t + flow.end_gap;
+    let watch = DropWatch {
+        events,
+        ended: false.into(),
+    };
+    Box::pin(stream::unfold(
+        (0usize, instants, watch),
+        move |(i, instants, watch)| async move {
+            match instants.get(i) {
+                Some(&t) => {
+                    sleep_until(start + ms(t)).await;
+                    log(&watch.events, format!("source gives {}", i + 1));
+                    Some(((i + 1).to_string(), (i + 1, instants, watch)))
+                }
+                None => {
+                    sleep_until(start + ms(end)).await;
+                    watch.ended.set(true);
+                    None
+                }
+            }
+        },
+    ))
+}
+
+/// Replays `flow` with the crate `$krate` and returns what happened, in order.
+macro_rules! replay_flow {
+    ($krate:ident) => {
+        |flow: Flow| -> Pin<Box<dyn std::future::Future<Output = Events>>> {
+            Box::pin(async move {
+                let events = Arc::new(Mutex::new(Vec::new()));
+                let mut s = source(&flow, events.clone());
+                for op in &flow.ops {
+                    s = match *op {
+                        Op::Throttle(p) => Box::pin($krate::TimedStreamExt::throttle(s, ms(p))),
+                        Op::Debounce(p) => Box::pin($krate::TimedStreamExt::debounce(s, ms(p))),
+                        Op::Batch(max, p) => Box::pin(
+                            $krate::TimedStreamExt::batch(s, max, ms(p))
+                                .map(|b| format!("[{}]", b.join(" "))),
+                        ),
+                        Op::TimeoutEach(p) => Box::pin(
+                            $krate::TimedStreamExt::timeout_each(s, ms(p)).map(|r| match r {
+                                Ok(x) => x,
+                                Err(e) => format!("timed out ({})", testkit::fmt_duration(e.limit)),
+                            }),
+                        ),
+                    };
+                }
+                let mut i = 0;
+                while let Some(out) = s.next().await {
+                    log(&events, format!("out {out}"));
+                    sleep(ms(flow.consumer.get(i).copied().unwrap_or(0))).await;
+                    i += 1;
+                }
+                log(&events, "end".into());
+                drop(s);
+                let events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                events
+            })
+        }
+    };
+}
+
+#[test]
+fn every_operator_matches_the_reference_on_generated_flows() {
+    Check::new("every_operator_matches_the_reference_on_generated_flows")
+        .cases(160)
+        .run(
+            flows(),
+            replay_flow!(ex07_stream_library),
+            replay_flow!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "when the source gave each item, when each output came out and when the \
+                     stream ended",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}

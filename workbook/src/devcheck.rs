@@ -401,7 +401,7 @@ pub fn check_manifest(root: &Path) -> Vec<String> {
         Ok(m) => m,
         Err(e) => return vec![format!("tests/grading.toml: {e}")],
     };
-    manifest
+    let mut problems: Vec<String> = manifest
         .entries()
         .filter_map(
             |(exercise, test)| match crate::exercises::find(root, exercise) {
@@ -412,6 +412,42 @@ pub fn check_manifest(root: &Path) -> Vec<String> {
                 Ok(_) => None,
             },
         )
+        .collect();
+    problems.extend(
+        crate::exercises::all(root)
+            .iter()
+            .flat_map(|ex| instructor_only_but_visible(ex, &manifest)),
+    );
+    problems
+}
+
+/// The tests of a suite's instructor-only part (they run the reference) that the manifest would
+/// show to learners: the visible tests' binary and the student edition leave that part out, so
+/// each of them must be `hidden` or `after_due_date`.
+fn instructor_only_but_visible(
+    ex: &crate::exercises::Exercise,
+    manifest: &crate::manifest::Manifest,
+) -> Vec<String> {
+    let Ok(suite) = std::fs::read_to_string(ex.hidden_suite()) else {
+        return Vec::new();
+    };
+    let (_, instructor_only) = crate::export::split_instructor_only(&suite);
+    crate::export::test_names(instructor_only)
+        .into_iter()
+        .filter(|test| {
+            manifest
+                .weight(&ex.name, test)
+                .visibility
+                .shown_to_learner()
+        })
+        .map(|test| {
+            format!(
+                "tests/grading.toml: {}::{test} runs the reference (it is below the line \
+                 `{}`), so learners must not see it: give it visibility = \"hidden\"",
+                ex.name,
+                crate::export::INSTRUCTOR_ONLY
+            )
+        })
         .collect()
 }
 

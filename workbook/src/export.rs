@@ -10,6 +10,7 @@ use std::process::Command;
 /// Paths (relative to the root, `/`-separated) never copied into the student edition.
 const LEFT_OUT: &[&str] = &[
     "solutions/",
+    "tests/reference/",
     "tests/wrong/",
     "tests/grading.toml",
     "workbook/tests/",
@@ -58,6 +59,10 @@ pub fn export_student(
                 .shown_to_learner()
         });
         std::fs::write(dest.join("tests").join(format!("{}.rs", ex.name)), visible)
+            .map_err(|e| e.to_string())?;
+        let stub_manifest = dest.join("exercises").join(&ex.name).join("Cargo.toml");
+        let text = std::fs::read_to_string(&stub_manifest).map_err(|e| e.to_string())?;
+        std::fs::write(&stub_manifest, student_package_manifest(&text))
             .map_err(|e| e.to_string())?;
         notes.push(format!(
             "{}: {kept} visible tests kept, {dropped} hidden tests left out",
@@ -122,10 +127,17 @@ fn student_workspace(text: &str) -> Result<String, String> {
     for key in ["members", "default-members"] {
         if let Some(toml::Value::Array(list)) = workspace.get_mut(key) {
             list.retain(|m| {
-                m.as_str()
-                    .is_some_and(|m| !m.starts_with("solutions/") && m != "bench")
+                m.as_str().is_some_and(|m| {
+                    !m.starts_with("solutions/")
+                        && !m.starts_with("tests/reference/")
+                        && m != "bench"
+                })
             });
         }
+    }
+    // The references' crates and the property-testing crate serve the instructor-only tests.
+    if let Some(toml::Value::Table(deps)) = workspace.get_mut("dependencies") {
+        deps.retain(|name, _| !name.ends_with("_reference") && name != "proptest");
     }
     toml::to_string(&manifest).map_err(|e| e.to_string())
 }
@@ -133,7 +145,10 @@ fn student_workspace(text: &str) -> Result<String, String> {
 /// The suite with every test for which `keep` is false removed (with its doc comments and
 /// attributes). Returns the text and how many tests were kept and dropped.
 pub fn visible_suite(suite: &str, keep: impl Fn(&str) -> bool) -> (String, usize, usize) {
-    let (mut kept, mut dropped) = (0, 0);
+    // The instructor-only part goes first, whole: it uses the reference and the differential
+    // feature of the kit, which the student edition (and the visible tests' binary) do not have.
+    let (suite, instructor_only) = split_instructor_only(suite);
+    let (mut kept, mut dropped) = (0, test_names(instructor_only).len());
     let mut out = String::new();
     let mut rest = suite;
     while let Some(at) = find_test_attribute(rest) {
@@ -164,6 +179,56 @@ pub fn visible_suite(suite: &str, keep: impl Fn(&str) -> bool) -> (String, usize
         );
     }
     (out, kept, dropped)
+}
+
+/// The line that opens a hidden suite's instructor-only part: from it to the end of the file,
+/// tests that use the reference (`exNN_<slug>_reference`) — differential tests. Every test there
+/// is hidden (the dev check makes sure), and the student edition cuts the part out whole.
+pub const INSTRUCTOR_ONLY: &str = "// ---- instructor only: tests against the reference";
+
+/// The suite before the instructor-only line, and the part from it on (empty when there is none).
+pub fn split_instructor_only(suite: &str) -> (&str, &str) {
+    let mut at = 0;
+    for line in suite.split_inclusive('\n') {
+        if line.trim_end() == INSTRUCTOR_ONLY {
+            return suite.split_at(at);
+        }
+        at += line.len();
+    }
+    (suite, "")
+}
+
+/// The names of the `#[test]` functions in `text`, in order.
+pub fn test_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = find_test_attribute(rest) {
+        let Some((name, end)) = test_fn_extent(rest, at) else {
+            break;
+        };
+        names.push(name);
+        rest = &rest[end..];
+    }
+    names
+}
+
+/// A stub's manifest for the student edition: without the dev-dependencies only the
+/// instructor-only part of a suite uses (the reference, the kit's `differential` feature). Edited
+/// line by line so that the comments written for learners stay.
+fn student_package_manifest(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let key = line.split(['.', '=', ' ']).next().unwrap_or("");
+        if key.ends_with("_reference") {
+            continue;
+        }
+        if line.starts_with("testkit = ") && line.contains("\"differential\"") {
+            out.push_str("testkit.workspace = true\n");
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Byte offset of the next line that is exactly `#[test]`.
@@ -316,6 +381,47 @@ mod tests {
     #[test]
     fn a_suite_with_every_test_visible_is_unchanged() {
         let (out, kept, dropped) = visible_suite(SUITE, |_| true);
-        assert_eq!((out.as_str(), kept, dropped), (SUITE, 2, 0));
+        assert_eq!(
+            (out.as_str(), kept, dropped),
+            (SUITE, 2, 0),
+            "nothing hidden: the suite goes out as it is"
+        );
+    }
+
+    #[test]
+    fn the_instructor_only_part_is_cut_whole_and_its_tests_counted_as_hidden() {
+        let suite = format!(
+            "{SUITE}\n{INSTRUCTOR_ONLY}\nuse ex_reference as reference;\n\
+             fn replay() {{}}\n\n#[test]\nfn differential() {{ replay() }}\n"
+        );
+        let (out, kept, dropped) = visible_suite(&suite, |_| true);
+        assert_eq!(
+            (out.as_str(), kept, dropped),
+            (
+                format!("//! Suite.\n//!\n//! Student edition: the 1 hidden tests are graded by your instructor.\n#![allow(dead_code, unused_imports)]\n{}\n", &SUITE["//! Suite.\n".len()..]).as_str(),
+                2,
+                1
+            ),
+            "everything from the instructor-only line on (the reference, its helpers, its \
+             tests) must be left out"
+        );
+        assert_eq!(
+            test_names(split_instructor_only(&suite).1),
+            ["differential"],
+            "the instructor-only part's tests"
+        );
+    }
+
+    #[test]
+    fn a_stubs_manifest_loses_the_reference_and_the_differential_feature_and_keeps_its_comments() {
+        let manifest = "[dev-dependencies]\n# The kit.\n\
+            testkit = { workspace = true, features = [\"differential\"] }\n\
+            ex07_stream_library_reference.workspace = true\npretty_assertions.workspace = true\n";
+        assert_eq!(
+            student_package_manifest(manifest),
+            "[dev-dependencies]\n# The kit.\ntestkit.workspace = true\n\
+             pretty_assertions.workspace = true\n",
+            "the student edition has neither the reference nor proptest"
+        );
     }
 }

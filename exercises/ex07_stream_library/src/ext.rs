@@ -10,6 +10,12 @@ use std::time::Duration;
 /// All of them are lazy: nothing happens until the returned stream is polled, and they only
 /// ever poll their source from inside their own `poll_next`. They need a tokio runtime with a
 /// timer (the tests use the paused clock).
+///
+/// **Ties go to the source.** Every operator asks its source first: an item (or the end) that
+/// arrives at the very instant one of its timers runs out counts as arriving before it. So an
+/// item exactly `quiet` after the pending one restarts a debounce's wait, an item exactly
+/// `window` after a batch's first one still joins that batch, and an item exactly `limit` after
+/// the previous one comes out of `timeout_each` as `Ok`, not as the error.
 pub trait TimedStreamExt: Stream + Sized {
     /// Yields every item of `self`, in order, at most one per `period`: the first as soon as it
     /// is ready, each later one no earlier than `period` after the previous one was yielded.

@@ -30,6 +30,8 @@ mod probe;
 mod runner;
 mod timeline;
 pub mod verdict;
+#[cfg(feature = "differential")]
+pub mod differential;
 
 pub use clock::{ms, now, secs};
 pub use culprit::Culprit;

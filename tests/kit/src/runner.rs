@@ -14,7 +14,7 @@ use std::time::{Duration, Instant as WallInstant};
 /// a runner generic over them would be compiled again for each test: the runtime, `block_on`, the
 /// watchdog, the judging — once per `#[test]`, in every hidden suite, on every save. Boxing the
 /// body at the door leaves one small shim per test ([`erase`]) and compiles the runner once, here.
-type Body = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
+pub(crate) type Body = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
 
 fn erase<F, Fut>(body: F) -> Body
 where
@@ -135,6 +135,12 @@ impl Test {
             Err(failure) => verdict::record(failure.kind(), &failure.to_string()),
         }
         result
+    }
+
+    /// A run whose outcome the caller reports itself (a differential check runs many).
+    #[cfg(feature = "differential")]
+    pub(crate) fn try_run_unrecorded(self, body: Body) -> Result<Report, Failure> {
+        self.run_and_judge(body)
     }
 
     fn run_and_judge(self, body: Body) -> Result<Report, Failure> {
@@ -436,12 +442,22 @@ fn install_panic_hook() {
             if let Some(stats) = &stats {
                 stats.park();
             }
-            previous(info);
+            if !quiet() {
+                previous(info);
+            }
             if let Some(stats) = &stats {
                 stats.unpark();
             }
         }));
     });
+}
+
+/// A differential check's search replays failing scenarios quietly (it reports the smallest).
+fn quiet() -> bool {
+    #[cfg(feature = "differential")]
+    return crate::differential::is_quiet();
+    #[cfg(not(feature = "differential"))]
+    false
 }
 
 /// Sets [`RUNTIME_STATS`] for as long as it lives.
