@@ -7,6 +7,11 @@ use crate::manifest::Manifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod edition;
+mod leaks;
+pub use edition::{MAINTAINER_ONLY, README_TEMPLATE};
+pub use leaks::find_leaks;
+
 /// Paths (relative to the root, `/`-separated) never copied into the student edition.
 const LEFT_OUT: &[&str] = &[
     "solutions/",
@@ -41,7 +46,10 @@ pub fn export_student(
         .collect();
     for file in files(root)? {
         let rel = file.to_string_lossy().replace('\\', "/");
-        if LEFT_OUT.iter().any(|p| rel.starts_with(p)) || hidden_suites.contains(&rel) {
+        if LEFT_OUT.iter().any(|p| rel.starts_with(p))
+            || MAINTAINER_ONLY.iter().any(|p| rel.starts_with(p))
+            || hidden_suites.contains(&rel)
+        {
             continue;
         }
         let to = dest.join(&file);
@@ -72,6 +80,13 @@ pub fn export_student(
     let manifest_path = dest.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
     std::fs::write(&manifest_path, student_workspace(&text)?).map_err(|e| e.to_string())?;
+    // Last: it checks, and commits, what the steps above wrote.
+    notes.extend(edition::finish(
+        root,
+        dest,
+        &exercises::all(root),
+        manifest,
+    )?);
     Ok(notes)
 }
 

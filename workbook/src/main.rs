@@ -284,6 +284,12 @@ fn main() -> ExitCode {
         Command::Solution { exercise, force } => {
             pick(&root, exercise, "solution").and_then(|ex| solution(&root, &ex, force))
         }
+        // The student edition has no references and no known-wrong solutions to check.
+        Command::DevCheck { .. } if !root.join("solutions").is_dir() => Err(
+            "dev-check checks the instructor's repository (references, known-wrong solutions); \
+             in this edition, `cargo wb check NN` checks an exercise"
+                .into(),
+        ),
         Command::DevCheck { exercise: None } => Ok(dev_check(&root, exercises::all(&root))),
         Command::DevCheck { exercise: Some(q) } => {
             exercises::find(&root, &q).map(|ex| dev_check(&root, vec![ex]))
