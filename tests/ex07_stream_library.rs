@@ -3,6 +3,13 @@
 //! Every test runs on tokio's paused clock and checks *when* each item comes out, to the
 //! millisecond: a source emits items at fixed virtual instants (`at`), and `timed` records the
 //! instant each output item appeared. Written once, compiled against the stub and the reference.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "The stream returned by" — names the operator's type; its other sentences are the rules
+//! not a rule: "Time-aware operators for every [`Stream`]" — how to bring the operators into scope
+//! not a rule: "They need a tokio runtime with a timer" — a requirement on the caller, not a behaviour
 
 use ex07_stream_library::*;
 use futures::{Stream, StreamExt, stream};
@@ -31,6 +38,8 @@ async fn timed<S: Stream>(s: S) -> (Vec<(u64, S::Item)>, u64) {
 
 // ---- throttle ------------------------------------------------------------------------------
 
+/// contract: "the first as soon as it is ready"
+/// contract: "each later one no earlier than `period` after the previous one was yielded"
 #[test]
 fn throttle_spaces_a_ready_burst_one_period_apart() {
     testkit::run(|| async {
@@ -44,6 +53,7 @@ fn throttle_spaces_a_ready_burst_one_period_apart() {
     });
 }
 
+/// contract: "a source that is slower than that is not slowed down further"
 #[test]
 fn throttle_adds_no_delay_when_items_are_already_further_apart() {
     testkit::run(|| async {
@@ -58,6 +68,7 @@ fn throttle_adds_no_delay_when_items_are_already_further_apart() {
     });
 }
 
+/// contract: "each later one no earlier than `period` after the previous one was yielded"
 #[test]
 fn throttle_counts_the_period_from_the_previous_item_yielded() {
     testkit::run(|| async {
@@ -73,6 +84,7 @@ fn throttle_counts_the_period_from_the_previous_item_yielded() {
     });
 }
 
+/// contract: "no earlier than `period` after the previous one was yielded"
 #[test]
 fn throttle_holds_an_item_that_follows_a_late_one_closely() {
     testkit::run(|| async {
@@ -88,6 +100,8 @@ fn throttle_holds_an_item_that_follows_a_late_one_closely() {
     });
 }
 
+/// contract: "While it waits out the period, the source is *not* polled"
+/// contract: "So the end of the source is noticed only when the wait in progress is over."
 #[test]
 fn throttle_pulls_from_its_source_no_faster_than_it_yields() {
     testkit::run(|| async {
@@ -117,6 +131,7 @@ fn throttle_pulls_from_its_source_no_faster_than_it_yields() {
     });
 }
 
+/// contract: "at most one per `period`"
 #[test]
 fn throttle_with_a_zero_period_passes_items_straight_through() {
     testkit::run(|| async {
@@ -131,6 +146,9 @@ fn throttle_with_a_zero_period_passes_items_straight_through() {
     });
 }
 
+/// contract: "Nothing is dropped."
+/// contract: "Yields every item of the source, in order"
+/// contract: "Yields every item of `self`, in order"
 #[test]
 fn throttle_drops_nothing_and_keeps_the_order() {
     testkit::run(|| async {
@@ -145,6 +163,8 @@ fn throttle_drops_nothing_and_keeps_the_order() {
 
 // ---- debounce ------------------------------------------------------------------------------
 
+/// contract: "so a burst comes out as its last item, `quiet` after the burst ended"
+/// contract: "Yields an item once `quiet` has passed without a newer one."
 #[test]
 fn debounce_yields_only_the_last_item_of_a_burst_once_the_source_is_quiet() {
     testkit::run(|| async {
@@ -159,6 +179,7 @@ fn debounce_yields_only_the_last_item_of_a_burst_once_the_source_is_quiet() {
     });
 }
 
+/// contract: "A source slower than `quiet` comes through whole, each item `quiet` late."
 #[test]
 fn debounce_passes_each_item_of_a_slow_source_quiet_time_after_it_arrived() {
     testkit::run(|| async {
@@ -173,6 +194,8 @@ fn debounce_passes_each_item_of_a_slow_source_quiet_time_after_it_arrived() {
     });
 }
 
+/// contract: "Yields an item once `quiet` has passed since it arrived without a newer one arriving"
+/// contract: "a newer item replaces the pending one and starts the wait again"
 #[test]
 fn debounce_restarts_the_quiet_time_at_every_newer_item() {
     testkit::run(|| async {
@@ -187,6 +210,7 @@ fn debounce_restarts_the_quiet_time_at_every_newer_item() {
     });
 }
 
+/// contract: "When the source ends, the pending item (if any) is yielded at once, without waiting out the quiet time"
 #[test]
 fn debounce_flushes_the_pending_item_at_once_when_the_source_ends() {
     testkit::run(|| async {
@@ -202,6 +226,7 @@ fn debounce_flushes_the_pending_item_at_once_when_the_source_ends() {
     });
 }
 
+/// contract: "and then the stream ends"
 #[test]
 fn debounce_of_an_empty_source_ends_at_once() {
     testkit::run(|| async {
@@ -217,6 +242,9 @@ fn debounce_of_an_empty_source_ends_at_once() {
 
 // ---- batch ---------------------------------------------------------------------------------
 
+/// contract: "A batch is yielded as soon as it has `max` items"
+/// contract: "Collects items into batches of at most `max`"
+/// contract: "into batches of at most `max` items"
 #[test]
 fn batch_yields_a_batch_as_soon_as_it_is_full() {
     testkit::run(|| async {
@@ -235,6 +263,8 @@ fn batch_yields_a_batch_as_soon_as_it_is_full() {
     });
 }
 
+/// contract: "or `window` after its *first* item arrived, whichever comes first"
+/// contract: "each closed `window` after its first item at the latest"
 #[test]
 fn a_partial_batch_comes_out_one_window_after_its_first_item() {
     testkit::run(|| async {
@@ -249,6 +279,7 @@ fn a_partial_batch_comes_out_one_window_after_its_first_item() {
     });
 }
 
+/// contract: "the window of the next batch starts with that batch's own first item"
 #[test]
 fn each_batch_window_starts_at_its_own_first_item() {
     testkit::run(|| async {
@@ -263,6 +294,7 @@ fn each_batch_window_starts_at_its_own_first_item() {
     });
 }
 
+/// contract: "the window of the next batch starts with that batch's own first item"
 #[test]
 fn a_full_batch_starts_a_fresh_window_for_the_next() {
     testkit::run(|| async {
@@ -276,6 +308,7 @@ fn a_full_batch_starts_a_fresh_window_for_the_next() {
     });
 }
 
+/// contract: "A batch is never empty: a silent source yields nothing."
 #[test]
 fn batch_never_yields_an_empty_batch() {
     testkit::run(|| async {
@@ -289,6 +322,7 @@ fn batch_never_yields_an_empty_batch() {
     });
 }
 
+/// contract: "When the source ends, the partial batch (if any) is yielded at once, then the stream ends."
 #[test]
 fn batch_flushes_the_partial_batch_when_the_source_ends() {
     testkit::run(|| async {
@@ -307,8 +341,78 @@ fn batch_flushes_the_partial_batch_when_the_source_ends() {
     });
 }
 
+/// contract: "Panics if `max` is 0."
+/// contract: "into batches of at most `max` items"
+#[test]
+fn batch_of_at_most_zero_items_panics_when_it_is_made_and_of_one_yields_items_alone() {
+    testkit::run(|| async {
+        let made = std::panic::catch_unwind(|| {
+            let _ = stream::iter([1]).batch(0, ms(100));
+        });
+        assert!(
+            made.is_err(),
+            "batch(0, window) must panic at once, when it is made: a batch of at most 0 items \
+             could never hold anything (the docs: \"Panics if `max` is 0\")"
+        );
+        let (items, _) = timed(at(vec![(0, 1), (0, 2), (30, 3)]).batch(1, ms(100))).await;
+        assert_eq!(
+            items,
+            vec![(0, vec![1]), (0, vec![2]), (30, vec![3])],
+            "with max = 1 every batch is full with its first item: each must come out alone, at \
+             the instant it arrived, never waiting for the window"
+        );
+    });
+}
+
+// ---- every operator ------------------------------------------------------------------------
+
+/// contract: "All of them are lazy: nothing happens until the returned stream is polled, and they only ever poll their source from inside their own `poll_next`."
+#[test]
+fn every_operator_is_lazy_and_polls_its_source_only_from_its_own_poll_next() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = ["throttle", "debounce", "batch", "timeout_each"]
+            .iter()
+            .map(|name| Probe::new(format!("the source of {name}")))
+            .collect();
+        let source = |i: usize| stream::once(probes[i].wrap(sleep(ms(10))));
+        let throttled = source(0).throttle(ms(100));
+        let debounced = source(1).debounce(ms(100));
+        let batched = source(2).batch(3, ms(100));
+        let limited = source(3).timeout_each(ms(100));
+        sleep(ms(1000)).await;
+        for probe in &probes {
+            assert_eq!(
+                probe.started_at(),
+                None,
+                "{}: an operator that nobody polls must not poll its source (no task of its own, \
+                 no read-ahead at construction): streams are lazy",
+                probe.describe()
+            );
+        }
+        // All four polled for the first time now, at 1000ms.
+        let _ = futures::join!(
+            throttled.collect::<Vec<_>>(),
+            debounced.collect::<Vec<_>>(),
+            batched.collect::<Vec<_>>(),
+            limited.collect::<Vec<_>>(),
+        );
+        for probe in &probes {
+            assert_eq!(
+                probe.started_at(),
+                Some(ms(1000)),
+                "{}: polled for the first time at 1000ms, the operator must poll its source from \
+                 that first poll_next",
+                probe.describe()
+            );
+        }
+    });
+}
+
 // ---- timeout_each --------------------------------------------------------------------------
 
+/// contract: "as long as every item arrives within `limit` of the previous one"
+/// contract: "Yields `Ok(item)` while items keep coming within `limit` of each other"
+/// contract: "A source that ends in time ends the stream normally."
 #[test]
 fn timeout_each_passes_items_that_keep_within_the_limit() {
     testkit::run(|| async {
@@ -328,6 +432,10 @@ fn timeout_each_passes_items_that_keep_within_the_limit() {
     });
 }
 
+/// contract: "When `limit` passes without an item, it yields `Err(TimedOut { limit })` at exactly that instant"
+/// contract: "then one `Err(TimedOut)` and the end"
+/// contract: "The limit that passed without an item."
+/// contract: "yields when no item arrived within `limit`."
 #[test]
 fn timeout_each_yields_one_error_at_the_exact_instant_and_ends() {
     testkit::run(|| async {
@@ -347,6 +455,7 @@ fn timeout_each_yields_one_error_at_the_exact_instant_and_ends() {
     });
 }
 
+/// contract: "drops the source (cancelling whatever it was waiting on), and ends"
 #[test]
 fn timeout_each_drops_the_source_when_the_limit_passes() {
     testkit::run(|| async {
@@ -380,6 +489,7 @@ fn timeout_each_drops_the_source_when_the_limit_passes() {
     });
 }
 
+/// contract: "the first within `limit` of the first poll"
 #[test]
 fn timeout_each_times_the_first_item_from_the_first_poll() {
     testkit::run(|| async {
@@ -399,6 +509,7 @@ fn timeout_each_times_the_first_item_from_the_first_poll() {
 
 // ---- together ------------------------------------------------------------------------------
 
+/// contract: "So the end of the source is noticed only when the wait in progress is over."
 #[test]
 fn the_operators_compose() {
     testkit::run(|| async {
@@ -602,6 +713,11 @@ macro_rules! replay_flow {
     };
 }
 
+/// contract: "Every operator asks its source first: an item (or the end) that arrives at the very instant one of its timers runs out counts as arriving before it."
+/// contract: "So an item exactly `quiet` after the pending one restarts a debounce"
+/// contract: "an item exactly `window` after a batch"
+/// contract: "an item exactly `limit` after the previous one comes out of `timeout_each` as `Ok`, not as the error."
+/// contract: "and never holds an item"
 #[test]
 fn every_operator_matches_the_reference_on_generated_flows() {
     Check::new("every_operator_matches_the_reference_on_generated_flows")

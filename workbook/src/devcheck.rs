@@ -245,15 +245,20 @@ pub fn check_exercise(overlay: &Overlay, exercise: &Exercise) -> Vec<String> {
     problems
 }
 
-/// Problems with stub/reference drift.
+/// Problems with the contract: the stub's docs and pub items drifted from the reference's, or (in
+/// a traced suite, see [`crate::contract`]) a sentence of the docs no test checks, or a test that
+/// cites no sentence.
 pub fn check_drift(exercise: &Exercise) -> Vec<String> {
-    crate::drift::compare(
+    let mut problems: Vec<String> = crate::drift::compare(
         &exercise.stub_dir().join("src"),
         &exercise.solution_dir().join("src"),
     )
     .into_iter()
     .map(|p| format!("{}: {p}", exercise.name))
-    .collect()
+    .collect();
+    // The same docs are only worth comparing if each of their sentences is a tested rule.
+    problems.extend(crate::contract::check(exercise));
+    problems
 }
 
 /// Assertions of the hidden suite that carry no message: a learner who meets one sees
