@@ -103,7 +103,12 @@ fn citations(suite: &str) -> Vec<(String, Vec<String>)> {
 fn exemptions(suite: &str) -> Vec<String> {
     suite
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("//!")?.trim().strip_prefix("not a rule:"))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("//!")?
+                .trim()
+                .strip_prefix("not a rule:")
+        })
         .map(|rest| unquote(rest.split(" — ").next().unwrap_or(rest)))
         .collect()
 }
@@ -168,9 +173,9 @@ fn sentences(source: &str) -> Vec<String> {
         let trimmed = doc.trim();
         let list_item = trimmed.starts_with("* ")
             || trimmed.starts_with("- ")
-            || trimmed.split_once(". ").is_some_and(|(n, _)| {
-                !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
-            });
+            || trimmed
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
         if in_code || trimmed.is_empty() || trimmed.starts_with('#') || list_item {
             flush(&mut paragraph, &mut out);
         }
@@ -246,11 +251,18 @@ mod tests {
         assert_eq!(
             citations(suite),
             [
-                ("one".to_owned(), vec!["every item".to_owned(), "Nothing is dropped".to_owned()]),
+                (
+                    "one".to_owned(),
+                    vec!["every item".to_owned(), "Nothing is dropped".to_owned()]
+                ),
                 ("two".to_owned(), vec![])
             ],
             "each test gets the quotes of its own doc comment, none of a helper's"
         );
-        assert_eq!(exemptions(suite), ["See the type"], "the header's exemptions");
+        assert_eq!(
+            exemptions(suite),
+            ["See the type"],
+            "the header's exemptions"
+        );
     }
 }
