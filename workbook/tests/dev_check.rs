@@ -70,7 +70,12 @@ fn the_traced_exercises_stay_traced() {
     let untraced: Vec<String> = exercises()
         .iter()
         .filter(|ex| TRACED.contains(&ex.name.as_str()) && !workbook::contract::is_traced(ex))
-        .map(|ex| format!("{}: its suite cites no sentence of the contract any more", ex.name))
+        .map(|ex| {
+            format!(
+                "{}: its suite cites no sentence of the contract any more",
+                ex.name
+            )
+        })
         .collect();
     report(untraced);
 }
