@@ -23,6 +23,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The most actionable first: a wrong result says the most, a todo!() the least.
+    pub const ACTIONABLE: [Kind; 5] = [
+        Kind::Failed,
+        Kind::Blocked,
+        Kind::WaitedForever,
+        Kind::Leaked,
+        Kind::NotImplemented,
+    ];
+
     /// Which kind a test's failure output is, from the test kit's wording.
     pub fn of(message: &str) -> Self {
         // The last panic in the output is the verdict; earlier ones show where it happened.
@@ -81,14 +90,7 @@ impl Check {
 
     /// The first failing test (most actionable kind first), for hints.
     pub fn first_failure(&self) -> Option<(&str, &str)> {
-        let order = [
-            Kind::Failed,
-            Kind::Blocked,
-            Kind::WaitedForever,
-            Kind::Leaked,
-            Kind::NotImplemented,
-        ];
-        order.iter().find_map(|k| {
+        Kind::ACTIONABLE.iter().find_map(|k| {
             self.failed
                 .get(k)?
                 .first()
@@ -109,66 +111,15 @@ impl Check {
             }))).collect::<Vec<_>>(),
         })
     }
-
-    /// The scorecard a learner reads.
-    pub fn render(&self, colour: bool) -> String {
-        let paint = |code: &str, text: &str| {
-            if colour {
-                format!("\x1b[{code}m{text}\x1b[0m")
-            } else {
-                text.to_owned()
-            }
-        };
-        let mut out = String::new();
-        if let Some(errors) = &self.compile_errors {
-            out.push_str(errors);
-            out.push_str(&format!(
-                "\n{} {} does not compile yet: fix the errors above.\n",
-                paint("31", "✗"),
-                self.exercise
-            ));
-            return out;
-        }
-        for (kind, tests) in &self.failed {
-            out.push_str(&format!(
-                "\n{} {} ({})\n",
-                paint("31", "✗"),
-                kind.heading(),
-                tests.len()
-            ));
-            for (name, message) in tests {
-                out.push_str(&format!("  • {name}\n"));
-                if *kind != Kind::NotImplemented {
-                    let verdict = message.rsplit("panicked at").next().unwrap_or(message);
-                    for line in verdict
-                        .lines()
-                        .skip(1)
-                        .filter(|l| !l.trim().is_empty())
-                        .take(14)
-                    {
-                        out.push_str(&format!("      {line}\n"));
-                    }
-                } else if let Some(what) =
-                    message.lines().find(|l| l.contains("not implemented yet:"))
-                {
-                    out.push_str(&format!("      {}\n", what.trim()));
-                }
-            }
-        }
-        let bar = progress_bar(self.passed.len(), self.total(), 30);
-        let status = if self.done() {
-            paint("32", "done ✓")
-        } else {
-            format!("{}/{} tests pass", self.passed.len(), self.total())
-        };
-        out.push_str(&format!("\n{} {bar} {status}\n", self.exercise));
-        out
-    }
 }
 
 /// Runs the exercise's tests in the learner's own workspace (one cargo call) and sorts the results.
 pub fn check(root: &Path, exercise: &Exercise, limit: Duration) -> Result<Check, String> {
-    let graded = grade::run_suite(root, &exercise.name, &root.join("target"), limit)?;
+    let target = root.join("target");
+    if first_build_needed(&target, exercise) {
+        build_with_progress(root, exercise, &target);
+    }
+    let graded = grade::run_suite(root, &exercise.name, &target, limit)?;
     let mut check = Check {
         exercise: exercise.name.clone(),
         compile_errors: None,
@@ -178,6 +129,11 @@ pub fn check(root: &Path, exercise: &Exercise, limit: Duration) -> Result<Check,
     match graded {
         Graded::DidNotCompile(errors) => check.compile_errors = Some(errors),
         Graded::Ran(outcomes) => {
+            // The suite's order (it follows the chapter), not libtest's alphabetical one.
+            let order = crate::grader::expected_tests(exercise);
+            let rank = |name: &str| order.iter().position(|t| t == name).unwrap_or(order.len());
+            let mut outcomes: Vec<(String, Outcome)> = outcomes.into_iter().collect();
+            outcomes.sort_by_key(|(name, _)| rank(name));
             for (name, outcome) in outcomes {
                 match outcome {
                     Outcome::Passed => check.passed.push(name),
@@ -191,6 +147,39 @@ pub fn check(root: &Path, exercise: &Exercise, limit: Duration) -> Result<Check,
         }
     }
     Ok(check)
+}
+
+/// Whether this exercise's tests have never been built here (its test binary, `<name>-<hash>`, is
+/// not in `target/debug/deps`): the first check of an exercise compiles it, and on a fresh clone
+/// the dependencies too.
+pub fn first_build_needed(target: &Path, exercise: &Exercise) -> bool {
+    let binary = format!("{}-", exercise.name);
+    !std::fs::read_dir(target.join("debug").join("deps"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(&binary))
+}
+
+/// The first build, in the open: says why it takes a while, then lets cargo draw its progress on
+/// stderr (the check itself captures cargo's output, which would leave minutes of silence). The
+/// build's outcome is not judged here: a compile error is shown by the check that follows.
+fn build_with_progress(root: &Path, exercise: &Exercise, target: &Path) {
+    eprintln!(
+        "First build of {}'s tests: cargo compiles them and, on a fresh clone, tokio and the other \
+         dependencies (a few minutes the first time; about a second after that) …",
+        exercise.name
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let _ = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["test", "--no-run", "--package", &exercise.name])
+        // The same environment as the check's own build, so that nothing is built twice.
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status();
 }
 
 pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
@@ -211,6 +200,8 @@ pub struct Record {
     pub hints_shown: usize,
     /// The first failing test of the last check and the gist of its message, for `hint`.
     pub first_failure: Option<String>,
+    /// The last check did not compile; `passed`/`total` are from the last one that did.
+    pub does_not_compile: bool,
 }
 
 /// Where the workbook keeps its state: `.workbook/` at the root (ignored by git), or
@@ -225,8 +216,9 @@ pub fn state_dir(root: &Path) -> PathBuf {
 pub struct Progress {
     path: PathBuf,
     pub records: BTreeMap<String, Record>,
-    /// Set when the file existed but could not be read; it was moved aside.
-    pub warning: Option<String>,
+    /// Set when the file exists but cannot be read. It is left as it is; every command that reads
+    /// it says so, and a save first moves it aside (never overwrites it silently).
+    pub damaged: Option<String>,
 }
 
 impl Progress {
@@ -235,33 +227,49 @@ impl Progress {
         let mut progress = Self {
             path: path.clone(),
             records: BTreeMap::new(),
-            warning: None,
+            damaged: None,
         };
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return progress;
-        };
-        match parse_progress(&text) {
-            Some(records) => progress.records = records,
-            None => {
-                // Never panic on a damaged file: keep it for inspection and start afresh. Nothing
-                // is lost that the next check would not recompute.
-                let aside = path.with_extension("json.damaged");
-                let _ = std::fs::rename(&path, &aside);
-                progress.warning = Some(format!(
-                    "the progress file was unreadable; it was moved to {} and progress will be rebuilt from your next checks",
-                    aside.display()
-                ));
-            }
+        match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => progress.damaged = Some(e.to_string()),
+            Ok(text) => match parse_progress(&text) {
+                Ok(records) => progress.records = records,
+                Err(e) => progress.damaged = Some(e),
+            },
         }
         progress
+    }
+
+    /// What to tell the learner about a damaged file, if it is.
+    pub fn warning(&self) -> Option<String> {
+        self.damaged.as_ref().map(|why| {
+            format!(
+                "the progress file {} cannot be read ({why}), so no progress is shown. It is left \
+                 as it is: repair it, or delete it to start afresh (a check moves it aside first, \
+                 to {})",
+                self.path.display(),
+                self.aside().display()
+            )
+        })
+    }
+
+    fn aside(&self) -> PathBuf {
+        self.path.with_extension("json.damaged")
     }
 
     pub fn get(&self, exercise: &str) -> Record {
         self.records.get(exercise).cloned().unwrap_or_default()
     }
 
+    /// Records a check. A check that did not compile keeps the last known score: a compile error
+    /// halfway through an edit does not undo the tests that passed before it.
     pub fn record_check(&mut self, check: &Check) {
         let r = self.records.entry(check.exercise.clone()).or_default();
+        if check.compile_errors.is_some() {
+            r.does_not_compile = true;
+            return;
+        }
+        r.does_not_compile = false;
         r.passed = check.passed.len();
         r.total = check.total();
         r.first_failure = check.first_failure().map(|(test, message)| {
@@ -276,16 +284,27 @@ impl Progress {
         });
     }
 
-    pub fn save(&self) -> Result<(), String> {
+    /// Writes the file whole (temporary file, then rename). A damaged file is first moved aside,
+    /// and the returned note says where.
+    pub fn save(&mut self) -> Result<Option<String>, String> {
         let value = json!({
             "version": 1,
             "exercises": self.records.iter().map(|(k, r)| (k.clone(), json!({
                 "passed": r.passed, "total": r.total, "hints_shown": r.hints_shown,
-                "first_failure": r.first_failure,
+                "first_failure": r.first_failure, "does_not_compile": r.does_not_compile,
             }))).collect::<serde_json::Map<_, _>>(),
         });
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let mut note = None;
+        if self.damaged.take().is_some() && self.path.exists() {
+            std::fs::rename(&self.path, self.aside())
+                .map_err(|e| format!("cannot move the damaged progress file aside: {e}"))?;
+            note = Some(format!(
+                "the damaged progress file was moved to {}; progress starts afresh",
+                self.aside().display()
+            ));
+        }
         // Written whole to a temporary file, then renamed: a crash never leaves half a file.
         let tmp = self.path.with_extension("json.tmp");
         std::fs::write(
@@ -293,34 +312,49 @@ impl Progress {
             serde_json::to_string_pretty(&value).unwrap_or_default(),
         )
         .map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| e.to_string())
+        std::fs::rename(&tmp, &self.path).map_err(|e| e.to_string())?;
+        Ok(note)
     }
 }
 
-fn parse_progress(text: &str) -> Option<BTreeMap<String, Record>> {
-    let value: Value = serde_json::from_str(text).ok()?;
-    let exercises = value.get("exercises")?.as_object()?;
+fn parse_progress(text: &str) -> Result<BTreeMap<String, Record>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let exercises = value
+        .get("exercises")
+        .and_then(Value::as_object)
+        .ok_or("no \"exercises\" object")?;
     let mut records = BTreeMap::new();
     for (name, r) in exercises {
         let n = |key: &str| r.get(key).and_then(Value::as_u64).map(|v| v as usize);
+        let count = |key: &str| n(key).ok_or(format!("{name}: no number \"{key}\""));
         records.insert(
             name.clone(),
             Record {
-                passed: n("passed")?,
-                total: n("total")?,
+                passed: count("passed")?,
+                total: count("total")?,
                 hints_shown: n("hints_shown").unwrap_or(0),
                 first_failure: r
                     .get("first_failure")
                     .and_then(Value::as_str)
                     .map(str::to_owned),
+                does_not_compile: r
+                    .get("does_not_compile")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             },
         );
     }
-    Some(records)
+    Ok(records)
 }
 
 /// An exercise's state for `list`.
 pub fn state(record: &Record) -> String {
+    if record.does_not_compile {
+        return match (record.passed, record.total) {
+            (_, 0) => "does not compile".to_owned(),
+            (p, t) => format!("does not compile (last {p}/{t})"),
+        };
+    }
     match (record.passed, record.total) {
         (_, 0) => "not started".to_owned(),
         (p, t) if p == t => "done".to_owned(),
@@ -369,87 +403,74 @@ pub fn concepts_line(chapter: &str) -> Option<String> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Reset
-// ------------------------------------------------------------------------------------------------
-
-/// The original stub files of an exercise, from the commit that added the exercise (the first
-/// commit touching its `src/`), as `(path relative to the root, contents)`.
-pub fn original_stub(root: &Path, exercise: &Exercise) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
-    let src = format!("exercises/{}/src", exercise.name);
-    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(args)
-            .output()
-            .map_err(|e| format!("git: {e}"))?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
-        }
-    };
-    let commits = String::from_utf8_lossy(&git(&["log", "--format=%H", "--", &src])?).into_owned();
-    let first = commits
-        .lines()
-        .last()
-        .ok_or_else(|| {
-            format!("git has no history of {src}: cannot tell what the original stub was")
-        })?
-        .to_owned();
-    let listing =
-        String::from_utf8_lossy(&git(&["ls-tree", "-r", "--name-only", &first, "--", &src])?)
-            .into_owned();
-    listing
-        .lines()
-        .map(|path| {
-            Ok((
-                PathBuf::from(path),
-                git(&["show", &format!("{first}:{path}")])?,
-            ))
-        })
-        .collect()
-}
-
-/// Copies the exercise's current `src/` to `.workbook/backups/<exercise>-<unix time>/` and returns
-/// where.
-pub fn backup(root: &Path, exercise: &Exercise) -> Result<PathBuf, String> {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let dest = state_dir(root)
-        .join("backups")
-        .join(format!("{}-{stamp}", exercise.name));
-    grade::copy_dir(&exercise.stub_dir().join("src"), &dest)
-        .map_err(|e| format!("backup failed, nothing was changed: {e}"))?;
-    Ok(dest)
-}
-
-/// Replaces the exercise's `src/` with the original stub.
-pub fn restore(
-    root: &Path,
-    exercise: &Exercise,
-    files: &[(PathBuf, Vec<u8>)],
-) -> Result<(), String> {
-    let src = exercise.stub_dir().join("src");
-    std::fs::remove_dir_all(&src).map_err(|e| e.to_string())?;
-    for (path, bytes) in files {
-        let to = root.join(path);
-        std::fs::create_dir_all(to.parent().unwrap_or(root)).map_err(|e| e.to_string())?;
-        std::fs::write(&to, bytes).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-// ------------------------------------------------------------------------------------------------
 // Watch
 // ------------------------------------------------------------------------------------------------
 
-/// Blocks until a `.rs` file under `dir` changes, then until `quiet` passes with no further change
-/// (debounce: one check per save, even when an editor writes several times). File events come from
-/// the OS; if they cannot be set up, or arrive not at all, modification times are polled.
-pub fn wait_for_change(dir: &Path, quiet: Duration) -> Result<(), String> {
+/// What watch mode waits for: a saved file, or a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Changed,
+    Key(char),
+}
+
+/// Single keys from the terminal, read on a thread of their own for the whole of watch mode (one
+/// reader, so that no key is swallowed by a reader nobody listens to). Ctrl-C and Esc arrive as
+/// `q` (in raw mode Ctrl-C is a key, not a signal), Enter as `r`. `None` when stdin is not a
+/// terminal: then there are no keys, and watch mode still re-checks on every save.
+pub fn keys() -> Option<std::sync::mpsc::Receiver<char>> {
+    use termimad::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return None;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(event) = event::read() {
+            let Event::Key(key) = event else { continue };
+            if key.kind != KeyEventKind::Press {
+                continue;
+            }
+            let c = match key.code {
+                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => 'q',
+                KeyCode::Char(c) => c.to_ascii_lowercase(),
+                KeyCode::Esc => 'q',
+                KeyCode::Enter => 'r',
+                _ => continue,
+            };
+            if tx.send(c).is_err() {
+                break;
+            }
+        }
+    });
+    Some(rx)
+}
+
+/// The terminal in raw mode (keys arrive one by one, unechoed) for as long as this lives; restored
+/// on drop, a panic included.
+pub struct RawMode(bool);
+
+impl RawMode {
+    pub fn on(keys: bool) -> Self {
+        Self(keys && termimad::crossterm::terminal::enable_raw_mode().is_ok())
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = termimad::crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+/// Blocks until a `.rs` file under `dir` changes (then until `quiet` passes with no further
+/// change: one check per save, even when an editor writes several times) or a key arrives. File
+/// events come from the OS; if they cannot be set up, or arrive not at all, modification times are
+/// polled.
+pub fn wait_for_input(
+    dir: &Path,
+    quiet: Duration,
+    keys: Option<&std::sync::mpsc::Receiver<char>>,
+) -> Input {
     use notify::{RecursiveMode, Watcher};
     let before = snapshot(dir);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -463,9 +484,14 @@ pub fn wait_for_change(dir: &Path, quiet: Duration) -> Result<(), String> {
         Some(w)
     });
     // Events or not, the snapshot decides: it also catches what the events missed.
+    let mut polls = 0u32;
     loop {
-        let _ = rx.recv_timeout(Duration::from_millis(500));
-        if snapshot(dir) != before {
+        if let Some(key) = keys.and_then(|k| k.try_recv().ok()) {
+            return Input::Key(key);
+        }
+        let event = rx.recv_timeout(Duration::from_millis(100)).is_ok();
+        polls += 1;
+        if (event || polls.is_multiple_of(5)) && snapshot(dir) != before {
             break;
         }
     }
@@ -474,7 +500,7 @@ pub fn wait_for_change(dir: &Path, quiet: Duration) -> Result<(), String> {
         std::thread::sleep(quiet);
         while rx.try_recv().is_ok() {}
         if snapshot(dir) == seen {
-            return Ok(());
+            return Input::Changed;
         }
     }
 }
@@ -542,31 +568,74 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_progress_file_is_moved_aside_not_fatal() {
+    fn a_damaged_progress_file_is_reported_kept_and_moved_aside_only_by_a_save() {
         let root = std::env::temp_dir().join(format!("wb-progress-{}", std::process::id()));
         std::fs::create_dir_all(root.join(".workbook")).unwrap();
         std::fs::write(root.join(".workbook/progress.json"), "{ not json").unwrap();
         let mut p = Progress::load(&root);
-        assert!(p.warning.is_some() && p.records.is_empty());
-        assert!(root.join(".workbook/progress.json.damaged").exists());
-        p.records.insert(
-            "ex06_timeouts".into(),
-            Record {
-                passed: 3,
-                total: 38,
-                hints_shown: 1,
-                first_failure: Some("retry — attempt 3 started at t=400ms".into()),
-            },
+        let warning = p.warning().expect("a damaged file is reported");
+        assert!(
+            warning.contains("cannot be read") && warning.contains("not JSON"),
+            "{warning}"
         );
-        p.save().unwrap();
+        assert!(
+            p.records.is_empty(),
+            "nothing is made up from a damaged file"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join(".workbook/progress.json")).unwrap(),
+            "{ not json",
+            "reading leaves the file as it is"
+        );
+        let record = Record {
+            passed: 3,
+            total: 38,
+            hints_shown: 1,
+            first_failure: Some("retry — attempt 3 started at t=400ms".into()),
+            does_not_compile: false,
+        };
+        p.records.insert("ex06_timeouts".into(), record.clone());
+        let note = p.save().unwrap().expect("the save says it moved the file");
+        assert!(note.contains("progress.json.damaged"), "{note}");
+        assert_eq!(
+            std::fs::read_to_string(root.join(".workbook/progress.json.damaged")).unwrap(),
+            "{ not json",
+            "the damaged file is kept aside"
+        );
         assert_eq!(
             Progress::load(&root).get("ex06_timeouts"),
-            Record {
-                passed: 3,
-                total: 38,
-                hints_shown: 1,
-                first_failure: Some("retry — attempt 3 started at t=400ms".into()),
-            }
+            record,
+            "saved and read back"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_compile_error_keeps_the_last_score() {
+        let root = std::env::temp_dir().join(format!("wb-compile-{}", std::process::id()));
+        let mut p = Progress::load(&root);
+        let mut check = Check {
+            exercise: "ex06_timeouts".into(),
+            compile_errors: None,
+            passed: vec!["a".into(), "b".into(), "c".into()],
+            failed: BTreeMap::from([(
+                Kind::Failed,
+                vec![("d".into(), "panicked at x:\nno".into())],
+            )]),
+        };
+        p.record_check(&check);
+        check.compile_errors = Some("error[E0308]".into());
+        p.record_check(&check);
+        let r = p.get("ex06_timeouts");
+        assert_eq!(
+            (r.passed, r.total),
+            (3, 4),
+            "the score of the last check that compiled"
+        );
+        assert_eq!(
+            state(&r),
+            "does not compile (last 3/4)",
+            "and list says both"
         );
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -3,7 +3,6 @@
 
 pub mod bench;
 pub mod class_report;
-pub mod contract;
 pub mod devcheck;
 pub mod drift;
 pub mod exercises;
@@ -11,11 +10,14 @@ pub mod export;
 pub mod grade;
 pub mod grader;
 pub mod gradescope;
+pub mod hints;
 pub mod learner;
 pub mod manifest;
+pub mod pristine;
 pub mod report;
 pub mod rustc_jail;
 pub mod sandbox;
+pub mod scorecard;
 pub mod similarity;
 
 /// The strings of a JSON array (none if it is not one): how the grader's specs and reports carry

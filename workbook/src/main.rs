@@ -65,15 +65,24 @@ enum Command {
         /// Print JSON instead
         #[arg(long)]
         json: bool,
+        /// Show every failing test's whole message, not just the step you are on
+        #[arg(long)]
+        full: bool,
     },
-    /// Show the next hint for an exercise (concept → approach → near code)
+    /// Show the next hint for an exercise (concept → approach → near code), for the step your
+    /// last check failed on
     Hint {
         exercise: Option<String>,
-        /// Show this hint (1, 2, 3) instead of the next one
+        /// Show hint N (1 = concepts, 2 = approach, 3 = near code) again; a plain `hint` goes on
+        /// after the furthest one you have seen
         #[arg(long)]
         level: Option<usize>,
+        /// The whole hint, not only the part about the step your last check failed on
+        #[arg(long)]
+        all: bool,
     },
-    /// Re-check an exercise every time you save one of its files
+    /// Re-check an exercise every time you save one of its files; keys: h hint, n next exercise,
+    /// r re-check, q quit
     Watch {
         exercise: Option<String>,
         /// Seconds one check may take
@@ -270,12 +279,16 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::List { json: false }) {
         Command::List { json } => Ok(list(&root, json)),
-        Command::Check { exercise, json } => {
-            pick(&root, exercise, "check").and_then(|ex| check(&root, &ex, json))
-        }
-        Command::Hint { exercise, level } => {
-            pick(&root, exercise, "hint").and_then(|ex| hint(&root, &ex, level))
-        }
+        Command::Check {
+            exercise,
+            json,
+            full,
+        } => pick(&root, exercise, "check").and_then(|ex| check(&root, &ex, json, full)),
+        Command::Hint {
+            exercise,
+            level,
+            all,
+        } => pick(&root, exercise, "hint").and_then(|ex| hint(&root, &ex, level, all)),
         Command::Watch { exercise, timeout } => pick(&root, exercise, "watch")
             .and_then(|ex| watch(&root, &ex, Duration::from_secs(timeout))),
         Command::Reset { exercise, yes } => {
@@ -440,11 +453,35 @@ fn colour() -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn list(root: &Path, json: bool) -> bool {
+/// The progress file, with a word to the learner when it is damaged (every command that reads it
+/// says so: a warning shown by `list` alone is easily missed).
+fn load_progress(root: &Path) -> learner::Progress {
     let progress = learner::Progress::load(root);
-    if let Some(warning) = &progress.warning {
+    if let Some(warning) = progress.warning() {
         eprintln!("warning: {warning}");
     }
+    progress
+}
+
+fn save_progress(progress: &mut learner::Progress) {
+    match progress.save() {
+        Ok(Some(note)) => eprintln!("note: {note}"),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: could not save progress: {e}"),
+    }
+}
+
+/// The terminal's width, or a generous one when the output is not a terminal.
+fn width() -> usize {
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        termimad::crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w))
+    } else {
+        100
+    }
+}
+
+fn list(root: &Path, json: bool) -> bool {
+    let progress = load_progress(root);
     let all = exercises::all(root);
     let next = all
         .iter()
@@ -454,7 +491,7 @@ fn list(root: &Path, json: bool) -> bool {
             .iter()
             .map(|ex| {
                 let r = progress.get(&ex.name);
-                serde_json::json!({ "exercise": ex.name, "state": learner::state(&r), "passed": r.passed, "total": r.total })
+                serde_json::json!({ "exercise": ex.name, "state": learner::state(&r), "passed": r.passed, "total": r.total, "compiles": !r.does_not_compile })
             })
             .collect();
         let value = serde_json::json!({ "exercises": items, "next": next.map(|e| &e.name) });
@@ -464,9 +501,7 @@ fn list(root: &Path, json: bool) -> bool {
         );
         return true;
     }
-    say!(
-        "Week 10 — async Rust. Read the chapter in curriculum/src, fill in the todo!()s, then check.\n"
-    );
+    say!("Week 10 — async Rust. Read the chapter, fill in the todo!()s, then check.\n");
     let done = all
         .iter()
         .filter(|ex| learner::state(&progress.get(&ex.name)) == "done")
@@ -478,11 +513,12 @@ fn list(root: &Path, json: bool) -> bool {
         } else {
             " "
         };
+        let chapter = learner::chapter_path(root, ex);
         say!(
-            "{marker} {:<28} {:<20} cargo test -p {}",
+            "{marker} {:<28} {:<28} {}",
             ex.name,
             learner::state(&r),
-            ex.name
+            chapter.strip_prefix(root).unwrap_or(&chapter).display()
         );
     }
     say!(
@@ -507,101 +543,295 @@ fn short(ex: &Exercise) -> &str {
     ex.name.get(2..4).unwrap_or(&ex.name)
 }
 
-fn check(root: &Path, exercise: &Exercise, json: bool) -> Result<bool, String> {
+/// The chapter's steps (none when the chapter or its steps comment is missing: the scorecard then
+/// has one group).
+fn steps_of(root: &Path, exercise: &Exercise) -> (String, Vec<workbook::scorecard::Step>) {
+    let chapter =
+        std::fs::read_to_string(learner::chapter_path(root, exercise)).unwrap_or_default();
+    let steps = workbook::scorecard::steps(&chapter);
+    (chapter, steps)
+}
+
+/// What `check` and `watch` print for one check.
+fn scorecard_text(
+    root: &Path,
+    exercise: &Exercise,
+    result: &learner::Check,
+    record: &learner::Record,
+    full: bool,
+) -> String {
+    let paint = |code: &str, text: &str| {
+        if colour() {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    };
+    if let Some(errors) = &result.compile_errors {
+        let mut out = format!(
+            "{errors}\n{} {} does not compile: fix the errors above.\n",
+            paint("31", "✗"),
+            exercise.name
+        );
+        if record.total > 0 {
+            out.push_str(&format!(
+                "  (your last check that compiled: {}/{} tests pass — nothing is lost)\n",
+                record.passed, record.total
+            ));
+        }
+        return out;
+    }
+    let (_, steps) = steps_of(root, exercise);
+    let mut out = String::new();
+    if full {
+        out.push_str(&workbook::scorecard::render_full(result, colour()));
+        out.push('\n');
+    }
+    out.push_str(&workbook::scorecard::render(
+        result,
+        &steps,
+        short(exercise),
+        colour(),
+        width(),
+    ));
+    out
+}
+
+fn check(root: &Path, exercise: &Exercise, json: bool, full: bool) -> Result<bool, String> {
+    let mut progress = load_progress(root);
     if !json {
         say!("checking {} …", exercise.name);
     }
     let result = learner::check(root, exercise, Duration::from_secs(600))?;
-    let mut progress = learner::Progress::load(root);
     progress.record_check(&result);
-    if let Err(e) = progress.save() {
-        eprintln!("warning: could not save progress: {e}");
-    }
+    save_progress(&mut progress);
     if json {
+        let mut value = result.to_json();
+        let (_, steps) = steps_of(root, exercise);
+        value["next"] = workbook::scorecard::next(&result, &steps).map_or(
+            serde_json::Value::Null,
+            |n| serde_json::json!({ "step": n.step, "test": n.test, "reason": n.reason }),
+        );
         say!(
             "{}",
-            serde_json::to_string_pretty(&result.to_json()).unwrap_or_default()
+            serde_json::to_string_pretty(&value).unwrap_or_default()
         );
     } else {
-        say_on!("{}", result.render(colour()));
-        if !result.done() {
+        say_on!(
+            "{}",
+            scorecard_text(root, exercise, &result, &progress.get(&exercise.name), full)
+        );
+        if result.compile_errors.is_some() {
             say!("stuck? `cargo wb hint {}`", short(exercise));
         }
     }
     Ok(result.done())
 }
 
-fn hint(root: &Path, exercise: &Exercise, level: Option<usize>) -> Result<bool, String> {
+fn hint(root: &Path, exercise: &Exercise, level: Option<usize>, all: bool) -> Result<bool, String> {
     let path = learner::chapter_path(root, exercise);
     let chapter = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let hints = learner::hints(&chapter);
     if hints.is_empty() {
         return Err(format!("{} has no hints", path.display()));
     }
-    let mut progress = learner::Progress::load(root);
+    let count = hints.len();
+    let mut progress = load_progress(root);
     let mut record = progress.get(&exercise.name);
-    let n = level
-        .unwrap_or(record.hints_shown + 1)
-        .clamp(1, hints.len());
+    let furthest = record.hints_shown.min(count);
+    let (n, again) = match level {
+        Some(n) if n == 0 || n > count => {
+            return Err(format!(
+                "{} has {count} hints: --level 1 to {count}",
+                exercise.name
+            ));
+        }
+        Some(n) => (n, false),
+        None if furthest == count => (count, true),
+        None => (furthest + 1, false),
+    };
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let chapter_dir = rel(path.parent().unwrap_or(root));
+    let render = |md: &str| workbook::hints::render(md, &chapter_dir, colour(), width());
     let (title, body) = &hints[n - 1];
-    say!("{title}  ({n} of {})\n", hints.len());
-    say!("{body}\n");
+    say!("{title}  (hint {n} of {count})\n");
+    if again {
+        say!("(you have seen all {count} hints: this is the last one again)\n");
+    }
+    let (_, steps) = steps_of(root, exercise);
+    let failing = record
+        .first_failure
+        .as_deref()
+        .map(|f| f.split(" — ").next().unwrap_or(f).to_owned());
+    let step = failing
+        .as_deref()
+        .and_then(|test| workbook::scorecard::step_of(&steps, test))
+        .map(|i| &steps[i]);
+    match step.filter(|_| !all) {
+        Some(step) => {
+            let (narrowed, specific, others) = workbook::hints::for_step(body, step, &steps);
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (it is about {})", others.join(", "))
+            };
+            if specific {
+                say!(
+                    "For `{}` — `{}`, where your last check first failed:\n",
+                    step.file,
+                    step.item
+                );
+                say!("{}\n", render(&narrowed));
+                if !others.is_empty() {
+                    say!(
+                        "This hint also covers {}: `cargo wb hint {} --level {n} --all`",
+                        others.join(", "),
+                        short(exercise)
+                    );
+                }
+            } else {
+                say!(
+                    "Hint {n} has nothing specific to `{}` — `{}`{also}; here it is whole:\n",
+                    step.file,
+                    step.item
+                );
+                say!("{}\n", render(body));
+            }
+        }
+        None => say!("{}\n", render(body)),
+    }
     if let Some(failure) = &record.first_failure {
-        say!("your last check's first failing test: {failure}\n");
+        say!("your last check's first failing test: {failure}");
     }
     if let Some(concepts) = learner::concepts_line(&chapter) {
-        say!("{concepts}");
-    }
-    say!(
-        "read: {}",
-        path.strip_prefix(root).unwrap_or(&path).display()
-    );
-    if n < hints.len() {
         say!(
-            "more: `cargo wb hint {}` shows hint {}",
-            short(exercise),
-            n + 1
+            "{}",
+            workbook::hints::readable_links(&concepts, &chapter_dir)
         );
     }
-    record.hints_shown = record.hints_shown.max(n);
+    say!("read: {}", rel(&path).display());
+    record.hints_shown = furthest.max(n);
+    if record.hints_shown < count {
+        say!(
+            "more: `cargo wb hint {}` shows hint {} of {count}",
+            short(exercise),
+            record.hints_shown + 1
+        );
+    } else {
+        say!(
+            "that was the last hint ({count} of {count}); `cargo wb hint {} --level N` shows one again",
+            short(exercise)
+        );
+    }
     progress.records.insert(exercise.name.clone(), record);
-    let _ = progress.save();
+    save_progress(&mut progress);
     Ok(true)
 }
 
+/// The exercise to offer once `current` passes: the next one not done yet, after it in the list
+/// (then from the start).
+fn next_exercise(
+    root: &Path,
+    current: &Exercise,
+    progress: &learner::Progress,
+) -> Option<Exercise> {
+    let all = exercises::all(root);
+    let at = all.iter().position(|e| e.name == current.name).unwrap_or(0);
+    all.iter()
+        .cycle()
+        .skip(at + 1)
+        .take(all.len().saturating_sub(1))
+        .find(|e| learner::state(&progress.get(&e.name)) != "done")
+        .cloned()
+}
+
 fn watch(root: &Path, exercise: &Exercise, limit: Duration) -> Result<bool, String> {
-    let src = exercise.stub_dir().join("src");
+    let keys = learner::keys();
+    let mut exercise = exercise.clone();
     loop {
+        let src = exercise.stub_dir().join("src");
         if colour() {
             say_on!("\x1b[2J\x1b[H");
         }
         say!(
-            "checking {} … (watching {}; Ctrl-C to stop)",
+            "checking {} … (watching {})",
             exercise.name,
             src.strip_prefix(root).unwrap_or(&src).display()
         );
-        match learner::check(root, exercise, limit) {
+        let mut next = None;
+        match learner::check(root, &exercise, limit) {
             Ok(result) => {
-                let mut progress = learner::Progress::load(root);
+                let mut progress = load_progress(root);
                 progress.record_check(&result);
-                let _ = progress.save();
-                say_on!("{}", result.render(colour()));
+                save_progress(&mut progress);
+                say_on!(
+                    "{}",
+                    scorecard_text(
+                        root,
+                        &exercise,
+                        &result,
+                        &progress.get(&exercise.name),
+                        false
+                    )
+                );
                 if result.done() {
-                    say!(
-                        "🎉 {} is done. `cargo wb list` shows what is next.",
-                        exercise.name
-                    );
+                    next = next_exercise(root, &exercise, &progress);
+                    match (&next, keys.is_some()) {
+                        (Some(n), true) => say!(
+                            "🎉 {} is done. Press n to go on to {}.",
+                            exercise.name,
+                            n.name
+                        ),
+                        (Some(n), false) => say!(
+                            "🎉 {} is done. Next: `cargo wb watch {}`",
+                            exercise.name,
+                            short(n)
+                        ),
+                        (None, _) => {
+                            say!("🎉 {} is done, and so is every exercise.", exercise.name)
+                        }
+                    }
                 }
             }
             Err(e) => say!("check failed: {e}"),
         }
-        say!("waiting for a change …");
-        learner::wait_for_change(&src, Duration::from_millis(200))?;
+        if keys.is_some() {
+            say!("waiting for a change … keys: h hint · n next exercise · r re-check · q quit");
+        } else {
+            say!("waiting for a change … (Ctrl-C to stop)");
+        }
+        loop {
+            let input = {
+                let _raw = learner::RawMode::on(keys.is_some());
+                learner::wait_for_input(&src, Duration::from_millis(200), keys.as_ref())
+            };
+            match input {
+                learner::Input::Changed | learner::Input::Key('r') => break,
+                learner::Input::Key('q') => return Ok(true),
+                learner::Input::Key('h') => {
+                    hint(root, &exercise, None, false)?;
+                    say!(
+                        "waiting for a change … keys: h hint · n next exercise · r re-check · q quit"
+                    );
+                }
+                learner::Input::Key('n') => match next.take() {
+                    Some(n) => {
+                        exercise = n;
+                        break;
+                    }
+                    None => say!(
+                        "n goes on to the next exercise once {} passes",
+                        exercise.name
+                    ),
+                },
+                learner::Input::Key(_) => {}
+            }
+        }
     }
 }
 
 fn reset(root: &Path, exercise: &Exercise, yes: bool) -> Result<bool, String> {
-    let original = learner::original_stub(root, exercise)?;
+    let (source, original) = workbook::pristine::stub_files(root, exercise)?;
     if !yes {
         if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
             return Err("reset discards your work on the exercise: pass --yes to confirm (a backup is kept)".into());
@@ -610,8 +840,6 @@ fn reset(root: &Path, exercise: &Exercise, yes: bool) -> Result<bool, String> {
             "Replace your {} with the original stub? Your code is backed up first. [y/N] ",
             exercise.name
         );
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
@@ -621,16 +849,15 @@ fn reset(root: &Path, exercise: &Exercise, yes: bool) -> Result<bool, String> {
             return Ok(false);
         }
     }
-    let backup = learner::backup(root, exercise)?;
-    learner::restore(root, exercise, &original)?;
+    let backup = workbook::pristine::backup(&learner::state_dir(root), exercise)?;
+    workbook::pristine::restore(exercise, &original)?;
     say!(
-        "{} is back to its original stub; your code is in {}",
+        "{} is back to {source}; your code is in {}",
         exercise.name,
         backup.display()
     );
     Ok(true)
 }
-
 fn solution(root: &Path, exercise: &Exercise, force: bool) -> Result<bool, String> {
     let dir = exercise.solution_dir();
     if !dir.is_dir() {

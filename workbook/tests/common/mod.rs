@@ -35,6 +35,24 @@ pub fn exercise(name: &str) -> Exercise {
     exercises::find(&root(), name).expect("exercise")
 }
 
+/// A scratch directory under the system's temporary directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("wb-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A scratch submission directory, removed on drop.
 pub struct Submission(pub PathBuf);
 
