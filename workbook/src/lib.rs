@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod class_report;
+pub mod contract;
 pub mod devcheck;
 pub mod drift;
 pub mod exercises;
