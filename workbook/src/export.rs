@@ -80,6 +80,12 @@ pub fn export_student(
     let manifest_path = dest.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
     std::fs::write(&manifest_path, student_workspace(&text)?).map_err(|e| e.to_string())?;
+    // The stubs as shipped, for `cargo wb reset` where git's HEAD is the learner's own work.
+    let stubs = crate::pristine::write_pristine(root, &dest.join(crate::pristine::STUBS_DIR))?;
+    notes.push(format!(
+        "{}/: {stubs} stub files kept for `cargo wb reset`",
+        crate::pristine::STUBS_DIR
+    ));
     // Last: it checks, and commits, what the steps above wrote.
     notes.extend(edition::finish(
         root,
