@@ -1194,13 +1194,16 @@ fn a_response_to_head_has_the_get_headers_and_no_body() {
                 head.status(),
                 head.header("content-length"),
                 head.header("content-type"),
-                next.summary()
+                match &next {
+                    Heard::Response(r) => format!("{} {:?}", r.status_line, r.body),
+                    other => other.summary(),
+                }
             ),
             (
                 200,
                 Some("5"),
                 Some("text/plain; charset=utf-8"),
-                "200 \"fast\"".to_owned()
+                "HTTP/1.1 200 OK \"fast\"".to_owned()
             ),
             "HEAD / is answered with the GET handler's headers, Content-Length included (5, the \
              length of the body GET would send), and no body: the very next bytes are the \
@@ -1511,7 +1514,7 @@ fn the_head_must_arrive_within_header_timeout_of_its_first_byte_however_it_trick
             .client
             .trickle_and_hear(
                 "GET / HTTP/1.1\r\nHost: a-very-long-host-name\r\n",
-                secs(1),
+                ms(1500),
                 secs(60),
             )
             .await;
@@ -1525,7 +1528,7 @@ fn the_head_must_arrive_within_header_timeout_of_its_first_byte_however_it_trick
                 "15s".to_owned(),
                 "(closed)".to_owned()
             ),
-            "a head started at t=10s and trickling one byte a second must be refused with 408 \
+            "a head started at t=10s and trickling one byte every 1.5s must be refused with 408 \
              exactly header_timeout (5s) after its first byte, at t=15s, however many bytes keep \
              arriving (one deadline for the whole head, not a timeout per read), then closed"
         );
@@ -1578,10 +1581,10 @@ fn the_body_must_arrive_within_body_timeout_of_its_head() {
         conn.client
             .send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n")
             .await;
-        // Then the body, one byte a second: a request that would take 50s to end.
+        // Then the body, one byte every 1.5s: a request that would take 75s to end.
         let heard = conn
             .client
-            .trickle_and_hear("b".repeat(50), secs(1), secs(60))
+            .trickle_and_hear("b".repeat(50), ms(1500), secs(60))
             .await;
         let at = now();
         reraise();
@@ -1591,7 +1594,7 @@ fn the_body_must_arrive_within_body_timeout_of_its_head() {
                 "408 \"408 Request Timeout\\n\" (close)".to_owned(),
                 "18s".to_owned()
             ),
-            "a body whose head ended at t=10s, trickling one byte a second, is still incomplete \
+            "a body whose head ended at t=10s, trickling one byte every 1.5s, is still incomplete \
              at t=18s: 408 exactly body_timeout (8s) after the head, however many bytes keep \
              arriving"
         );
