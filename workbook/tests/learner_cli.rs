@@ -414,3 +414,29 @@ fn watch_without_a_terminal_checks_offers_the_next_exercise_and_does_not_crash()
         "no keys are promised without a terminal: {said}"
     );
 }
+
+#[test]
+fn every_visible_test_belongs_to_a_step_of_its_chapter() {
+    let root = root();
+    let manifest = workbook::manifest::Manifest::load(&root).unwrap();
+    for ex in workbook::exercises::all(&root) {
+        let chapter = std::fs::read_to_string(workbook::learner::chapter_path(&root, &ex))
+            .unwrap_or_default();
+        let steps = workbook::scorecard::steps(&chapter);
+        if steps.is_empty() {
+            continue; // no steps comment: one group, nothing to keep in step
+        }
+        for test in workbook::grader::expected_tests(&ex) {
+            let visible = manifest
+                .weight(&ex.name, &test)
+                .visibility
+                .shown_to_learner();
+            assert!(
+                !visible || workbook::scorecard::step_of(&steps, &test).is_some(),
+                "{}: {test} is in no step of the chapter's <!-- steps: --> comment (it would be \
+                 shown under \"other tests\")",
+                ex.name
+            );
+        }
+    }
+}
