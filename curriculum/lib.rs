@@ -83,4 +83,6 @@ pub mod exercises {
     pub mod ex08_web_crawler {}
     #[doc = include_str!("src/ex09-notifications.md")]
     pub mod ex09_notifications {}
+    #[doc = include_str!("src/ex10-http-server.md")]
+    pub mod ex10_http_server {}
 }
