@@ -1253,9 +1253,11 @@ fn chunked_bodies_are_decoded_whatever_the_chunk_boundaries() {
 }
 
 /// Sends each request on a connection of its own and says what came back, when, and what next:
-/// `"<what>: 413 \"…\" (close) at t=0ms, then (closed)"`.
-async fn refusals(cases: &[(&str, String)]) -> Vec<String> {
+/// `"<what>: 413 \"…\" (close) at t=0ms, then (closed)"`. The server sides are returned, to check
+/// what `serve_connection` returned once the answers have been compared.
+async fn refusals(cases: &[(&str, String)]) -> (Vec<String>, Vec<(String, Ending)>) {
     let mut observed = Vec::new();
+    let mut endings = Vec::new();
     for (what, request) in cases {
         let mut conn = open(what);
         conn.client.send(request).await;
@@ -1268,8 +1270,21 @@ async fn refusals(cases: &[(&str, String)]) -> Vec<String> {
             fmt_duration(now()),
             then.summary()
         ));
+        endings.push((what.to_string(), conn.end));
     }
-    observed
+    (observed, endings)
+}
+
+/// Every refused connection's `serve_connection` returned `Ok(())`: a refusal is an end by the rules.
+async fn assert_refusals_end_ok(endings: Vec<(String, Ending)>) {
+    for (what, end) in endings {
+        let (result, _) = end.ended(secs(1), "a refusal closes the connection").await;
+        assert!(
+            result.is_ok(),
+            "{what}: after answering a refusal and closing, serve_connection returns Ok(()) (the \
+             connection ended by the rules; nothing failed): got {result:?}"
+        );
+    }
 }
 
 #[test]
@@ -1318,7 +1333,7 @@ fn a_body_of_exactly_max_body_bytes_is_accepted_and_one_byte_more_is_413_at_once
             ),
         ];
         // The body (or the rest of it) is never sent: the size alone must be enough.
-        let observed = refusals(&cases).await;
+        let (observed, endings) = refusals(&cases).await;
         let expected: Vec<String> = cases
             .iter()
             .map(|(what, _)| {
@@ -1332,6 +1347,7 @@ fn a_body_of_exactly_max_body_bytes_is_accepted_and_one_byte_more_is_413_at_once
              number beyond u64 is too large, not malformed) or from a chunk's size line — without \
              waiting for the body, and the connection is closed"
         );
+        assert_refusals_end_ok(endings).await;
     });
 }
 
@@ -1390,7 +1406,7 @@ fn doubtful_framing_is_refused_and_the_connection_closed() {
             ),
         ];
         let requests: Vec<(&str, String)> = cases.iter().map(|(w, r, _)| (*w, r.clone())).collect();
-        let observed = refusals(&requests).await;
+        let (observed, endings) = refusals(&requests).await;
         let expected: Vec<String> = cases
             .iter()
             .map(|(what, _, status)| {
@@ -1406,6 +1422,7 @@ fn doubtful_framing_is_refused_and_the_connection_closed() {
              other than a lone `chunked` (501); a malformed chunk (400); the errors of parse_head \
              (the endless head: 431 as soon as more than max_head_bytes have arrived)"
         );
+        assert_refusals_end_ok(endings).await;
         let mut same = open("same lengths");
         let r = same
             .client
@@ -1531,6 +1548,12 @@ fn the_head_must_arrive_within_header_timeout_of_its_first_byte_however_it_trick
             "a head started at t=10s and trickling one byte every 1.5s must be refused with 408 \
              exactly header_timeout (5s) after its first byte, at t=15s, however many bytes keep \
              arriving (one deadline for the whole head, not a timeout per read), then closed"
+        );
+        let (result, _) = conn.end.ended(secs(1), "a 408 closes the connection").await;
+        assert!(
+            result.is_ok(),
+            "after the 408, serve_connection returns Ok(()): a timeout is an end by the rules, \
+             not a failure; got {result:?}"
         );
     });
 }

@@ -30,8 +30,8 @@ use tokio_util::sync::CancellationToken;
 /// * **Responses**: `HTTP/1.1 <status> <reason>`, the response's header fields, `Content-Length`,
 ///   `Connection: close` when the connection is closed after this response (or
 ///   `Connection: keep-alive` when an `HTTP/1.0` connection is kept open), an empty line, the
-///   body; each response is written whole, in one write. A response to `HEAD` has the same
-///   header fields, `Content-Length` included, and no body.
+///   body. A response to `HEAD` has the same header fields, `Content-Length` included, and no
+///   body.
 /// * **Keep-alive**: an `HTTP/1.1` connection stays open after each response unless the request
 ///   had `Connection: close`; an `HTTP/1.0` one is closed unless it had
 ///   `Connection: keep-alive`. The `Connection` value is a comma-separated list of options,

@@ -81,8 +81,8 @@ impl Request {
 ///     space or a tab), a value that is not UTF-8 or holds a control character other than a tab,
 ///     a CR not followed by LF; an `HTTP/1.1` request without exactly one `Host` field.
 ///
-///   An error in the request line is reported as soon as that line is complete; one in the
-///   header fields once the head is complete.
+///   An error in the request line is reported as soon as that line is complete, without waiting
+///   for the rest of the head.
 pub fn parse_head(buf: &[u8], config: &Config) -> Result<Option<(Request, usize)>, u16> {
     // The request line first: a bad one is refused without waiting for the rest of the head.
     let Some((line, mut pos)) = next_line(buf, 0)? else {
