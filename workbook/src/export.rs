@@ -44,10 +44,13 @@ pub fn export_student(
         .iter()
         .map(|ex| format!("tests/{}.rs", ex.name))
         .collect();
+    // Without git every file is listed: leave out what git would not track (the built book, …).
+    let local_only = edition::ignored_dirs(root);
     for file in files(root)? {
         let rel = file.to_string_lossy().replace('\\', "/");
         if LEFT_OUT.iter().any(|p| rel.starts_with(p))
             || MAINTAINER_ONLY.iter().any(|p| rel.starts_with(p))
+            || local_only.iter().any(|p| rel.starts_with(p))
             || hidden_suites.contains(&rel)
         {
             continue;

@@ -14,6 +14,18 @@ use std::process::Command;
 /// own templates.
 pub const MAINTAINER_ONLY: &[&str] = &["bench/", "ARCHITECTURE.md", "BENCHMARKS.md", "student/"];
 
+/// The folders the root `.gitignore` names by an anchored path (`/target`, `/curriculum/book`,
+/// `/.workbook`), as `curriculum/book/`: local build output and state, never part of an edition
+/// (git does not list them; a walk of the tree without git would).
+pub(super) fn ignored_dirs(root: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(root.join(".gitignore")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix('/'))
+        .filter(|path| !path.is_empty() && !path.contains(['*', '?', '[', '!']))
+        .map(|path| format!("{}/", path.trim_end_matches('/')))
+        .collect()
+}
+
 /// The student edition's README, with `<!-- exercises -->` where the table of exercises goes.
 pub const README_TEMPLATE: &str = "student/README.md";
 
