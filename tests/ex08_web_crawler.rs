@@ -3,6 +3,11 @@
 //! A whole web site is played by a mock fetcher on tokio's paused clock: every page has links and
 //! a fetch time, and the mock records the virtual instant each fetch started, how many ran at
 //! once, and which were cancelled. Written once, compiled against the stub and the reference.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); this one states no rule a test could observe:
+//!
+//! not a rule: "The crawl's limits." — the heading of the configuration's docs
 
 use ex08_web_crawler::*;
 use pretty_assertions::assert_eq;
@@ -132,6 +137,8 @@ fn starts(list: &[(u64, &str)]) -> Vec<(u64, String)> {
 
 // ---- the URL helper ------------------------------------------------------------------------
 
+/// contract: "The host of an `http://` or `https://` URL: what lies between `://` and the next `/`"
+/// contract: "`None` for anything else."
 #[test]
 fn host_of_reads_the_host_of_http_and_https_urls() {
     testkit::run(|| async {
@@ -157,6 +164,91 @@ fn host_of_reads_the_host_of_http_and_https_urls() {
 
 // ---- what is crawled -----------------------------------------------------------------------
 
+/// contract: "URLs are compared as strings, exactly."
+#[test]
+fn urls_that_differ_in_any_character_are_different_pages() {
+    testkit::run(|| async {
+        let links = [
+            "http://a/x",
+            "http://a/x/",
+            "http://A/x",
+            "http://a/x#top",
+            "http://a/x",
+        ];
+        let (fetch, record) = Site::new()
+            .page("http://a/", 10, &links)
+            .page("http://a/x", 10, &[])
+            .page("http://a/x/", 10, &[])
+            .page("http://A/x", 10, &[])
+            .page("http://a/x#top", 10, &[])
+            .serve();
+        let report = crawl("http://a/", fetch, config(4, 5)).await;
+        assert_eq!(
+            record.fetch_counts().into_keys().collect::<Vec<_>>(),
+            [
+                "http://A/x",
+                "http://a/",
+                "http://a/x",
+                "http://a/x#top",
+                "http://a/x/"
+            ],
+            "URLs are compared as strings, exactly: a trailing slash, a capital letter or a \
+             fragment makes another page (no normalising), and the repeated http://a/x is the \
+             same page, fetched once"
+        );
+        assert_eq!(
+            report.pages.len(),
+            5,
+            "the start page and the four distinct URLs it links to must all be reported"
+        );
+    });
+}
+
+/// contract: "`max_concurrent` must be at least 1 (a zero panics)."
+/// contract: "The most fetches in flight at once."
+#[test]
+fn a_max_concurrent_of_zero_panics_and_of_one_fetches_one_page_at_a_time() {
+    testkit::run(|| async {
+        let (fetch, _) = Site::new().page("http://a/", 10, &[]).serve();
+        let zero = testkit::spawn(crawl("http://a/", fetch, config(0, 5))).await;
+        match zero {
+            Err(e) if e.is_panic() => {
+                let payload = e.into_panic();
+                let message = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("");
+                if message.starts_with("not implemented") {
+                    std::panic::resume_unwind(payload);
+                }
+            }
+            _ => panic!(
+                "crawl with max_concurrent = 0 must panic (the docs: \"a zero panics\"): no \
+                 fetch could ever start, and a crawl that returns an empty report instead hides \
+                 the mistake"
+            ),
+        }
+        let (fetch, record) = Site::new()
+            .page("http://a/", 10, &["http://b/", "http://c/"])
+            .page("http://b/", 20, &[])
+            .page("http://c/", 30, &[])
+            .serve();
+        crawl("http://a/", fetch, config(1, 5)).await;
+        assert_eq!(
+            record.starts(),
+            starts(&[(0, "http://a/"), (10, "http://b/"), (30, "http://c/")]),
+            "with max_concurrent = 1, one fetch at a time: each starts the moment the one before \
+             it ends"
+        );
+    });
+}
+
+/// contract: "Crawls from `start`: fetches it, then every page it links to, and so on, and reports what became of every page"
+/// contract: "`fetch(url)` returns the links found on the page, or an error message."
+/// contract: "The start page has depth 0, a page it links to depth 1, and so on"
+/// contract: "What became of every page the crawl decided to fetch."
+/// contract: "Every page fetched successfully, with its depth: the number of links followed from the start page (depth 0) to the page"
 #[test]
 fn every_page_reachable_from_the_start_is_crawled_with_its_depth() {
     testkit::run(|| async {
@@ -187,6 +279,7 @@ fn every_page_reachable_from_the_start_is_crawled_with_its_depth() {
     });
 }
 
+/// contract: "Every URL is fetched at most once, however many pages link to it (cycles included)."
 #[test]
 fn each_page_is_fetched_once_however_many_links_lead_to_it() {
     testkit::run(|| async {
@@ -213,6 +306,8 @@ fn each_page_is_fetched_once_however_many_links_lead_to_it() {
     });
 }
 
+/// contract: "at depth `max_depth` are not followed"
+/// contract: "Links are followed this many hops from the start page (depth 0)"
 #[test]
 fn links_beyond_max_depth_are_not_followed() {
     testkit::run(|| async {
@@ -235,6 +330,7 @@ fn links_beyond_max_depth_are_not_followed() {
     });
 }
 
+/// contract: "at depth `max_depth` are not followed"
 #[test]
 fn a_max_depth_of_zero_fetches_only_the_start_page() {
     testkit::run(|| async {
@@ -259,6 +355,8 @@ fn a_max_depth_of_zero_fetches_only_the_start_page() {
 
 // ---- concurrency ---------------------------------------------------------------------------
 
+/// contract: "Up to `max_concurrent` fetches run at once"
+/// contract: "The most fetches in flight at once."
 #[test]
 fn fetches_overlap_up_to_max_concurrent_and_never_beyond() {
     testkit::run(|| async {
@@ -295,6 +393,7 @@ fn fetches_overlap_up_to_max_concurrent_and_never_beyond() {
     });
 }
 
+/// contract: "a finished fetch frees its slot at once"
 #[test]
 fn a_finished_fetch_frees_its_slot_at_once() {
     testkit::run(|| async {
@@ -330,6 +429,7 @@ fn a_finished_fetch_frees_its_slot_at_once() {
     });
 }
 
+/// contract: "Pages are fetched in the order they were found: a page's links in their order on the page"
 #[test]
 fn pages_are_fetched_in_the_order_they_were_found() {
     testkit::run(|| async {
@@ -358,6 +458,8 @@ fn pages_are_fetched_in_the_order_they_were_found() {
 
 // ---- politeness ----------------------------------------------------------------------------
 
+/// contract: "Two fetches of the same host start at least `per_host_delay` apart."
+/// contract: "Two fetches of the same host start at least this long apart (politeness)."
 #[test]
 fn fetches_of_one_host_start_at_least_the_delay_apart() {
     testkit::run(|| async {
@@ -393,6 +495,7 @@ fn fetches_of_one_host_start_at_least_the_delay_apart() {
     });
 }
 
+/// contract: "A page waiting for its host's turn takes no slot and does not hold up pages of other hosts found after it."
 #[test]
 fn a_page_waiting_for_its_host_takes_no_slot() {
     testkit::run(|| async {
@@ -421,6 +524,7 @@ fn a_page_waiting_for_its_host_takes_no_slot() {
     });
 }
 
+/// contract: "Two fetches of the same host start at least `per_host_delay` apart."
 #[test]
 fn a_host_turn_counts_from_when_its_fetch_really_starts() {
     testkit::run(|| async {
@@ -450,6 +554,7 @@ fn a_host_turn_counts_from_when_its_fetch_really_starts() {
     });
 }
 
+/// contract: "A fetch still running this long after it started is cancelled and reported as [`CrawlError::TimedOut`]."
 #[test]
 fn the_time_limit_counts_only_the_fetch_itself() {
     testkit::run(|| async {
@@ -485,6 +590,7 @@ fn the_time_limit_counts_only_the_fetch_itself() {
     });
 }
 
+/// contract: "a fetch starts the moment a slot and its host allow it"
 #[test]
 fn a_page_whose_host_is_ready_waits_quietly_for_a_slot() {
     testkit::run(|| async {
@@ -510,6 +616,11 @@ fn a_page_whose_host_is_ready_waits_quietly_for_a_slot() {
 
 // ---- failures ------------------------------------------------------------------------------
 
+/// contract: "A fetch error is recorded as [`CrawlError::Fetch`]"
+/// contract: "The crawl goes on either way."
+/// contract: "The fetcher returned this error."
+/// contract: "Every page that could not be fetched, and why."
+/// contract: "Why a page is missing from [`CrawlReport::pages`]."
 #[test]
 fn a_failed_fetch_is_reported_and_the_crawl_goes_on() {
     testkit::run(|| async {
@@ -543,6 +654,8 @@ fn a_failed_fetch_is_reported_and_the_crawl_goes_on() {
     });
 }
 
+/// contract: "a fetch that runs longer than `fetch_timeout` is cancelled (its future dropped) at that instant and recorded as [`CrawlError::TimedOut`]"
+/// contract: "The fetch took longer than `fetch_timeout` and was cancelled."
 #[test]
 fn a_slow_fetch_is_cancelled_at_exactly_the_timeout() {
     testkit::run(|| async {
@@ -583,6 +696,8 @@ fn a_slow_fetch_is_cancelled_at_exactly_the_timeout() {
     });
 }
 
+/// contract: "a URL without a host ([`host_of`](crate::host_of)) is recorded as [`CrawlError::BadUrl`] and never fetched"
+/// contract: "The URL has no host the crawler understands (see [`host_of`](crate::host_of)); it was never fetched."
 #[test]
 fn a_url_without_a_host_is_reported_and_never_fetched() {
     testkit::run(|| async {
@@ -610,6 +725,7 @@ fn a_url_without_a_host_is_reported_and_never_fetched() {
     });
 }
 
+/// contract: "`crawl` returns as soon as no fetch is in flight and none is waiting, and leaves no task behind."
 #[test]
 fn a_failing_start_page_ends_the_crawl_at_once() {
     testkit::run(|| async {
@@ -637,4 +753,185 @@ fn a_failing_start_page_ends_the_crawl_at_once() {
             "nothing left to do: the crawl ends with the failed fetch"
         );
     });
+}
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests. With one slot (`max_concurrent = 1`) a crawl has no ties: one fetch runs at
+// a time, so "the order their fetches finished" is the order they started, and the docs fix every
+// instant — which page goes next (the first found whose host allows it), when (the moment the
+// slot and its host allow it), when a slow fetch is cancelled (exactly `fetch_timeout` after it
+// started; one that finishes exactly then has not run *longer*), the depths, the report, and when
+// `crawl` returns. So these checks generate small sites (repeated links, cycles, links to the
+// page itself, URLs without a host, failing pages, fetch times on and around the timeout, hosts
+// shared between pages) and compare everything with the reference.
+
+use ex08_web_crawler_reference as reference;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+/// One generated page: its fetch time, whether it fails, and its links (indices of other pages;
+/// `None` is a URL without a host).
+#[derive(Clone, Debug)]
+struct GenPage {
+    took: u64,
+    fails: bool,
+    links: Vec<Option<usize>>,
+}
+
+/// A generated site and crawl configuration.
+#[derive(Clone, Debug)]
+struct GenCrawl {
+    pages: Vec<GenPage>,
+    /// The host of page `i` is `hosts[i]` (one of three).
+    hosts: Vec<u8>,
+    max_depth: usize,
+    per_host_delay: u64,
+    fetch_timeout: u64,
+}
+
+fn gen_url(crawl: &GenCrawl, link: Option<usize>) -> String {
+    match link {
+        Some(i) => format!("http://{}.example/{i}", (b'a' + crawl.hosts[i]) as char),
+        None => "mailto:someone@example.com".to_owned(),
+    }
+}
+
+fn gen_crawls() -> impl Strategy<Value = GenCrawl> {
+    (1usize..=6, prop_oneof![Just(30u64), Just(100)]).prop_flat_map(|(n, timeout)| {
+        let took = prop_oneof![
+            Just(timeout),
+            Just(timeout - 1),
+            Just(timeout + 1),
+            Just(timeout / 2),
+            Just(1u64),
+            1..=2 * timeout,
+        ];
+        let link = prop_oneof![4 => (0..n).prop_map(Some), 1 => Just(None)];
+        let page = (
+            took,
+            prop::bool::weighted(0.2),
+            prop::collection::vec(link, 0..4),
+        )
+            .prop_map(|(took, fails, links)| GenPage { took, fails, links });
+        (
+            prop::collection::vec(page, n),
+            prop::collection::vec(0u8..3, n),
+            0usize..=3,
+            prop_oneof![Just(0u64), Just(10), Just(timeout), Just(2 * timeout)],
+            Just(timeout),
+        )
+            .prop_map(|(pages, hosts, max_depth, per_host_delay, fetch_timeout)| {
+                GenCrawl {
+                    pages,
+                    hosts,
+                    max_depth,
+                    per_host_delay,
+                    fetch_timeout,
+                }
+            })
+    })
+}
+
+/// Replays a generated crawl with the crate `$krate`: when each fetch started and ended (or was
+/// cancelled), what the report says, and when `crawl` returned.
+macro_rules! replay_crawl {
+    ($krate:ident) => {
+        |g: GenCrawl| -> Pin<Box<dyn Future<Output = Vec<(u64, String)>>>> {
+            Box::pin(async move {
+                let events: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
+                let log = |events: &Arc<Mutex<Vec<(u64, String)>>>, e: String| {
+                    let t = now().as_millis() as u64;
+                    events
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((t, e));
+                };
+                let mut site = HashMap::new();
+                for (i, page) in g.pages.iter().enumerate() {
+                    let links: Vec<String> = page.links.iter().map(|l| gen_url(&g, *l)).collect();
+                    let result = if page.fails {
+                        Err(format!("error {i}"))
+                    } else {
+                        Ok(links)
+                    };
+                    site.insert(gen_url(&g, Some(i)), (page.took, result));
+                }
+                let site = Arc::new(site);
+                let seen = events.clone();
+                let fetch = move |url: String| -> Fetched {
+                    let (site, events) = (site.clone(), seen.clone());
+                    Box::pin(async move {
+                        let (took, result) = site
+                            .get(&url)
+                            .cloned()
+                            .unwrap_or((1, Err("404".to_owned())));
+                        log(&events, format!("fetch {url} starts"));
+                        let probe = Probe::new(url.clone());
+                        let _watch = FetchWatch(events.clone(), url.clone(), probe.clone());
+                        probe.wrap(sleep(ms(took))).await;
+                        log(&events, format!("fetch {url} ends"));
+                        result
+                    })
+                };
+                let config = $krate::CrawlConfig {
+                    max_concurrent: 1,
+                    max_depth: g.max_depth,
+                    per_host_delay: ms(g.per_host_delay),
+                    fetch_timeout: ms(g.fetch_timeout),
+                };
+                let report = $krate::crawl(&gen_url(&g, Some(0)), fetch, config).await;
+                log(&events, "crawl returns".to_owned());
+                for (url, depth) in &report.pages {
+                    log(&events, format!("report: {url} fetched at depth {depth}"));
+                }
+                for (url, error) in &report.failed {
+                    // Debug of the crate's own enum: the same text for both crates.
+                    log(&events, format!("report: {url} failed: {error:?}"));
+                }
+                let events = events.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                events
+            })
+        }
+    };
+}
+
+/// Logs "fetch … cancelled" when a fetch's future is dropped before it finished.
+struct FetchWatch(Arc<Mutex<Vec<(u64, String)>>>, String, Probe);
+
+impl Drop for FetchWatch {
+    fn drop(&mut self) {
+        if self.2.completed_at().is_none() {
+            let t = now().as_millis() as u64;
+            let mut events = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            events.push((t, format!("fetch {} cancelled", self.1)));
+        }
+    }
+}
+
+/// contract: "Every URL is fetched at most once, however many pages link to it (cycles included)."
+/// contract: "A page's depth is the one it had when it was first found."
+/// contract: "along the path by which it was first found"
+/// contract: "Pages are fetched in the order they were found: a page's links in their order on the page, pages in the order their fetches finished."
+/// contract: "a fetch starts the moment a slot and its host allow it"
+/// contract: "A page waiting for its host's turn takes no slot and does not hold up pages of other hosts found after it."
+/// contract: "a fetch that runs longer than `fetch_timeout` is cancelled (its future dropped) at that instant"
+/// contract: "`crawl` returns as soon as no fetch is in flight and none is waiting"
+#[test]
+fn a_crawl_with_one_slot_matches_the_reference_on_generated_sites() {
+    Check::new("a_crawl_with_one_slot_matches_the_reference_on_generated_sites")
+        .cases(160)
+        .run(
+            gen_crawls(),
+            replay_crawl!(ex08_web_crawler),
+            replay_crawl!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "which page was fetched when, what was cancelled, when crawl returned and \
+                     what it reported",
+                    reference,
+                    yours,
+                )
+            },
+        );
 }
