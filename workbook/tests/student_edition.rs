@@ -145,6 +145,17 @@ fn the_edition_is_the_learners_repository_and_nothing_more() {
         "`cargo test` at the edition's root runs every exercise's tests: the exercises are the default members"
     );
 
+    let relock = Command::new(std::env::var_os("CARGO").expect("cargo test sets CARGO"))
+        .args(["update", "--workspace", "--offline", "--locked"])
+        .current_dir(&dest)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        relock.status.success(),
+        "the edition's Cargo.lock fits its manifests (the learner's CI builds --locked): {}",
+        String::from_utf8_lossy(&relock.stderr)
+    );
+
     let workflow = read(&dest.join(".github/workflows/visible-tests.yml"));
     assert!(
         workflow.contains("cargo run -q --locked -p workbook -- check"),
@@ -206,7 +217,18 @@ fn the_edition_is_the_learners_repository_and_nothing_more() {
 #[test]
 fn without_git_the_edition_is_complete_but_not_a_repository() {
     let dest = scratch("without-git");
-    let out = export(&dest, Some("/nonexistent"));
+    // A PATH with the toolchain (the export locks the edition with cargo) and without git.
+    let cargo = PathBuf::from(std::env::var_os("CARGO").expect("cargo test sets CARGO"));
+    let toolchain = cargo
+        .parent()
+        .expect("cargo's folder")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        !Path::new(&toolchain).join("git").exists(),
+        "the toolchain's folder has no git, so this PATH has none"
+    );
+    let out = export(&dest, Some(&toolchain));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("git not found"),

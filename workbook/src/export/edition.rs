@@ -47,6 +47,7 @@ pub(super) fn finish(
     write_readme(root, dest, exercises)?;
     copy(root, dest, WORKFLOW.0, WORKFLOW.1)?;
     exercises_by_default(dest, exercises)?;
+    settle_lock(dest)?;
     let hidden = hidden_tests(exercises, manifest);
     let unnamed = unname_hidden_tests(dest, &hidden)?;
     if unnamed > 0 {
@@ -138,6 +139,38 @@ fn exercises_by_default(dest: &Path, exercises: &[Exercise]) -> Result<(), Strin
                   and `cargo wb check 06` prints its\n# scorecard. The test kit, the `cargo wb` \
                   tool and the book's snippets are members too.\n\n";
     std::fs::write(&path, format!("{header}{body}")).map_err(|e| e.to_string())
+}
+
+/// Locks the edition's workspace once with cargo: a manifest that does not load fails the export
+/// (not the learner's first command), and `Cargo.lock` loses the packages only the instructor's
+/// workspace uses, so that `--locked` commands (the learner's CI) work in the edition.
+/// `cargo update --workspace` re-locks the members only: every other package keeps the version the
+/// instructor's lock pins. Offline first (cargo's index cache has what the instructor's builds
+/// used); online if that is not enough.
+fn settle_lock(dest: &Path) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut failure = String::new();
+    for offline in [true, false] {
+        let mut update = Command::new(&cargo);
+        update
+            .args(["update", "--workspace", "--quiet"])
+            .current_dir(dest);
+        if offline {
+            update.arg("--offline");
+        }
+        match update.output() {
+            Ok(out) if out.status.success() => return Ok(()),
+            Ok(out) => failure = String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            Err(e) => {
+                return Err(format!(
+                    "cargo cannot run ({e}): it locks the edition's workspace"
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "the student edition's workspace does not lock:\n{failure}"
+    ))
 }
 
 /// The names of the tests a learner does not see (`tests/grading.toml`; a suite's instructor-only
