@@ -1601,8 +1601,11 @@ fn the_body_must_arrive_within_body_timeout_of_its_head() {
             "a body completed at t=8.999s, its head at t=1s: within body_timeout (8s), served"
         );
         until(secs(10)).await;
+        // The head starts at t=10s and ends at t=12s; its body's clock starts then.
+        conn.client.send("POST /echo HTTP/1.1\r\n").await;
+        until(secs(12)).await;
         conn.client
-            .send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n")
+            .send("Host: t\r\nContent-Length: 50\r\n\r\n")
             .await;
         // Then the body, one byte every 1.5s: a request that would take 75s to end.
         let heard = conn
@@ -1615,11 +1618,12 @@ fn the_body_must_arrive_within_body_timeout_of_its_head() {
             (heard.summary(), fmt_duration(at)),
             (
                 "408 \"408 Request Timeout\\n\" (close)".to_owned(),
-                "18s".to_owned()
+                "20s".to_owned()
             ),
-            "a body whose head ended at t=10s, trickling one byte every 1.5s, is still incomplete \
-             at t=18s: 408 exactly body_timeout (8s) after the head, however many bytes keep \
-             arriving"
+            "a request that began at t=10s, whose head ended at t=12s and whose body trickles one \
+             byte every 1.5s: 408 exactly body_timeout (8s) after the end of the head, at t=20s, \
+             however many bytes keep arriving (the body's clock starts when the head is complete, \
+             not at the request's first byte)"
         );
     });
 }
