@@ -30,11 +30,13 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-/// The limits most tests use: ten connections, 64-byte lines, 10 s of idleness, 5 s of grace.
+/// The limits most tests use: ten connections, 64-byte lines, 10 s of idleness, 10 s a line, 5 s
+/// of grace.
 const CONFIG: Config = Config {
     max_connections: 10,
     max_line_length: 64,
     idle_timeout: secs(10),
+    line_timeout: secs(10),
     shutdown_grace: secs(5),
 };
 
@@ -219,6 +221,8 @@ struct Server {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
     probe: Probe,
+    /// A second descriptor of the listening socket, to make `accept` fail on purpose.
+    listener: std::net::TcpListener,
 }
 
 async fn start_server(config: Config, store: &Store) -> Server {
@@ -232,6 +236,11 @@ async fn start_server(config: Config, store: &Store) -> Server {
         .expect("the test could not bind 127.0.0.1:0");
     let listener = socket.listen(64).expect("listen");
     let addr = listener.local_addr().expect("the listener's address");
+    let listener = listener.into_std().expect("the listener as std");
+    let second = listener
+        .try_clone()
+        .expect("a second descriptor of the listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("the listener");
     let shutdown = CancellationToken::new();
     let probe = Probe::new("serve");
     let task = spawn_watched(probe.wrap(serve(listener, config, store.clone(), shutdown.clone())));
@@ -246,6 +255,7 @@ async fn start_server(config: Config, store: &Store) -> Server {
         shutdown,
         task,
         probe,
+        listener: second,
     }
 }
 
@@ -1417,6 +1427,558 @@ fn shutdown_returns_at_once_when_every_connection_is_idle() {
                  t={}), without waiting out the grace period",
                 fmt_duration(returned)
             ),
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Limits that hold against bad clients: a bounded store, slow lines, a full server
+// ---------------------------------------------------------------------------------------------
+
+/// Applies each command in turn and compares every reply with the script's.
+async fn run_script(store: &Store, script: &[(Command, Reply)], what: &str) {
+    let mut observed = Vec::new();
+    for (command, _) in script {
+        observed.push((command.clone(), store.apply(command.clone()).await));
+    }
+    assert_eq!(observed, script.to_vec(), "{what}");
+}
+
+#[test]
+fn the_store_refuses_what_would_exceed_its_limits_and_accepts_exactly_the_limit() {
+    testkit::run(|| async {
+        let full = || err("store full");
+        // At most 3 keys and 20 bytes of keys and values together.
+        let store = Store::bounded(3, 20);
+        let script = vec![
+            (set("a", "123456789"), Reply::Ok), // 10 bytes
+            (set("b", "12345678"), Reply::Ok),  // 19 bytes
+            (set("c", "1"), full()),            // would be 21
+            (get("c"), Reply::Nil),             // a refused SET changes nothing
+            (set("b", "123456789"), Reply::Ok), // replacing: exactly 20
+            (set("b", "1234567890"), full()),   // would be 21
+            (get("b"), Reply::Value("123456789".into())),
+            (set("b", "1"), Reply::Ok),       // shrinking: 12
+            (set("c", "1234567"), Reply::Ok), // 20 again, 3 keys
+            (del("a"), Reply::Int(1)),        // frees 10 bytes and a key: 10
+            (set("d", "9"), Reply::Ok),       // 12 bytes, 3 keys
+            (set("e", "1"), full()),          // a 4th key: refused though bytes fit
+            (incr("f"), full()),              // INCR of a new key is a new key too
+            (get("f"), Reply::Nil),
+            (incr("d"), Reply::Int(10)), // grows by a byte: 13
+            (set("d", "x"), Reply::Ok),  // an existing key: fine at 3 keys
+        ];
+        run_script(
+            &store,
+            &script,
+            "Store::bounded(3 keys, 20 bytes): bytes are key.len() + value.len() over every key \
+             stored; a store exactly at a limit is fine, one byte or one key more is `ERR store \
+             full` and changes nothing; replacing a value counts only the difference; DEL frees \
+             what the key used",
+        )
+        .await;
+
+        // INCR can grow a value past the limit (999 → 1000), and bytes are UTF-8 bytes.
+        let store = Store::bounded(10, 4);
+        let script = vec![
+            (set("n", "998"), Reply::Ok), // 4 bytes
+            (incr("n"), Reply::Int(999)), // still 4
+            (incr("n"), full()),          // "1000" would make 5
+            (get("n"), Reply::Value("999".into())),
+            (del("n"), Reply::Int(1)),  // 0 bytes
+            (set("k", "é€"), full()),   // 1 + 2 + 3 = 6 bytes of UTF-8 (3 chars)
+            (set("k", "é"), Reply::Ok), // 1 + 2 = 3
+            (set("j", "1"), full()),    // would be 5
+        ];
+        run_script(
+            &store,
+            &script,
+            "Store::bounded(10 keys, 4 bytes): an INCR that lengthens the value (999 → 1000) \
+             beyond the limit is `ERR store full` and leaves the value as it was; sizes are \
+             counted in bytes of UTF-8 (`str::len`), not in characters",
+        )
+        .await;
+    });
+}
+
+#[test]
+fn a_new_store_holds_10_000_keys_and_1_mib_and_not_one_more() {
+    testkit::run(|| async {
+        let store = Store::new();
+        for i in 0..10_000 {
+            let reply = store.apply(set(&format!("k{i}"), "v")).await;
+            assert_eq!(
+                reply,
+                Reply::Ok,
+                "Store::new() holds 10 000 keys: SET of key number {} was refused",
+                i + 1
+            );
+        }
+        assert_eq!(
+            store.apply(set("one-more", "v")).await,
+            err("store full"),
+            "Store::new() holds at most 10 000 keys: the 10 001st must be `ERR store full`"
+        );
+
+        let store = Store::new();
+        let mib = 1024 * 1024;
+        assert_eq!(
+            store.apply(set("k", &"x".repeat(mib - 1))).await,
+            Reply::Ok,
+            "Store::new() holds 1 MiB: key `k` (1 byte) with a value of 1 048 575 bytes is \
+             exactly 1 048 576 bytes and must be accepted"
+        );
+        assert_eq!(
+            store.apply(set("k", &"x".repeat(mib))).await,
+            err("store full"),
+            "Store::new() holds at most 1 MiB (1 048 576 bytes of keys and values): a value one \
+             byte longer must be `ERR store full`"
+        );
+        assert_eq!(
+            store.apply(set("j", "1")).await,
+            err("store full"),
+            "the store is at 1 MiB exactly: a new key of 2 bytes must be `ERR store full`"
+        );
+    });
+}
+
+#[test]
+fn a_line_that_takes_longer_than_line_timeout_is_refused_and_the_connection_closed() {
+    testkit::run(|| async {
+        let config = Config {
+            idle_timeout: secs(60),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let token = CancellationToken::new();
+
+        // A trickles a line, one byte a second from t=1s: the line's deadline is t=11s.
+        let (mut a, a_probe, a_task) = open("A", &store, config, &token, 4096);
+        assert_eq!(
+            a.ask("SET a 1").await,
+            "OK",
+            "A's `SET a 1` at t=0 must be answered OK"
+        );
+        // B's line takes 1 ms less than line_timeout: it is in time.
+        let (mut b, b_probe, b_task) = open("B", &store, config, &token, 4096);
+        let trickle = testkit::spawn(async move {
+            for (i, byte) in "GET a GET a GET a GET a".bytes().enumerate() {
+                until(secs(1 + i as u64)).await;
+                if !a.send_bytes(&[byte]).await {
+                    break;
+                }
+            }
+            a
+        });
+        until(secs(2)).await;
+        b.send("GET").await;
+        until(secs(12) - ms(1)).await;
+        b.send(" a\n").await;
+        let heard = b.hear(secs(1)).await;
+        reraise();
+        assert!(
+            heard == line("VALUE 1") && now() == secs(12) - ms(1),
+            "B began a line at t=2s and ended it at t=11.999s, within line_timeout (10s) of its \
+             first byte: it must be answered at once (heard {heard} at t={})",
+            fmt_duration(now())
+        );
+
+        let mut a = timeout(secs(60), trickle)
+            .await
+            .expect("A's trickle stops once the server has closed")
+            .expect("A's trickle");
+        handler_ends(a_task, &a_probe, secs(60), RETURNS).await;
+        let closed_at = a_probe.completed_at().expect("the handler has returned");
+        assert_eq!(
+            closed_at,
+            secs(11),
+            "A's line began at t=1s (one byte a second, never a \\n) and line_timeout is 10s: \
+             the connection must be closed exactly at t=11s, not at t={} (the idle timeout is \
+             60s, so only a deadline per line stops a client that trickles)",
+            fmt_duration(closed_at)
+        );
+        let mut heard = Vec::new();
+        for _ in 0..2 {
+            heard.push(a.hear(secs(1)).await);
+        }
+        assert_eq!(
+            heard,
+            vec![line("ERR line timeout"), Heard::Closed],
+            "A's line took too long: A must be told `ERR line timeout`, then its connection is \
+             closed"
+        );
+        assert!(
+            b_probe.is_running(),
+            "B's connection must stay open ({})",
+            b_probe.describe()
+        );
+        drop(b);
+        handler_ends(b_task, &b_probe, secs(1), RETURNS).await;
+    });
+}
+
+#[test]
+fn when_full_the_connection_waiting_longest_for_line_timeout_gives_up_its_slot() {
+    testkit::run(|| async {
+        let config = Config {
+            max_connections: 3,
+            idle_timeout: secs(300),
+            line_timeout: secs(10),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let server = start_server(config, &store).await;
+        let timeline = Timeline::new();
+        let mut watchers = Vec::new();
+        // A, B and X each send one request (at t=0, 0.5s and 1s), then wait in silence.
+        let mut x = None;
+        for (name, t) in [("A", 0), ("B", 500), ("X", 1000)] {
+            until(ms(t)).await;
+            let mut client = connect(name, server.addr).await;
+            assert_eq!(
+                client.ask(&format!("SET {name} 1")).await,
+                "OK",
+                "{name} is one of the first three connections (max_connections = 3): served"
+            );
+            if name == "X" {
+                x = Some(client);
+                continue;
+            }
+            let timeline = timeline.clone();
+            watchers.push(testkit::spawn(async move {
+                let heard = client.hear(secs(600)).await;
+                timeline.record(format!("{name}: {heard}"));
+            }));
+        }
+        let mut x = x.expect("X connected");
+        let refused = |name: &str, heard: (Heard, Heard), why: &str| {
+            assert_eq!(
+                heard,
+                (line("ERR busy"), Heard::Closed),
+                "{name} connected at t={} to a full server (max_connections = 3): {why}, so \
+                 {name} must be told `ERR busy` and closed at once",
+                fmt_duration(now())
+            );
+        };
+
+        // t=9.999s: A has waited 9.999s, less than line_timeout (10s): nobody gives way.
+        until(secs(10) - ms(1)).await;
+        let mut c = connect("C", server.addr).await;
+        let heard = (c.hear(secs(1)).await, c.hear(secs(1)).await);
+        reraise();
+        refused(
+            "C",
+            heard,
+            "no connection had waited line_timeout (10s) between requests (A 9.999s, B 9.499s, \
+             X 8.999s)",
+        );
+
+        // t=10s: A has waited exactly line_timeout — it gives its slot to D.
+        until(secs(10)).await;
+        let mut d = connect("D", server.addr).await;
+        d.send("GET A\n").await;
+        let heard = d.hear(secs(1)).await;
+        reraise();
+        assert!(
+            heard == line("VALUE 1") && now() == secs(10),
+            "D connected at t=10s to a full server where A had waited exactly line_timeout (10s) \
+             since its last line: A must be closed to make room and D served at once (D heard \
+             {heard} at t={}). A few silent clients must not lock everyone else out for the \
+             whole idle timeout (300s)",
+            fmt_duration(now())
+        );
+
+        // t=12s: B (11.5s) and X (11s) have both waited long enough: B, the longest, gives way.
+        until(secs(12)).await;
+        let mut e = connect("E", server.addr).await;
+        e.send("GET B\n").await;
+        let heard = e.hear(secs(1)).await;
+        reraise();
+        assert_eq!(
+            heard,
+            line("VALUE 1"),
+            "E connected at t=12s to a full server where B and X had waited 11.5s and 11s: one \
+             must give way and E be served at once"
+        );
+        x.send("GET X\n").await;
+        let heard = x.hear(secs(1)).await;
+        reraise();
+        assert_eq!(
+            heard,
+            line("VALUE 1"),
+            "X (waiting 11s, less than B's 11.5s) keeps its connection at t=12s: the connection \
+             that has waited the longest gives way, not any connection that has waited enough"
+        );
+        for watcher in watchers {
+            let _ = timeout(secs(1), watcher).await;
+        }
+        assert_schedule(
+            &timeline,
+            &[(10_000, "A: (closed)"), (12_000, "B: (closed)")],
+            "when full, the connection that has waited longest between requests gives way, \
+             closed without a reply: A (waiting since t=0) at t=10s for D, then B (since t=0.5s) \
+             at t=12s for E",
+        );
+
+        // t=13s: D and E asked at t=10s and t=12s, X at t=12s: nobody has waited 10s.
+        until(secs(13)).await;
+        let mut g = connect("G", server.addr).await;
+        let heard = (g.hear(secs(1)).await, g.hear(secs(1)).await);
+        reraise();
+        refused(
+            "G",
+            heard,
+            "D, E and X all sent a line within the last 3s (a connection active within \
+             line_timeout keeps its slot)",
+        );
+        drop((c, d, e, g, x));
+        server.shut_down(config).await;
+    });
+}
+
+#[test]
+fn an_error_accepting_a_connection_does_not_stop_the_server() {
+    testkit::run(|| async {
+        let config = Config {
+            idle_timeout: secs(60),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let server = start_server(config, &store).await;
+        let mut a = connect("A", server.addr).await;
+        assert_eq!(
+            a.ask("SET a 1").await,
+            "OK",
+            "A is served before accept fails"
+        );
+
+        // From now on every `accept` fails (EINVAL): the listening socket's read side is shut.
+        socket2::SockRef::from(&server.listener)
+            .shutdown(std::net::Shutdown::Read)
+            .expect("shutting down the listener's read side");
+        // Past the grace period (5s): a server that treated the error as a shutdown is gone.
+        until(secs(8)).await;
+        reraise();
+        assert!(
+            !server.task.is_finished(),
+            "serve returned at t={} after accept began to fail at t=0: an error accepting a \
+             connection is not fatal, the loop goes on (and the connections already open are \
+             still served)",
+            fmt_duration(server.probe.completed_at().unwrap_or_default())
+        );
+        a.send("GET a\n").await;
+        let heard = a.hear(secs(1)).await;
+        reraise();
+        assert_eq!(
+            heard,
+            line("VALUE 1"),
+            "A, connected before accept began to fail, must still be served at t=8s: an error \
+             accepting a connection is not fatal"
+        );
+        let returned = server.shut_down(config).await;
+        assert_eq!(
+            returned,
+            secs(8),
+            "shutdown at t=8s while accept keeps failing: A is idle, so serve returns at once \
+             (a pause after an accept error must watch for shutdown too)"
+        );
+        drop(a);
+    });
+}
+
+/// A byte stream that delivers `input`, then fails every read; every write fails once
+/// `writes_before_failing` writes have gone through.
+struct Broken {
+    input: std::io::Cursor<Vec<u8>>,
+    writes_before_failing: usize,
+}
+
+impl AsyncRead for Broken {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.input.position() < self.input.get_ref().len() as u64 {
+            return std::pin::Pin::new(&mut self.input).poll_read(cx, buf);
+        }
+        std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()))
+    }
+}
+
+impl AsyncWrite for Broken {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.writes_before_failing == 0 {
+            return std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        self.writes_before_failing -= 1;
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn a_connection_whose_reads_or_writes_fail_ends_quietly_and_harms_no_one() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let cases = [
+            (
+                "a read error after one line",
+                b"SET r 1\n".to_vec(),
+                usize::MAX,
+            ),
+            (
+                "a write error on the first reply",
+                b"SET w 1\nGET w\n".to_vec(),
+                0,
+            ),
+        ];
+        for (what, input, writes_before_failing) in cases {
+            let stream = Broken {
+                input: std::io::Cursor::new(input),
+                writes_before_failing,
+            };
+            let probe = Probe::new(format!("the handler of a connection with {what}"));
+            let handler = handle_connection(stream, store.clone(), CONFIG, token.clone());
+            let task = spawn_watched(probe.wrap(handler));
+            handler_ends(
+                task,
+                &probe,
+                secs(1),
+                &format!(
+                    "{what} ends the connection: the handler must return at once (and must not \
+                     panic: an I/O error is the client's problem, with no one to report it to)"
+                ),
+            )
+            .await;
+        }
+        let (mut c, c_probe, c_task) = open("C", &store, CONFIG, &token, 4096);
+        assert_eq!(
+            c.ask("GET r").await,
+            "VALUE 1",
+            "the line before the read error was executed, and the store still works for others"
+        );
+        drop(c);
+        handler_ends(c_task, &c_probe, secs(1), RETURNS).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Real threads: "each command is atomic", on a multi-thread runtime
+// ---------------------------------------------------------------------------------------------
+
+/// How many tasks, and how many INCRs each, in the multi-thread tests.
+const TASKS: usize = 8;
+const INCRS: usize = 5_000;
+
+#[test]
+fn incr_is_atomic_when_clones_of_the_store_are_used_from_many_threads() {
+    testkit::threads::on_threads(4, secs(30), || async {
+        let store = Store::new();
+        // Every task starts counting at the same moment, so that they overlap on the threads.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(TASKS));
+        let mut tasks = Vec::new();
+        for _ in 0..TASKS {
+            let (store, start) = (store.clone(), start.clone());
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                let mut seen = Vec::with_capacity(INCRS);
+                for _ in 0..INCRS {
+                    match store.apply(incr("hits")).await {
+                        Reply::Int(n) => seen.push(n),
+                        other => panic!("INCR hits must answer `INT n`, not {other}"),
+                    }
+                }
+                seen
+            }));
+        }
+        let mut seen = Vec::new();
+        for task in tasks {
+            match task.await {
+                Ok(values) => seen.extend(values),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        seen.sort_unstable();
+        let total = (TASKS * INCRS) as i64;
+        let duplicates = seen.windows(2).filter(|w| w[0] == w[1]).count();
+        assert_eq!(
+            (duplicates, store.apply(get("hits")).await),
+            (0, Reply::Value(total.to_string())),
+            "{TASKS} tasks on 4 threads each INCR the same key {INCRS} times: every INCR must \
+             return a value no other returned, and the key must end at {total}. {duplicates} \
+             INCRs returned a value another had already returned: lost updates. Each command \
+             is atomic — read, add one and write back under one lock (or in one actor), never \
+             the read and the write under two"
+        );
+    });
+}
+
+#[test]
+fn connections_on_many_threads_lose_no_update() {
+    const CLIENTS: usize = 8;
+    const EACH: usize = 1_000;
+    testkit::threads::on_threads(4, secs(30), || async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS));
+        let mut clients = Vec::new();
+        for i in 0..CLIENTS {
+            let (client, server) = tokio::io::duplex(4096);
+            let handler = tokio::spawn(handle_connection(
+                server,
+                store.clone(),
+                CONFIG,
+                token.clone(),
+            ));
+            let start = start.clone();
+            clients.push(tokio::spawn(async move {
+                let mut client = Client::new(&format!("client {i}"), client);
+                start.wait().await;
+                for _ in 0..EACH {
+                    client.send("INCR shared\n").await;
+                    match client.hear(secs(10)).await {
+                        Heard::Line(reply) if reply.starts_with("INT ") => {}
+                        other => panic!(
+                            "client {i}: `INCR shared` must be answered `INT n`, heard {other}"
+                        ),
+                    }
+                }
+                drop(client);
+                // The handler returns once its client has hung up.
+                if let Err(e) = handler.await {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }));
+        }
+        for client in clients {
+            if let Err(e) = client.await {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+        let total = CLIENTS * EACH;
+        assert_eq!(
+            store.apply(get("shared")).await,
+            Reply::Value(total.to_string()),
+            "{CLIENTS} connections served on a 4-thread runtime each sent `INCR shared` {EACH} \
+             times: the key must end at {total}. Fewer means lost updates: each command must be \
+             atomic on any runtime"
         );
     });
 }

@@ -29,6 +29,11 @@ use tokio_util::sync::CancellationToken;
 ///   spent unable to write a reply (a client that does not read) counts as idle too, so a
 ///   client that never reads is closed by the same rule instead of holding its connection
 ///   forever;
+/// * **line timeout**: once the first byte of a line has arrived, its `\n` must arrive within
+///   `config.line_timeout`; otherwise, exactly `line_timeout` after that first byte, the line is
+///   answered `ERR line timeout` and the connection is closed. A client that sends one byte a
+///   second cannot hold its connection with a line that never ends. (When the idle timeout and
+///   the line timeout fall at the same instant, either may close the connection.)
 /// * when the client hangs up, the handler returns. A last line cut off by the hang-up (no `\n`)
 ///   is discarded, never executed: `SET price 10` may be what is left of `SET price 1000`;
 /// * **shutdown**: once `shutdown` is cancelled, a connection waiting between requests (no part

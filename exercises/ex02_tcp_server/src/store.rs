@@ -15,15 +15,35 @@ use crate::protocol::{Command, Reply};
 /// The shared key-value store: a cheap handle, cloned into every connection.
 ///
 /// Every clone sees the same data.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Store {
-    // Add the fields you need: the map behind an `Arc<Mutex<..>>`, or the sender to an actor task.
+    // Add the fields you need: the map (and its limits, and how much of them is used) behind an
+    // `Arc<Mutex<..>>`, or the sender to an actor task.
+}
+
+impl Default for Store {
+    /// Same as [`Store::new`].
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Store {
-    /// An empty store.
+    /// An empty store with the default limits: 10 000 keys, and 1 MiB (1 048 576 bytes) of keys
+    /// and values together (see [`Store::bounded`]).
     pub fn new() -> Self {
-        todo!("create an empty store")
+        Self::bounded(10_000, 1024 * 1024)
+    }
+
+    /// An empty store that holds at most `max_keys` keys and at most `max_bytes` bytes, counted
+    /// as the sum of `key.len() + value.len()` (in bytes of UTF-8) over every key stored. A
+    /// command that would take the store beyond either limit — a `SET` or an `INCR` of a new
+    /// key when `max_keys` keys are stored, or one that would make the total exceed `max_bytes`
+    /// — is answered `ERR store full` and changes nothing. A store exactly at a limit is fine;
+    /// replacing a value counts only the difference, so a `SET` that does not grow the total is
+    /// always accepted; `GET` and `DEL` always work, and `DEL` frees what the key used.
+    pub fn bounded(max_keys: usize, max_bytes: usize) -> Self {
+        todo!("create an empty store with these limits")
     }
 
     /// Executes one command and returns its reply:
@@ -35,9 +55,11 @@ impl Store {
     ///   then says `VALUE n`); a key that is not set counts as 0. When the stored value is not a
     ///   decimal `i64`: `ERR value is not an integer`; when adding one would overflow an `i64`:
     ///   `ERR increment would overflow`. In both cases the value is left as it was;
-    /// * `QUIT` → `BYE` (nothing to do here: the connection closes after sending it).
+    /// * `QUIT` → `BYE` (nothing to do here: the connection closes after sending it);
+    /// * a `SET` or `INCR` whose result would not fit the store's limits → `ERR store full`, and
+    ///   nothing changes (see [`Store::bounded`]).
     ///
-    /// Each command is atomic: two clients that `INCR` the same key a hundred times each leave
+    /// Each command is atomic, on any runtime (many threads included): two clients that `INCR` the same key a hundred times each leave
     /// it at 200. Must never block the thread, and never keep the data locked across an `.await`.
     pub async fn apply(&self, command: Command) -> Reply {
         todo!("execute the command on the shared map")

@@ -8,10 +8,12 @@ use crate::protocol::{Command, Reply};
 use crate::server::Config;
 use crate::store::Store;
 use futures::{SinkExt, StreamExt};
+use std::future::{Future, poll_fn};
 use std::io::ErrorKind;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, timeout_at};
+use tokio::time::{Instant, sleep_until, timeout_at};
 use tokio_util::codec::{Framed, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +38,11 @@ use tokio_util::sync::CancellationToken;
 ///   spent unable to write a reply (a client that does not read) counts as idle too, so a
 ///   client that never reads is closed by the same rule instead of holding its connection
 ///   forever;
+/// * **line timeout**: once the first byte of a line has arrived, its `\n` must arrive within
+///   `config.line_timeout`; otherwise, exactly `line_timeout` after that first byte, the line is
+///   answered `ERR line timeout` and the connection is closed. A client that sends one byte a
+///   second cannot hold its connection with a line that never ends. (When the idle timeout and
+///   the line timeout fall at the same instant, either may close the connection.)
 /// * when the client hangs up, the handler returns. A last line cut off by the hang-up (no `\n`)
 ///   is discarded, never executed: `SET price 10` may be what is left of `SET price 1000`;
 /// * **shutdown**: once `shutdown` is cancelled, a connection waiting between requests (no part
@@ -59,7 +66,53 @@ pub async fn handle_connection<S>(
     // (writing), keeping the partial line it has read so far in its buffer.
     let mut lines = Framed::new(stream, RequestLines::new(config.max_line_length));
     // An I/O error ends this connection only, and the client is gone or broken: nothing to do.
-    let _ = serve_requests(&mut lines, &store, config.idle_timeout, &shutdown).await;
+    let _ = serve_requests(&mut lines, &store, &config, &shutdown).await;
+}
+
+// How waiting for the next line ended.
+enum Next {
+    Line(Result<String, LinesCodecError>),
+    HungUp,
+    Idle,
+    LineTooSlow,
+}
+
+// The next line, under two deadlines: `idle` (the connection's, moved by every complete line) and
+// `line_timeout` after the first byte of this line arrived. `line_started` lives in the caller,
+// so that a wait interrupted by shutdown does not restart the line's clock.
+async fn next_line<S>(
+    lines: &mut Framed<S, RequestLines>,
+    idle: Instant,
+    line_timeout: Duration,
+    line_started: &mut Option<Instant>,
+) -> Next
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let deadline = |started: Option<Instant>| match started {
+        Some(started) => idle.min(started + line_timeout),
+        None => idle,
+    };
+    let timer = sleep_until(deadline(*line_started));
+    tokio::pin!(timer);
+    // `Framed::next` completes only with a whole line, so it cannot say when a line *began*.
+    // Polling it by hand can: after each poll, a non-empty read buffer means part of a line is
+    // in, and the timer is moved to that line's deadline.
+    poll_fn(|cx| {
+        if let Poll::Ready(next) = lines.poll_next_unpin(cx) {
+            return Poll::Ready(next.map_or(Next::HungUp, Next::Line));
+        }
+        if line_started.is_none() && !lines.read_buffer().is_empty() {
+            *line_started = Some(Instant::now());
+            timer.as_mut().reset(deadline(*line_started));
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) if Instant::now() >= idle => Poll::Ready(Next::Idle),
+            Poll::Ready(()) => Poll::Ready(Next::LineTooSlow),
+        }
+    })
+    .await
 }
 
 // What to do once a reply has been written.
@@ -71,12 +124,15 @@ enum After {
 async fn serve_requests<S>(
     lines: &mut Framed<S, RequestLines>,
     store: &Store,
-    idle_timeout: Duration,
+    config: &Config,
     shutdown: &CancellationToken,
 ) -> Result<(), LinesCodecError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let idle_timeout = config.idle_timeout;
+    // When the first byte of the line being read arrived (`None` between lines).
+    let mut line_started = None;
     // One deadline, moved forward by each complete line, bounds reading *and* writing: a client
     // that neither sends a line nor reads its replies for `idle_timeout` is gone as far as we
     // are concerned.
@@ -95,26 +151,35 @@ where
                 finishing = true;
                 continue;
             }
-            // `Framed::next` is cancel safe: if shutdown wins the race, the bytes read so far
-            // stay in the buffer, which is exactly what the check above looks at.
-            next = timeout_at(deadline, lines.next()) => match next {
-                Err(_idle) => return Ok(()),
-                Ok(None) => return Ok(()), // the client hung up
-                Ok(Some(line)) => line,
-            },
+            // `next_line` is cancel safe (it only polls `Framed`, which keeps what it has read):
+            // if shutdown wins the race, the bytes read so far stay in the buffer, which is
+            // exactly what the check above looks at.
+            next = next_line(lines, deadline, config.line_timeout, &mut line_started) => {
+                match next {
+                    Next::Idle | Next::HungUp => return Ok(()),
+                    // Answered below, like the other lines that break a limit.
+                    Next::LineTooSlow => None,
+                    Next::Line(line) => Some(line),
+                }
+            }
         };
         deadline = Instant::now() + idle_timeout;
+        line_started = None;
 
         let (reply, after) = match line {
-            Ok(line) => respond(&line, store).await,
+            // The line took longer than `line_timeout` (a slowloris-style client): close.
+            None => (error("line timeout"), After::Close),
+            Some(Ok(line)) => respond(&line, store).await,
             // `LinesCodec` noticed the line was too long before its end arrived; it would skip
             // the rest, but a client sending such lines is broken or hostile: close.
-            Err(LinesCodecError::MaxLineLengthExceeded) => (error("line too long"), After::Close),
+            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+                (error("line too long"), After::Close)
+            }
             // After a decoding error `Framed` ends the stream, so this connection cannot go on.
-            Err(LinesCodecError::Io(e)) if e.kind() == ErrorKind::InvalidData => {
+            Some(Err(LinesCodecError::Io(e))) if e.kind() == ErrorKind::InvalidData => {
                 (error("invalid UTF-8"), After::Close)
             }
-            Err(e) => return Err(e),
+            Some(Err(e)) => return Err(e),
         };
 
         match timeout_at(deadline, lines.send(reply.to_string())).await {

@@ -25,13 +25,14 @@
 
 mod clock;
 mod culprit;
+#[cfg(feature = "differential")]
+pub mod differential;
 mod gauge;
 mod probe;
 mod runner;
+pub mod threads;
 mod timeline;
 pub mod verdict;
-#[cfg(feature = "differential")]
-pub mod differential;
 
 pub use clock::{ms, now, secs};
 pub use culprit::Culprit;

@@ -21,6 +21,8 @@ pub struct Config {
     pub max_line_length: usize,
     /// How long a connection may go without sending a complete line before it is closed.
     pub idle_timeout: Duration,
+    /// How long one line may take to arrive, from its first byte to its `\n`.
+    pub line_timeout: Duration,
     /// After shutdown is requested: how long requests in flight get to finish before every
     /// connection still open is closed.
     pub shutdown_grace: Duration,
@@ -33,6 +35,7 @@ impl Default for Config {
             max_connections: 100,
             max_line_length: 1024,
             idle_timeout: Duration::from_secs(300),
+            line_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
         }
     }
