@@ -1522,3 +1522,227 @@ fn on_real_files_a_line_that_never_ends_is_not_read_to_the_end() {
         });
     explain_blocking(outcome);
 }
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests on real files. Each scenario is a small tree written to a fresh temporary
+// directory — names that sort differently as paths and as strings (`a/b` before `a-b` and `a.b`),
+// lines of exactly `max_line_len` bytes and one more, invalid UTF-8 on a given line, empty files,
+// a last line without `\n`, CRLF, runs of spaces and tabs, `ERROR` in and out of words, symbolic
+// links to a directory (never followed into) and to a file, a dangling link — and `run` is
+// replayed on it by each crate with its own `TokioFs`: the summaries (sorted by path, top words
+// with their ties) and the report files must be the same. Timing is not compared: the blocking
+// pool freezes the paused clock.
+
+use ex01_async_files_reference as reference;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+/// One generated entry of the tree.
+#[derive(Clone, Debug)]
+enum GenEntry {
+    /// A file at `path` with these lines; `newline_at_end` says whether the last one ends.
+    File {
+        path: String,
+        lines: Vec<String>,
+        newline_at_end: bool,
+        crlf: bool,
+    },
+    /// A file whose line `line` (from 0) holds a byte that is not UTF-8.
+    Binary { path: String, line: usize },
+    /// A symbolic link at `path` to `target` (relative to the root; may not exist).
+    Link { path: String, target: String },
+}
+
+#[derive(Clone, Debug)]
+struct GenTree {
+    entries: Vec<GenEntry>,
+    max_open: usize,
+    max_line_len: usize,
+    top_words: usize,
+}
+
+fn gen_path() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        Just("a"),
+        Just("a-b"),
+        Just("a.b"),
+        Just("b"),
+        Just("B"),
+        Just("Z")
+    ];
+    prop::collection::vec(name, 1..=3).prop_map(|parts| parts.join("/") + ".log")
+}
+
+fn gen_line(max: usize) -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        Just("ERROR".to_owned()),
+        Just("error".to_owned()),
+        Just("xERRORx".to_owned()),
+        Just("ok".to_owned()),
+        Just("é".to_owned()),
+        Just("b".to_owned()),
+    ];
+    prop_oneof![
+        prop::collection::vec(word, 0..4).prop_map(|w| w.join(" ")),
+        Just(String::new()),
+        Just("  ok\tERROR  ".to_owned()),
+        Just("x".repeat(max)),
+        Just("x".repeat(max + 1)),
+        Just(format!("{} ok", "y".repeat(max.saturating_sub(3)))),
+    ]
+}
+
+fn gen_trees() -> impl Strategy<Value = GenTree> {
+    (
+        prop_oneof![Just(4usize), Just(8), Just(16)],
+        1usize..=3,
+        0usize..=3,
+    )
+        .prop_flat_map(|(max_line_len, max_open, top_words)| {
+            let file = (
+                gen_path(),
+                prop::collection::vec(gen_line(max_line_len), 0..5),
+                any::<bool>(),
+                prop::bool::weighted(0.2),
+            )
+                .prop_map(|(path, lines, newline_at_end, crlf)| GenEntry::File {
+                    path,
+                    lines,
+                    newline_at_end,
+                    crlf,
+                });
+            let binary =
+                (gen_path(), 0usize..3).prop_map(|(path, line)| GenEntry::Binary { path, line });
+            let link = (
+                gen_path(),
+                prop_oneof![Just("a"), Just("a.log"), Just("b/a.log"), Just("nowhere")],
+            )
+                .prop_map(|(path, target)| GenEntry::Link {
+                    path: path.replace(".log", "-link"),
+                    target: target.to_owned(),
+                });
+            let entry = prop_oneof![6 => file, 1 => binary, 1 => link];
+            (
+                prop::collection::vec(entry, 1..8),
+                Just((max_open, max_line_len, top_words)),
+            )
+                .prop_map(|(entries, (max_open, max_line_len, top_words))| GenTree {
+                    entries,
+                    max_open,
+                    max_line_len,
+                    top_words,
+                })
+        })
+}
+
+/// Writes the tree under `root`; an entry whose path is taken (or whose folder is a file) is
+/// skipped.
+fn write_tree(root: &Path, tree: &GenTree) {
+    for entry in &tree.entries {
+        let (path, bytes, link) = match entry {
+            GenEntry::File {
+                path,
+                lines,
+                newline_at_end,
+                crlf,
+            } => {
+                let end = if *crlf { "\r\n" } else { "\n" };
+                let mut text = lines.join(end);
+                if *newline_at_end && !lines.is_empty() {
+                    text.push_str(end);
+                }
+                (path, text.into_bytes(), None)
+            }
+            GenEntry::Binary { path, line } => {
+                let mut bytes = Vec::new();
+                for i in 0..3 {
+                    if i == *line {
+                        bytes.extend_from_slice(b"bad \xff\xfe byte\n");
+                    } else {
+                        bytes.extend_from_slice(b"fine line\n");
+                    }
+                }
+                (path, bytes, None)
+            }
+            GenEntry::Link { path, target } => (path, Vec::new(), Some(root.join(target))),
+        };
+        let at = root.join(path);
+        if at.symlink_metadata().is_ok() {
+            continue;
+        }
+        let Some(parent) = at.parent() else { continue };
+        if std::fs::create_dir_all(parent).is_err() {
+            continue;
+        }
+        let _ = match link {
+            Some(target) => std::os::unix::fs::symlink(target, &at),
+            None => std::fs::write(&at, bytes),
+        };
+    }
+}
+
+/// Replays a generated tree with the crate `$krate`: `run` on a fresh copy of the tree, and what
+/// a caller sees — the summary field by field (std types only), the report file, or the error.
+macro_rules! replay_tree {
+    ($krate:ident) => {
+        |tree: GenTree| -> Pin<Box<dyn std::future::Future<Output = Vec<(u64, String)>>>> {
+            Box::pin(async move {
+                let dir = TempDir::new(stringify!($krate));
+                let root = dir.path().join("root");
+                std::fs::create_dir_all(&root).expect("a temporary directory");
+                write_tree(&root, &tree);
+                let report = dir.path().join("report.txt");
+                let options = $krate::Options {
+                    max_open: tree.max_open,
+                    max_line_len: tree.max_line_len,
+                    top_words: tree.top_words,
+                };
+                let mut seen = Vec::new();
+                match $krate::run(&$krate::TokioFs, &root, &report, &options).await {
+                    Ok(summary) => {
+                        for f in &summary.files {
+                            seen.push(format!(
+                                "file {}: {} lines, {} words, {} bytes, {} with ERROR",
+                                f.path.display(),
+                                f.lines,
+                                f.words,
+                                f.bytes,
+                                f.error_lines
+                            ));
+                        }
+                        for e in &summary.errors {
+                            seen.push(format!("error {}: {:?}", e.path.display(), e.problem));
+                        }
+                        for (word, n) in &summary.top_words {
+                            seen.push(format!("top word {word:?}: {n}"));
+                        }
+                        let written = std::fs::read_to_string(&report).unwrap_or_default();
+                        seen.push(format!("report file:\n{written}"));
+                    }
+                    Err(e) => seen.push(format!("run failed: {:?}", e.kind())),
+                }
+                seen.into_iter().map(|s| (0, s)).collect()
+            })
+        }
+    };
+}
+
+#[test]
+fn run_matches_the_reference_on_generated_trees_of_real_files() {
+    Check::new("run_matches_the_reference_on_generated_trees_of_real_files")
+        .cases(48)
+        .limits(real_files().wall_limit(Duration::from_secs(10)))
+        .run(
+            gen_trees(),
+            replay_tree!(ex01_async_files),
+            replay_tree!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "the summary, entry by entry, and the report file",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}

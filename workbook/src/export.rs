@@ -80,6 +80,11 @@ pub fn export_student(
             ex.name
         ));
     }
+    // The kit's differential feature (and proptest) serve only the instructor-only tests.
+    let kit_manifest = dest.join("tests").join("kit").join("Cargo.toml");
+    let text = std::fs::read_to_string(&kit_manifest).map_err(|e| e.to_string())?;
+    std::fs::write(&kit_manifest, without_instructor_only_block(&text))
+        .map_err(|e| e.to_string())?;
     let manifest_path = dest.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
     std::fs::write(&manifest_path, student_workspace(&text)?).map_err(|e| e.to_string())?;
@@ -253,6 +258,15 @@ fn student_package_manifest(text: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// A manifest without its instructor-only block: from the comment line that starts with
+/// `# ---- instructor only` to the end of the file.
+fn without_instructor_only_block(text: &str) -> String {
+    match text.find("\n# ---- instructor only") {
+        Some(at) => format!("{}\n", text[..at].trim_end()),
+        None => text.to_owned(),
+    }
 }
 
 /// Byte offset of the next line that is exactly `#[test]`.
