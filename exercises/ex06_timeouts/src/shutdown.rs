@@ -4,7 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Who ended how, each list sorted by name.
+/// Who ended how, each list sorted by name. Names need not be unique: two workers spawned under
+/// one name are two entries.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ShutdownReport {
     /// Workers that returned on their own (before or during the shutdown).
@@ -46,6 +47,9 @@ impl Supervisor {
     ///   every worker still running is aborted.
     /// * No worker task may be alive when this returns (an aborted task is gone only once it has
     ///   been joined).
+    /// * A worker that ends at the very instant the grace period ends may be reported either way.
+    /// * If this future is dropped before it completes (a caller's timeout, say), every worker
+    ///   still running is aborted at that instant: no worker outlives its supervisor.
     pub async fn shutdown(self, grace: Duration) -> ShutdownReport {
         todo!("cancel, wait up to `grace`, abort the rest, and report")
     }

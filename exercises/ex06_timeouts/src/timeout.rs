@@ -26,6 +26,8 @@ impl std::error::Error for TimedOut {}
 /// * Returns `Ok(output)` as soon as `fut` completes within the limit.
 /// * Otherwise returns `Err(TimedOut { allowed: limit })` at exactly `limit` after the call, and
 ///   `fut` has been dropped (cancelled) by then.
+/// * An operation that completes at the very instant the limit is reached is in time: `Ok`. So
+///   is one that is ready at once under a zero limit.
 pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Result<F::Output, TimedOut> {
     todo!("race `fut` against a timer of `limit`")
 }
@@ -34,7 +36,8 @@ pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Result<F::Outpu
 ///
 /// Like [`with_timeout`], but with an absolute instant (a `tokio::time::Instant`). On timeout the
 /// error's `allowed` is the time that was left at the call: `deadline - now`, or zero when the
-/// deadline had already passed (then the call fails at once, without waiting).
+/// deadline had already passed (then the call fails at once, without waiting — unless `fut` is
+/// ready at once: an operation done by the deadline, or at it, is in time and returns `Ok`).
 pub async fn with_deadline<F: Future>(deadline: Instant, fut: F) -> Result<F::Output, TimedOut> {
     todo!("race `fut` against the deadline")
 }

@@ -7,7 +7,8 @@ use std::future::Future;
 ///
 /// * Every future starts at once (they run concurrently, not one after another).
 /// * The first `Ok` is returned the instant it arrives, and every other future has been dropped
-///   (cancelled) by then — an earlier `Err` does not end the race.
+///   (cancelled) by then — an earlier `Err` does not end the race, nor does an `Err` at the same
+///   instant. If several succeed at the same instant, any one of them is a right answer.
 /// * If all fail, returns every error, **in the order the futures were given** (not the order in
 ///   which they failed), when the last one fails. An empty input gives `Err(vec![])`.
 ///

@@ -67,15 +67,21 @@ pub enum RetryError<E> {
 /// The schedule, exactly:
 /// * attempt 1 starts at once; `op` receives the attempt number (1-based);
 /// * each attempt may run for `attempt_timeout`, but never past the overall deadline
-///   (`deadline` after the call): it is cancelled (dropped) when its time is up;
+///   (`deadline` after the call): it is cancelled (dropped) when its time is up; an attempt that
+///   answers at the very instant its time is up has answered in time;
 /// * after the n-th failure (an error or a timeout) retry waits `policy.backoff(n)`, counted from
 ///   the moment the attempt failed, then starts attempt n + 1;
 /// * the first `Ok` is returned at once; no further attempt is made.
 ///
 /// Giving up:
 /// * after `max_attempts` failed attempts: `Exhausted` with the last failure, at once (no wait
-///   after the last attempt);
-/// * when the deadline cuts an attempt short: `DeadlineExceeded`, at the deadline;
+///   after the last attempt) — also when the last attempt failed at or near the deadline, as long
+///   as the deadline did not cut it short; with `max_attempts` 0 the one attempt made is the
+///   last, so `attempts` is 1;
+/// * when the deadline cuts an attempt short (it had less than `attempt_timeout` left, and its
+///   time ran out): `DeadlineExceeded`, at the deadline, even if it was the last attempt. An
+///   attempt whose own `attempt_timeout` ends exactly at the deadline was not cut short: it
+///   timed out;
 /// * when the next attempt would start at or after the deadline: `DeadlineExceeded` with the last
 ///   failure, *immediately* — there is no point in sleeping towards a deadline that will stop the
 ///   attempt before it starts.

@@ -30,7 +30,9 @@ pub struct WorkerReport {
 /// * Jobs are taken in channel order, one at a time; each starts as soon as the previous one is
 ///   done (or as soon as it arrives, if the worker was idle).
 /// * A handler that runs longer than `job_limit` is dropped at exactly that instant; its id goes
-///   to `timed_out`, and the worker moves on.
+///   to `timed_out`, and the worker moves on. A handler that finishes at the very instant
+///   `job_limit` is reached has finished in time: `completed`.
+/// * Ids need not be unique: a job is reported once per time it was taken, repeats included.
 /// * Returns when every sender is gone and the channel is empty.
 /// * When `shutdown` is cancelled the worker returns **at once**: if it was idle, with nothing
 ///   more; if a handler was running, that handler is dropped and its id reported as
