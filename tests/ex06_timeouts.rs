@@ -14,6 +14,62 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
+// The learner's types are compared by their std-typed parts, never by their own `PartialEq`: a
+// `PartialEq` that always says "equal" must not pass a test.
+
+/// A with_timeout/with_deadline result, with the error as the time it allowed.
+fn timed<T: Clone>(result: &Result<T, TimedOut>) -> Result<T, Duration> {
+    match result {
+        Ok(value) => Ok(value.clone()),
+        Err(TimedOut { allowed }) => Err(*allowed),
+    }
+}
+
+/// Why retry gave up, in words built from its parts.
+fn gave_up(error: &RetryError<String>) -> String {
+    let last = |last: &AttemptError<String>| match last {
+        AttemptError::Failed(e) => format!("Failed({e:?})"),
+        AttemptError::TimedOut(TimedOut { allowed }) => format!("TimedOut({allowed:?} allowed)"),
+    };
+    match error {
+        RetryError::Exhausted { attempts, last: l } => {
+            format!("Exhausted {{ attempts: {attempts}, last: {} }}", last(l))
+        }
+        RetryError::DeadlineExceeded { attempts, last: l } => {
+            format!(
+                "DeadlineExceeded {{ attempts: {attempts}, last: {} }}",
+                last(l)
+            )
+        }
+    }
+}
+
+/// A retry result, with the error in words.
+fn retried<T: Clone>(result: &Result<T, RetryError<String>>) -> Result<T, String> {
+    match result {
+        Ok(value) => Ok(value.clone()),
+        Err(error) => Err(gave_up(error)),
+    }
+}
+
+/// A worker's report: completed, timed out, interrupted.
+fn parts(report: &WorkerReport) -> (Vec<u64>, Vec<u64>, Option<u64>) {
+    (
+        report.completed.clone(),
+        report.timed_out.clone(),
+        report.interrupted,
+    )
+}
+
+/// A shutdown report: finished, aborted, panicked.
+fn names_of(report: &ShutdownReport) -> (Vec<String>, Vec<String>, Vec<String>) {
+    (
+        report.finished.clone(),
+        report.aborted.clone(),
+        report.panicked.clone(),
+    )
+}
+
 /// A future that completes with `value` after `after` of virtual time.
 async fn after<T>(after: Duration, value: T) -> T {
     sleep(after).await;
@@ -47,8 +103,8 @@ fn with_timeout_gives_up_at_exactly_the_limit_and_says_how_long_was_allowed() {
     testkit::run(|| async {
         let result = with_timeout(ms(250), after(secs(10), ())).await;
         assert_eq!(
-            result,
-            Err(TimedOut { allowed: ms(250) }),
+            timed(&result),
+            Err(ms(250)),
             "an operation of 10s under a 250ms limit: with_timeout must give up at the limit with \
              Err(TimedOut {{ allowed: 250ms }}), the limit it was given"
         );
@@ -86,8 +142,8 @@ fn with_deadline_stops_at_the_deadline_and_reports_the_time_that_was_left() {
         let deadline = Instant::now() + ms(300);
         let result = with_deadline(deadline, after(secs(1), 7)).await;
         assert_eq!(
-            result,
-            Err(TimedOut { allowed: ms(300) }),
+            timed(&result),
+            Err(ms(300)),
             "called at t=100ms with the deadline at t=400ms, an operation of 1s must fail with \
              Err(TimedOut {{ allowed: 300ms }}): with_deadline gives up at the deadline, and \
              `allowed` is the time that was left at the call (deadline - now)"
@@ -118,10 +174,8 @@ fn with_deadline_in_the_past_allows_nothing() {
         sleep(ms(10)).await;
         let result = with_deadline(deadline, after(ms(5), ())).await;
         assert_eq!(
-            result,
-            Err(TimedOut {
-                allowed: Duration::ZERO
-            }),
+            timed(&result),
+            Err(Duration::ZERO),
             "the deadline passed 10ms before the call: with_deadline must fail at once with \
              Err(TimedOut {{ allowed: Duration::ZERO }}), the time left saturated at zero, without \
              waiting for the operation"
@@ -228,11 +282,11 @@ fn retry_schedule_is_exact_with_backoff_capped() {
         };
         let result = retry(&policy, scripted(&timeline, vec![])).await;
         assert_eq!(
-            result,
-            Err(RetryError::Exhausted {
+            retried(&result),
+            Err(gave_up(&RetryError::Exhausted {
                 attempts: 6,
                 last: AttemptError::Failed("down".to_string())
-            }),
+            })),
             "after max_attempts failures, retry returns Exhausted with the last error"
         );
         timeline.assert_eq(
@@ -269,8 +323,8 @@ fn a_production_policy_retries_for_ten_minutes_on_an_exact_schedule() {
         };
         let result = retry(&policy, scripted(&timeline, vec![])).await;
         assert_eq!(
-            result,
-            Err(RetryError::DeadlineExceeded { attempts: 15, last: AttemptError::Failed("down".to_string()) }),
+            retried(&result),
+            Err(gave_up(&RetryError::DeadlineExceeded { attempts: 15, last: AttemptError::Failed("down".to_string()) })),
             "attempt 15 starts at t=543s and fails; attempt 16 would start 60s later (t=603s), \
              after the 600s deadline: retry must give up at once with DeadlineExceeded {{ \
              attempts: 15, last: Failed(\"down\") }}, neither sleep towards the deadline nor start \
@@ -363,11 +417,11 @@ fn retry_reports_a_timed_out_last_attempt_as_timed_out() {
         )
         .await;
         assert_eq!(
-            result,
-            Err(RetryError::Exhausted {
+            retried(&result),
+            Err(gave_up(&RetryError::Exhausted {
                 attempts: 2,
                 last: AttemptError::TimedOut(TimedOut { allowed: ms(200) })
-            }),
+            })),
             "both attempts hang: after max_attempts (2) failures retry must return Exhausted with \
              the last one, a timeout, reported as AttemptError::TimedOut with the attempt_timeout \
              (200ms) as `allowed`"
@@ -393,11 +447,11 @@ fn retry_gives_up_as_soon_as_the_next_attempt_could_not_start_before_the_deadlin
         };
         let result = retry(&policy, scripted(&timeline, vec![])).await;
         assert_eq!(
-            result,
-            Err(RetryError::DeadlineExceeded {
+            retried(&result),
+            Err(gave_up(&RetryError::DeadlineExceeded {
                 attempts: 7,
                 last: AttemptError::Failed("down".to_string())
-            }),
+            })),
             "attempt 7 starts at t=1900ms and fails; attempt 8 would start at t=2300ms, after the \
              2s deadline: retry must give up with DeadlineExceeded, 7 attempts, and attempt 7's \
              failure (Failed(\"down\"), not a timeout) as `last`"
@@ -438,11 +492,11 @@ fn the_deadline_cuts_a_running_attempt_short() {
             "retry must return at the deadline (t=1000ms), not at 900+800ms"
         );
         assert_eq!(
-            result,
-            Err(RetryError::DeadlineExceeded {
+            retried(&result),
+            Err(gave_up(&RetryError::DeadlineExceeded {
                 attempts: 2,
                 last: AttemptError::TimedOut(TimedOut { allowed: ms(100) })
-            }),
+            })),
             "attempt 2 starts at t=900ms with only 100ms left before the deadline"
         );
         assert_eq!(
@@ -889,11 +943,11 @@ fn worker_handles_jobs_in_order_one_at_a_time_until_the_channel_closes() {
         let handler = Handler::new(|id| ms(10 * id));
         let report = run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()).await;
         assert_eq!(
-            report,
-            WorkerReport {
+            parts(&report),
+            parts(&WorkerReport {
                 completed: vec![1, 2, 3],
                 ..Default::default()
-            },
+            }),
             "three jobs, each well within the 1s limit, then the channel closes: all three must \
              be reported as completed, in the order they were taken, none timed out or \
              interrupted"
@@ -960,12 +1014,12 @@ fn a_job_over_its_time_limit_is_cancelled_and_reported_as_timed_out() {
         let handler = Handler::new(|id| if id == 2 { secs(60) } else { ms(20) });
         let report = run_worker(&mut rx, CancellationToken::new(), ms(100), handler.run()).await;
         assert_eq!(
-            report,
-            WorkerReport {
+            parts(&report),
+            parts(&WorkerReport {
                 completed: vec![1, 3],
                 timed_out: vec![2],
                 interrupted: None
-            },
+            }),
             "job 2 runs for 60s under a 100ms limit: it must be cancelled and reported in \
              `timed_out`, and the worker must go on to complete job 3 (jobs 1 and 3 take 20ms \
              each)"
@@ -996,8 +1050,8 @@ fn shutdown_while_idle_returns_at_once() {
         let handler = Handler::new(|_| ms(5));
         let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
         assert_eq!(
-            report,
-            WorkerReport::default(),
+            parts(&report),
+            (vec![], vec![], None),
             "no job ever arrived before shutdown: the worker was idle, so its report must be \
              empty"
         );
@@ -1031,12 +1085,12 @@ fn shutdown_interrupts_the_running_job_at_once_and_reports_it() {
             "shutdown at t=150ms must stop the worker at once, not after job 2 finishes at t=200ms"
         );
         assert_eq!(
-            report,
-            WorkerReport {
+            parts(&report),
+            parts(&WorkerReport {
                 completed: vec![1],
                 timed_out: vec![],
                 interrupted: Some(2)
-            },
+            }),
             "job 2 was running at t=150ms: it must be reported as interrupted"
         );
         assert_eq!(
@@ -1061,8 +1115,8 @@ fn a_worker_told_to_stop_takes_no_further_job_even_when_one_is_ready() {
             let handler = Handler::new(|_| ms(10));
             let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
             assert_eq!(
-                (report, handler.handled()),
-                (WorkerReport::default(), vec![]),
+                (parts(&report), handler.handled()),
+                ((vec![], vec![], None), vec![]),
                 "round {round}: shutdown was already requested, so job 1 must stay in the channel \
                  (check the token first: `biased;` in select!)"
             );
@@ -1198,11 +1252,11 @@ fn shutdown_signals_every_worker_and_returns_when_the_last_one_finishes() {
         sleep(ms(100)).await;
         let report = supervisor.shutdown(secs(5)).await;
         assert_eq!(
-            report,
-            ShutdownReport {
+            names_of(&report),
+            names_of(&ShutdownReport {
                 finished: names(&["a", "b", "c"]),
                 ..Default::default()
-            },
+            }),
             "all three workers finish their cleanup well within the 5s grace: each must be \
              reported in `finished`, the list sorted by name (not in spawn order)"
         );
@@ -1236,12 +1290,12 @@ fn a_worker_that_ignores_shutdown_is_aborted_when_the_grace_period_ends() {
         sleep(ms(10)).await;
         let report = supervisor.shutdown(ms(200)).await;
         assert_eq!(
-            report,
-            ShutdownReport {
+            names_of(&report),
+            names_of(&ShutdownReport {
                 finished: names(&["polite"]),
                 aborted: names(&["stubborn"]),
                 panicked: vec![]
-            },
+            }),
             "the polite worker ends 50ms after the signal and the stubborn one ignores it: when \
              the 200ms grace ends, stubborn must be aborted and reported in `aborted`, polite in \
              `finished`"
@@ -1297,12 +1351,12 @@ fn workers_that_ended_before_shutdown_count_as_finished_and_panics_are_reported(
         sleep(ms(100)).await;
         let report = supervisor.shutdown(secs(1)).await;
         assert_eq!(
-            report,
-            ShutdownReport {
+            names_of(&report),
+            names_of(&ShutdownReport {
                 finished: names(&["quick"]),
                 aborted: vec![],
                 panicked: names(&["crashes"])
-            },
+            }),
             "a worker that returned before shutdown counts as finished, and a worker that \
              panicked must be reported in `panicked`, not as finished or aborted"
         );
@@ -1321,8 +1375,8 @@ fn shutdown_with_no_workers_returns_at_once() {
     Test::new().run(|| async {
         let report = Supervisor::new().shutdown(secs(10)).await;
         assert_eq!(
-            report,
-            ShutdownReport::default(),
+            names_of(&report),
+            (vec![], vec![], vec![]),
             "a supervisor with no workers has nobody to report: the report must be empty"
         );
         assert_eq!(
@@ -1333,4 +1387,1056 @@ fn shutdown_with_no_workers_returns_at_once() {
             now()
         );
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Boundaries, ties, repeats and a caller that gives up: what the docs decide
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn with_timeout_counts_an_operation_done_exactly_at_the_limit_as_in_time() {
+    testkit::run(|| async {
+        let result = with_timeout(ms(200), after(ms(200), "just in time")).await;
+        assert_eq!(
+            timed(&result),
+            Ok("just in time"),
+            "an operation done at t=200ms under a 200ms limit: an operation that completes at the \
+             very instant the limit is reached is in time (check the operation before the clock)"
+        );
+        let ready = with_timeout(Duration::ZERO, async { 5 }).await;
+        assert_eq!(
+            timed(&ready),
+            Ok(5),
+            "an operation ready at once under a zero limit is in time: with_timeout must return \
+             Ok(5) (check the operation before the clock, at the very instant of the limit)"
+        );
+        assert_eq!(
+            now(),
+            ms(200),
+            "with_timeout returned at t={:?}, expected t=200ms",
+            now()
+        );
+    });
+}
+
+#[test]
+fn a_last_attempt_whose_timeout_ends_at_the_deadline_is_exhausted_not_cut_short() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        // Attempt 1 fails at once, attempt 2 starts at t=100ms and hangs: its own 200ms timeout
+        // ends at t=300ms, exactly the deadline.
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            attempt_timeout: ms(200),
+            deadline: ms(300),
+            ..policy()
+        };
+        let result = retry(
+            &policy,
+            scripted(
+                &timeline,
+                vec![(ms(0), Some(Err("down".into()))), (ms(0), None)],
+            ),
+        )
+        .await;
+        assert_eq!(
+            retried(&result),
+            Err("Exhausted { attempts: 2, last: TimedOut(200ms allowed) }".to_string()),
+            "the last attempt (2 of 2) started at t=100ms with 200ms to run, and its own timeout \
+             ended exactly at the 300ms deadline: it was not cut short by the deadline, it timed \
+             out on its own, so retry gives up with Exhausted (cut short means it had less than \
+             attempt_timeout left)"
+        );
+        assert_eq!(
+            now(),
+            ms(300),
+            "retry returned at t={:?}, expected t=300ms",
+            now()
+        );
+    });
+}
+
+#[test]
+fn max_attempts_zero_makes_one_attempt_and_says_so() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let policy = RetryPolicy {
+            max_attempts: 0,
+            ..policy()
+        };
+        let result = retry(&policy, scripted(&timeline, vec![])).await;
+        assert_eq!(
+            retried(&result),
+            Err("Exhausted { attempts: 1, last: Failed(\"down\") }".to_string()),
+            "max_attempts 0 still makes one attempt, and that attempt is the last: when it fails, \
+             retry must return Exhausted {{ attempts: 1, .. }} — the attempts made, not \
+             max_attempts"
+        );
+        assert_eq!(
+            timeline.len(),
+            1,
+            "retry made {} attempts with max_attempts 0, expected exactly 1",
+            timeline.len()
+        );
+    });
+}
+
+#[test]
+fn hedged_returns_the_backup_error_when_both_fail_at_the_same_instant() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probes = [Probe::new("primary"), Probe::new("backup")];
+        let requests = hedge_requests(
+            &timeline,
+            &probes,
+            (150, Err("primary failed")),
+            (50, Err("backup failed")),
+        );
+        assert_eq!(
+            hedged(ms(100), requests).await,
+            Err("backup failed".to_string()),
+            "the primary (sent at t=0) and the backup (sent at t=100ms) both fail at t=150ms: \
+             when both fail at the same instant, hedged must return the backup's error"
+        );
+        assert_eq!(
+            now(),
+            ms(150),
+            "hedged returned at t={:?}, expected t=150ms",
+            now()
+        );
+    });
+}
+
+#[test]
+fn a_handler_done_exactly_at_its_limit_is_completed() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        for id in 1..=2 {
+            tx.send(job(id)).await.unwrap();
+        }
+        drop(tx);
+        let handler = Handler::new(|id| if id == 1 { ms(100) } else { ms(150) });
+        let report = run_worker(&mut rx, CancellationToken::new(), ms(100), handler.run()).await;
+        assert_eq!(
+            parts(&report),
+            (vec![1], vec![2], None),
+            "job 1 takes exactly the 100ms job_limit and job 2 takes 150ms: a handler that \
+             finishes at the very instant job_limit is reached has finished in time (completed); \
+             job 2 is timed out"
+        );
+        assert_eq!(
+            now(),
+            ms(200),
+            "the worker returned at t={:?}, expected t=200ms",
+            now()
+        );
+    });
+}
+
+#[test]
+fn a_job_id_taken_twice_is_reported_twice_in_the_order_taken() {
+    testkit::run(|| async {
+        let (tx, mut rx) = mpsc::channel(8);
+        for id in [3, 1, 3] {
+            tx.send(job(id)).await.unwrap();
+        }
+        drop(tx);
+        let handler = Handler::new(|_| ms(10));
+        let report = run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()).await;
+        assert_eq!(
+            parts(&report),
+            (vec![3, 1, 3], vec![], None),
+            "jobs with ids 3, 1, 3 are all completed: ids need not be unique, and a job is \
+             reported once per time it was taken, in the order taken (no set, no sorting)"
+        );
+    });
+}
+
+#[test]
+fn two_workers_with_one_name_are_two_entries_of_the_report() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("twin", polite(&timeline, "twin 1", ms(10)));
+        supervisor.spawn("twin", polite(&timeline, "twin 2", ms(20)));
+        supervisor.spawn("alone", polite(&timeline, "alone", ms(5)));
+        let report = supervisor.shutdown(secs(1)).await;
+        assert_eq!(
+            names_of(&report),
+            (names(&["alone", "twin", "twin"]), vec![], vec![]),
+            "two workers spawned under the name \"twin\" are two entries of `finished`: names need \
+             not be unique (keep a name per task, not a task per name)"
+        );
+        assert_eq!(
+            now(),
+            ms(20),
+            "shutdown returned at t={:?}, expected t=20ms",
+            now()
+        );
+    });
+}
+
+#[test]
+fn a_shutdown_dropped_by_its_caller_aborts_every_worker_at_once() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probe = Probe::new("stubborn");
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("slow", polite(&timeline, "slow", secs(5)));
+        supervisor.spawn("stubborn", stubborn(&probe));
+        let gave_up = with_timeout(ms(300), supervisor.shutdown(secs(10))).await;
+        assert!(
+            gave_up.is_err(),
+            "the caller gives up on a shutdown with a 10s grace after 300ms"
+        );
+        sleep(secs(10)).await;
+        assert_eq!(
+            probe.cancelled_at(),
+            Some(ms(300)),
+            "the caller dropped shutdown's future at t=300ms: every worker still running must be \
+             aborted at that instant — no worker outlives its supervisor ({}; dropping a \
+             JoinHandle only detaches its task: abort it, or keep the tasks in a JoinSet)",
+            probe.describe()
+        );
+        assert_eq!(
+            timeline.instants_of("slow done"),
+            vec![],
+            "the worker \"slow\" (5s of cleanup) finished its cleanup after its supervisor's \
+             shutdown was dropped at t=300ms: no worker outlives its supervisor — abort every \
+             worker still running when shutdown's future is dropped"
+        );
+    });
+}
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests: scenarios generated from a fixed seed, each replayed on the reference and on
+// the learner's crate, and compared event by event — when each operation was started, when it
+// answered or was dropped, what the call returned and when. Every scenario's instants are
+// multiples of 50 ms, so boundaries come up all the time: an attempt that answers exactly at its
+// timeout or at the deadline, a next attempt due exactly at the deadline, a primary answering
+// exactly at the hedge delay, two racers or two requests at the same instant, a handler finishing
+// exactly at its limit, repeated job ids and worker names, zero counts and limits. Where the docs
+// leave a tie open (several successes at one instant), the judge accepts every answer they allow.
+// A caller that gives up (drops the call) does so at an odd instant (50k + 25 ms), as does a
+// worker's shutdown, so that no scheduling order between two tasks decides the outcome — the docs
+// fix what is lost and what keeps running, never which of two tasks is polled first. After the
+// call returns or is dropped the replay waits on, so that anything left running shows up.
+
+use ex06_timeouts_reference as reference;
+use std::pin::Pin;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+type Events = Arc<Mutex<Vec<(u64, String)>>>;
+type Observed = Vec<(u64, String)>;
+type Replayed = Pin<Box<dyn Future<Output = Observed>>>;
+type Answer = Pin<Box<dyn Future<Output = Result<String, String>>>>;
+
+fn log(events: &Events, event: impl Into<String>) {
+    let t = now().as_millis() as u64;
+    events
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((t, event.into()));
+}
+
+/// The events so far, sorted within each instant: the order of two things that happen at the same
+/// virtual instant (two tasks woken together) is not part of any contract.
+fn sorted(events: &Events) -> Observed {
+    let mut events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    events.sort();
+    events
+}
+
+/// Logs `<label> dropped` when dropped before `done` was set: an operation cancelled midway.
+struct DropLog {
+    events: Events,
+    label: String,
+    done: bool,
+}
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        if !self.done {
+            log(&self.events, format!("{} dropped", self.label));
+        }
+    }
+}
+
+/// How a scripted operation answers.
+#[derive(Clone, Copy, Debug)]
+enum Reply {
+    Ok,
+    Err,
+    Never,
+}
+
+fn reply() -> impl Strategy<Value = Reply> {
+    prop_oneof![Just(Reply::Ok), Just(Reply::Err), Just(Reply::Never)]
+}
+
+/// A multiple of 50 ms from 0 to `50 * most`: boundaries coincide often.
+fn step(most: u64) -> impl Strategy<Value = u64> {
+    (0..=most).prop_map(|k| 50 * k)
+}
+
+/// An instant between two steps (50k + 25 ms): a caller's give-up or a shutdown never ties with
+/// a scripted event.
+fn between(most: u64) -> impl Strategy<Value = Option<u64>> {
+    prop::option::of((0..=most).prop_map(|k| 50 * k + 25))
+}
+
+/// An operation that answers `reply` after `delay` ms (or never), logging when it answers and
+/// when it is dropped unfinished. The log guard lives in the future from the start, so an
+/// operation dropped before it was ever polled is seen too.
+fn scripted_op(events: &Events, label: String, delay: u64, reply: Reply) -> Answer {
+    let mut guard = DropLog {
+        events: events.clone(),
+        label,
+        done: false,
+    };
+    Box::pin(async move {
+        sleep(ms(delay)).await;
+        let answer = match reply {
+            Reply::Ok => Ok(format!("{} ok", guard.label)),
+            Reply::Err => Err(format!("{} failed", guard.label)),
+            Reply::Never => std::future::pending().await,
+        };
+        guard.done = true;
+        log(&guard.events, format!("{} answers {answer:?}", guard.label));
+        answer
+    })
+}
+
+/// Awaits `fut`, or drops it at `cut` ms after `start` (the caller gives up). Without a cut the
+/// caller still gives up at t=10.025s: a race of operations that never answer waits forever, by
+/// contract, and the replay must end.
+async fn unless_cut<F: Future>(
+    events: &Events,
+    start: Instant,
+    cut: Option<u64>,
+    fut: F,
+) -> Option<F::Output> {
+    let cut = cut.unwrap_or(10_025);
+    match tokio::time::timeout_at(start + ms(cut), fut).await {
+        Ok(output) => Some(output),
+        Err(_) => {
+            log(events, "the caller gives up (drops the call)");
+            None
+        }
+    }
+}
+
+fn differs(what: &str, reference: &Observed, yours: &Observed) -> Result<(), String> {
+    same_events(what, reference, yours)
+}
+
+// ----- with_timeout / with_deadline
+
+#[derive(Clone, Debug)]
+struct TimeoutCase {
+    /// `with_deadline` (called at t=100ms) instead of `with_timeout` (called at t=0).
+    deadline: bool,
+    /// The limit, or the deadline's instant.
+    limit: u64,
+    delay: u64,
+    reply: Reply,
+}
+
+fn timeout_cases() -> impl Strategy<Value = TimeoutCase> {
+    (any::<bool>(), step(5), step(5), reply()).prop_map(|(deadline, limit, delay, reply)| {
+        TimeoutCase {
+            deadline,
+            limit,
+            delay,
+            reply,
+        }
+    })
+}
+
+macro_rules! replay_timeout {
+    ($krate:ident) => {
+        |case: TimeoutCase| -> Replayed {
+            Box::pin(async move {
+                let events = Events::default();
+                let start = Instant::now();
+                let op = scripted_op(&events, "operation".into(), case.delay, case.reply);
+                let result = if case.deadline {
+                    sleep(ms(100)).await;
+                    $krate::with_deadline(start + ms(case.limit), op).await
+                } else {
+                    $krate::with_timeout(ms(case.limit), op).await
+                };
+                let said = match result {
+                    Ok(answer) => format!("Ok({answer:?})"),
+                    Err($krate::TimedOut { allowed }) => format!("TimedOut(allowed {allowed:?})"),
+                };
+                log(&events, format!("returns {said}"));
+                sorted(&events)
+            })
+        }
+    };
+}
+
+#[test]
+fn timeouts_match_the_reference_at_and_around_the_limit() {
+    Check::new("timeouts_match_the_reference_at_and_around_the_limit")
+        .cases(96)
+        .run(
+            timeout_cases(),
+            replay_timeout!(ex06_timeouts),
+            replay_timeout!(reference),
+            |_, reference, yours| {
+                differs(
+                    "when the operation answered or was dropped, and what with_timeout / \
+                     with_deadline returned when (an operation done at the very instant of the \
+                     limit is in time)",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
+
+// ----- retry
+
+#[derive(Clone, Debug)]
+struct RetryCase {
+    max_attempts: u32,
+    attempt_timeout: u64,
+    initial_backoff: u64,
+    max_backoff: u64,
+    deadline: u64,
+    /// Attempt n answers `script[n-1]`; attempts past the script fail at once.
+    script: Vec<(u64, Reply)>,
+    cut: Option<u64>,
+}
+
+fn retry_cases() -> impl Strategy<Value = RetryCase> {
+    (
+        (
+            0u32..=4,
+            step(4),
+            step(2),
+            (1u64..=4).prop_map(|k| 50 * k),
+            step(16),
+        ),
+        prop::collection::vec((step(4), reply()), 0..=5),
+        between(16),
+    )
+        .prop_map(
+            |(
+                (max_attempts, attempt_timeout, initial_backoff, max_backoff, deadline),
+                script,
+                cut,
+            )| {
+                RetryCase {
+                    max_attempts,
+                    attempt_timeout,
+                    initial_backoff,
+                    max_backoff,
+                    deadline,
+                    script,
+                    cut,
+                }
+            },
+        )
+}
+
+macro_rules! attempt_error {
+    ($krate:ident, $last:expr) => {
+        match $last {
+            $krate::AttemptError::Failed(e) => format!("Failed({e:?})"),
+            $krate::AttemptError::TimedOut($krate::TimedOut { allowed }) => {
+                format!("TimedOut(allowed {allowed:?})")
+            }
+        }
+    };
+}
+
+macro_rules! replay_retry {
+    ($krate:ident) => {
+        |case: RetryCase| -> Replayed {
+            Box::pin(async move {
+                let events = Events::default();
+                let start = Instant::now();
+                let policy = $krate::RetryPolicy {
+                    max_attempts: case.max_attempts,
+                    attempt_timeout: ms(case.attempt_timeout),
+                    initial_backoff: ms(case.initial_backoff),
+                    max_backoff: ms(case.max_backoff),
+                    deadline: ms(case.deadline),
+                };
+                let (ev, script) = (events.clone(), case.script.clone());
+                let call = $krate::retry(&policy, move |n| {
+                    log(&ev, format!("attempt {n} starts"));
+                    let (delay, reply) = script
+                        .get(n as usize - 1)
+                        .copied()
+                        .unwrap_or((0, Reply::Err));
+                    scripted_op(&ev, format!("attempt {n}"), delay, reply)
+                });
+                if let Some(result) = unless_cut(&events, start, case.cut, call).await {
+                    let said = match result {
+                        Ok(answer) => format!("Ok({answer:?})"),
+                        Err($krate::RetryError::Exhausted { attempts, last }) => format!(
+                            "Exhausted {{ attempts: {attempts}, last: {} }}",
+                            attempt_error!($krate, last)
+                        ),
+                        Err($krate::RetryError::DeadlineExceeded { attempts, last }) => format!(
+                            "DeadlineExceeded {{ attempts: {attempts}, last: {} }}",
+                            attempt_error!($krate, last)
+                        ),
+                    };
+                    log(&events, format!("retry returns {said}"));
+                }
+                sleep(secs(2)).await;
+                sorted(&events)
+            })
+        }
+    };
+}
+
+#[test]
+fn retry_matches_the_reference_on_generated_policies_and_failures() {
+    Check::new("retry_matches_the_reference_on_generated_policies_and_failures")
+        .cases(160)
+        .run(
+            retry_cases(),
+            replay_retry!(ex06_timeouts),
+            replay_retry!(reference),
+            |_, reference, yours| {
+                differs(
+                    "when each attempt started, answered or was dropped, and what retry returned \
+                     when (an attempt answering at the very instant its time is up is in time; \
+                     Exhausted after the last attempt unless the deadline cut it short; give up \
+                     at once when the next attempt could not start before the deadline)",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
+
+// ----- first_ok
+
+#[derive(Clone, Debug)]
+struct RaceCase {
+    racers: Vec<(u64, Reply)>,
+    cut: Option<u64>,
+}
+
+fn race_cases() -> impl Strategy<Value = RaceCase> {
+    (prop::collection::vec((step(4), reply()), 0..=5), between(5))
+        .prop_map(|(racers, cut)| RaceCase { racers, cut })
+}
+
+macro_rules! replay_race {
+    ($krate:ident) => {
+        |case: RaceCase| -> Replayed {
+            Box::pin(async move {
+                let events = Events::default();
+                let start = Instant::now();
+                let racers: Vec<Answer> = case
+                    .racers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(delay, reply))| {
+                        scripted_op(&events, format!("racer {i}"), delay, reply)
+                    })
+                    .collect();
+                let call = $krate::first_ok(racers);
+                if let Some(result) = unless_cut(&events, start, case.cut, call).await {
+                    log(&events, format!("first_ok returns {result:?}"));
+                }
+                sleep(secs(2)).await;
+                sorted(&events)
+            })
+        }
+    };
+}
+
+/// One party of a race judged by [`open_ties`]: its label, the instant it is due to answer
+/// (`None`: never), and whether it answers `Ok`.
+struct Party {
+    label: String,
+    due: Option<u64>,
+    ok: bool,
+}
+
+/// What the docs leave open when `call` succeeds at `t`: which of the parties that succeed at `t`
+/// wins, and whether the others due at `t` answered or were dropped. Both are replaced by one
+/// wording, once the winner is known to be one the docs allow.
+fn open_ties(observed: &Observed, call: &str, parties: &[Party]) -> Observed {
+    let Some(&(t, ref returned)) = observed
+        .iter()
+        .find(|(_, e)| e.starts_with(&format!("{call} returns Ok(")))
+    else {
+        return observed.clone();
+    };
+    let allowed = parties.iter().any(|p| {
+        p.ok && p.due == Some(t) && *returned == format!("{call} returns Ok(\"{} ok\")", p.label)
+    });
+    let mut out: Observed = observed
+        .iter()
+        .map(|(at, e)| {
+            let party = parties.iter().find(|p| {
+                e.starts_with(&format!("{} answers", p.label))
+                    || *e == format!("{} dropped", p.label)
+            });
+            match party {
+                Some(p) if *at == t && allowed && p.due == Some(t) => (
+                    *at,
+                    format!("{} answers or is dropped at the winning instant", p.label),
+                ),
+                _ if *at == t && e == returned && allowed => (
+                    *at,
+                    format!("{call} returns Ok(one of those that succeed at this instant)"),
+                ),
+                _ => (*at, e.clone()),
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn open_ties_of_the_race(case: &RaceCase, observed: &Observed) -> Observed {
+    let parties: Vec<Party> = case
+        .racers
+        .iter()
+        .enumerate()
+        .map(|(i, &(delay, reply))| Party {
+            label: format!("racer {i}"),
+            due: (!matches!(reply, Reply::Never)).then_some(delay),
+            ok: matches!(reply, Reply::Ok),
+        })
+        .collect();
+    open_ties(observed, "first_ok", &parties)
+}
+
+#[test]
+fn first_ok_matches_the_reference_on_generated_races_with_ties() {
+    Check::new("first_ok_matches_the_reference_on_generated_races_with_ties")
+        .cases(128)
+        .run(
+            race_cases(),
+            replay_race!(ex06_timeouts),
+            replay_race!(reference),
+            |case, reference, yours| {
+                differs(
+                    "when each racer answered or was dropped, and what first_ok returned when \
+                     (the first Ok wins the instant it arrives, an Err at the same instant does \
+                     not; errors in input order once all have failed)",
+                    &open_ties_of_the_race(case, reference),
+                    &open_ties_of_the_race(case, yours),
+                )
+            },
+        );
+}
+
+// ----- hedged
+
+#[derive(Clone, Debug)]
+struct HedgeCase {
+    hedge_after: u64,
+    primary: (u64, Reply),
+    backup: (u64, Reply),
+    cut: Option<u64>,
+}
+
+fn hedge_cases() -> impl Strategy<Value = HedgeCase> {
+    // A third of the scenarios have the backup answer at the very instant the primary does (when
+    // that instant comes after the hedge delay): the ties the docs decide.
+    (
+        step(3),
+        (step(4), reply()),
+        (step(4), reply()),
+        prop::bool::weighted(0.33),
+        between(8),
+    )
+        .prop_map(|(hedge_after, primary, mut backup, tie, cut)| {
+            if tie && primary.0 > hedge_after {
+                backup.0 = primary.0 - hedge_after;
+            }
+            HedgeCase {
+                hedge_after,
+                primary,
+                backup,
+                cut,
+            }
+        })
+}
+
+macro_rules! replay_hedge {
+    ($krate:ident) => {
+        |case: HedgeCase| -> Replayed {
+            Box::pin(async move {
+                let events = Events::default();
+                let start = Instant::now();
+                let ev = events.clone();
+                let request = move |attempt: $krate::Attempt| {
+                    let (label, (delay, reply)) = match attempt {
+                        $krate::Attempt::Primary => ("primary", case.primary),
+                        $krate::Attempt::Backup => ("backup", case.backup),
+                    };
+                    log(&ev, format!("{label} sent"));
+                    scripted_op(&ev, label.into(), delay, reply)
+                };
+                let call = $krate::hedged(ms(case.hedge_after), request);
+                if let Some(result) = unless_cut(&events, start, case.cut, call).await {
+                    log(&events, format!("hedged returns {result:?}"));
+                }
+                sleep(secs(2)).await;
+                sorted(&events)
+            })
+        }
+    };
+}
+
+/// The parties of a hedge are due when they were sent plus their delay.
+fn open_ties_of_the_hedge(case: &HedgeCase, observed: &Observed) -> Observed {
+    let sent = |label: &str| {
+        observed
+            .iter()
+            .find(|(_, e)| *e == format!("{label} sent"))
+            .map(|(at, _)| *at)
+    };
+    let parties: Vec<Party> = [("primary", case.primary), ("backup", case.backup)]
+        .into_iter()
+        .map(|(label, (delay, reply))| Party {
+            label: label.into(),
+            due: sent(label)
+                .filter(|_| !matches!(reply, Reply::Never))
+                .map(|at| at + delay),
+            ok: matches!(reply, Reply::Ok),
+        })
+        .collect();
+    open_ties(observed, "hedged", &parties)
+}
+
+#[test]
+fn hedged_matches_the_reference_on_generated_timings_with_ties() {
+    Check::new("hedged_matches_the_reference_on_generated_timings_with_ties")
+        .cases(128)
+        .run(
+            hedge_cases(),
+            replay_hedge!(ex06_timeouts),
+            replay_hedge!(reference),
+            |case, reference, yours| {
+                differs(
+                    "when each request was sent, answered or was dropped, and what hedged \
+                     returned when (a primary answering exactly at the hedge delay is in time; \
+                     two failures at one instant: the backup's error)",
+                    &open_ties_of_the_hedge(case, reference),
+                    &open_ties_of_the_hedge(case, yours),
+                )
+            },
+        );
+}
+
+// ----- run_worker
+
+#[derive(Clone, Debug)]
+struct WorkerCase {
+    /// Jobs already in the channel when the worker starts.
+    ready: usize,
+    /// Each job: the gap after the previous one (ms), its id (repeats allowed) and how long its
+    /// handler takes (ms; 1000 is "far too long").
+    jobs: Vec<(u64, u64, u64)>,
+    job_limit: u64,
+    /// The producer closes the channel this long after its last job.
+    close_after: u64,
+    /// The token is cancelled before the worker starts.
+    stopped_before: bool,
+    stop_at: Option<u64>,
+    cut: Option<u64>,
+}
+
+fn worker_cases() -> impl Strategy<Value = WorkerCase> {
+    let job = (step(3), 1u64..=3, prop_oneof![step(4), Just(1000)]);
+    (
+        0usize..=2,
+        prop::collection::vec(job, 0..=6),
+        step(3),
+        step(4),
+        prop::bool::weighted(0.1),
+        between(12),
+        between(12),
+    )
+        .prop_map(
+            |(ready, jobs, job_limit, close_after, stopped_before, stop_at, cut)| WorkerCase {
+                ready: ready.min(jobs.len()),
+                jobs,
+                job_limit,
+                close_after,
+                stopped_before,
+                stop_at,
+                cut,
+            },
+        )
+}
+
+macro_rules! replay_worker {
+    ($krate:ident) => {
+        |case: WorkerCase| -> Replayed {
+            Box::pin(async move {
+                let events = Events::default();
+                let start = Instant::now();
+                let job = |k: usize| $krate::Job {
+                    id: case.jobs[k].1,
+                    payload: format!("#{k}"),
+                };
+                let (tx, mut rx) = mpsc::channel(4);
+                for k in 0..case.ready {
+                    tx.try_send(job(k))
+                        .expect("the channel has room for the ready jobs");
+                }
+                let producer = {
+                    let (ev, jobs, close_after) =
+                        (events.clone(), case.jobs.clone(), case.close_after);
+                    testkit::spawn(async move {
+                        for k in case.ready..jobs.len() {
+                            sleep(ms(jobs[k].0)).await;
+                            let sent = $krate::Job {
+                                id: jobs[k].1,
+                                payload: format!("#{k}"),
+                            };
+                            if tx.send(sent).await.is_err() {
+                                return;
+                            }
+                            log(&ev, format!("#{k} is in the channel"));
+                        }
+                        sleep(ms(close_after)).await;
+                        log(&ev, "the producer closes the channel");
+                    })
+                };
+                let token = CancellationToken::new();
+                if case.stopped_before {
+                    token.cancel();
+                }
+                let stopper = case.stop_at.map(|at| {
+                    let (ev, token) = (events.clone(), token.clone());
+                    testkit::spawn(async move {
+                        sleep_until_ms(start, at).await;
+                        log(&ev, "shutdown requested");
+                        token.cancel();
+                    })
+                });
+                let (ev, jobs) = (events.clone(), case.jobs.clone());
+                let handler = move |job: $krate::Job| {
+                    let k: usize = job.payload[1..].parse().expect("a payload of the suite");
+                    log(&ev, format!("handler starts #{k} (id {})", job.id));
+                    let mut guard = DropLog {
+                        events: ev.clone(),
+                        label: format!("handler of #{k}"),
+                        done: false,
+                    };
+                    let took = jobs[k].2;
+                    async move {
+                        sleep(ms(took)).await;
+                        guard.done = true;
+                        log(&guard.events, format!("handler of #{k} done"));
+                    }
+                };
+                let call = $krate::run_worker(&mut rx, token, ms(case.job_limit), handler);
+                if let Some(report) = unless_cut(&events, start, case.cut, call).await {
+                    log(
+                        &events,
+                        format!(
+                            "worker returns: completed {:?}, timed out {:?}, interrupted {:?}",
+                            report.completed, report.timed_out, report.interrupted
+                        ),
+                    );
+                }
+                producer.abort();
+                let _ = producer.await;
+                if let Some(stopper) = stopper {
+                    stopper.abort();
+                    let _ = stopper.await;
+                }
+                let mut left = vec![];
+                while let Ok(job) = rx.try_recv() {
+                    left.push(job.payload);
+                }
+                log(&events, format!("left in the channel: {left:?}"));
+                sorted(&events)
+            })
+        }
+    };
+}
+
+async fn sleep_until_ms(start: Instant, at: u64) {
+    tokio::time::sleep_until(start + ms(at)).await;
+}
+
+#[test]
+fn run_worker_matches_the_reference_on_generated_jobs_shutdowns_and_drops() {
+    Check::new("run_worker_matches_the_reference_on_generated_jobs_shutdowns_and_drops")
+        .cases(128)
+        .run(
+            worker_cases(),
+            replay_worker!(ex06_timeouts),
+            replay_worker!(reference),
+            |_, reference, yours| {
+                differs(
+                    "when each handler started, finished or was dropped, what the worker reported \
+                     when, and which jobs were left in the channel (a handler done at the very \
+                     instant of job_limit is completed; ids may repeat; nothing taken is lost)",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
+
+// ----- Supervisor
+
+/// What a generated worker does (instants in ms after it was spawned at t=0).
+#[derive(Clone, Copy, Debug)]
+enum Behaviour {
+    ReturnsAt(u64),
+    PanicsAt(u64),
+    Polite { cleanup: u64 },
+    PanicsOnShutdown { after: u64 },
+    Stubborn,
+}
+
+#[derive(Clone, Debug)]
+struct SupervisorCase {
+    /// Each worker's name (from a few, so that names repeat) and behaviour.
+    workers: Vec<(&'static str, Behaviour)>,
+    shutdown_at: u64,
+    grace: u64,
+    /// The caller drops the shutdown this long after calling it.
+    cut_after: Option<u64>,
+}
+
+fn supervisor_cases() -> impl Strategy<Value = SupervisorCase> {
+    // Workers end at 50k + 10 ms: never at the instant of the shutdown, of the end of the grace
+    // period (both multiples of 50 ms) or of the caller's give-up (50k + 25 ms), where the order
+    // in which the runtime polls two tasks would decide.
+    let at = (0u64..=8).prop_map(|k| 50 * k + 10);
+    let behaviour = prop_oneof![
+        at.clone().prop_map(Behaviour::ReturnsAt),
+        at.clone().prop_map(Behaviour::PanicsAt),
+        at.clone().prop_map(|cleanup| Behaviour::Polite { cleanup }),
+        at.prop_map(|after| Behaviour::PanicsOnShutdown { after }),
+        Just(Behaviour::Stubborn),
+    ];
+    let name = prop_oneof![Just("a"), Just("b"), Just("c")];
+    (
+        prop::collection::vec((name, behaviour), 0..=5),
+        step(4),
+        // Never 0: with no grace at all, whether a polite worker sees the token before it is
+        // aborted depends on which task the runtime polls first.
+        (1u64..=6).prop_map(|k| 50 * k),
+        between(6),
+    )
+        .prop_map(|(workers, shutdown_at, grace, cut_after)| SupervisorCase {
+            workers,
+            shutdown_at,
+            grace,
+            cut_after,
+        })
+}
+
+fn behave(
+    events: Events,
+    label: String,
+    behaviour: Behaviour,
+    token: CancellationToken,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    let mut guard = DropLog {
+        events,
+        label,
+        done: false,
+    };
+    Box::pin(async move {
+        let saw = |guard: &DropLog| log(&guard.events, format!("{} sees the token", guard.label));
+        let panics = match behaviour {
+            Behaviour::ReturnsAt(t) => {
+                sleep(ms(t)).await;
+                false
+            }
+            Behaviour::PanicsAt(t) => {
+                sleep(ms(t)).await;
+                true
+            }
+            Behaviour::Polite { cleanup } => {
+                token.cancelled().await;
+                saw(&guard);
+                sleep(ms(cleanup)).await;
+                false
+            }
+            Behaviour::PanicsOnShutdown { after } => {
+                token.cancelled().await;
+                saw(&guard);
+                sleep(ms(after)).await;
+                true
+            }
+            Behaviour::Stubborn => std::future::pending().await,
+        };
+        guard.done = true;
+        if panics {
+            log(&guard.events, format!("{} panics", guard.label));
+            panic!(
+                "{} panics (deliberately, in a differential test)",
+                guard.label
+            );
+        }
+        log(&guard.events, format!("{} returns", guard.label));
+    })
+}
+
+macro_rules! replay_supervisor {
+    ($krate:ident) => {
+        |case: SupervisorCase| -> Replayed {
+            Box::pin(async move {
+                let events = Events::default();
+                let mut supervisor = $krate::Supervisor::new();
+                for (i, &(name, behaviour)) in case.workers.iter().enumerate() {
+                    let (ev, label) = (events.clone(), format!("worker {i} ({name})"));
+                    supervisor.spawn(name, move |token| behave(ev, label, behaviour, token));
+                }
+                sleep(ms(case.shutdown_at)).await;
+                let call = supervisor.shutdown(ms(case.grace));
+                let cut = case.cut_after.map(|after| case.shutdown_at + after);
+                if let Some(report) =
+                    unless_cut(&events, Instant::now() - ms(case.shutdown_at), cut, call).await
+                {
+                    log(
+                        &events,
+                        format!(
+                            "shutdown returns: finished {:?}, aborted {:?}, panicked {:?}",
+                            report.finished, report.aborted, report.panicked
+                        ),
+                    );
+                }
+                sleep(secs(5)).await;
+                sorted(&events)
+            })
+        }
+    };
+}
+
+#[test]
+fn shutdown_matches_the_reference_on_generated_workers_and_give_ups() {
+    Check::new("shutdown_matches_the_reference_on_generated_workers_and_give_ups")
+        .cases(128)
+        .run(
+            supervisor_cases(),
+            replay_supervisor!(ex06_timeouts),
+            replay_supervisor!(reference),
+            |_, reference, yours| {
+                differs(
+                    "when each worker saw the token, returned, panicked or was dropped, and what \
+                     shutdown reported when (names may repeat; a shutdown dropped by its caller \
+                     aborts every worker still running)",
+                    reference,
+                    yours,
+                )
+            },
+        );
 }
