@@ -254,6 +254,40 @@ fn a_stub_whose_modules_point_at_the_reference_does_not_compile() {
     );
 }
 
+/// The differential tests link the reference into the hidden suite's binary, as the library
+/// `<exercise>_reference`: the learner's library must not be able to name it.
+#[test]
+fn the_reference_linked_for_the_differential_tests_is_out_of_a_learners_reach() {
+    if !sandboxed() {
+        return;
+    }
+    let ex = exercise(EX06);
+    let borrowed = Submission::new("reference_crate").write(
+        &format!("exercises/{EX06}/src/lib.rs"),
+        &format!("extern crate {EX06}_reference;\npub use {EX06}_reference::*;\n"),
+    );
+    let honest = Submission::new("reference_crate_control").with_reference(&ex);
+    let results = grade(&[&borrowed, &honest], &only(VISIBLE));
+    assert_eq!(
+        results[0].tests[0].outcome,
+        Outcome::DidNotCompile,
+        "a library that re-exports the reference's crate: {:#?}",
+        results[0]
+    );
+    no_points(&results[0], "extern crate of the reference");
+    let errors = results[0].compile_errors.as_deref().unwrap_or_default();
+    assert!(
+        errors.contains("can't find crate"),
+        "the compiler did not find the reference's crate, and says so:\n{errors}"
+    );
+    assert_eq!(
+        results[1].tests[0].outcome,
+        Outcome::Passed,
+        "the honest copy in the same batch: {:#?}",
+        results[1]
+    );
+}
+
 #[test]
 fn the_hidden_suite_cannot_be_compiled_into_a_learners_report() {
     if !sandboxed() {
