@@ -29,11 +29,17 @@ const TINY: usize = 64;
 const GRACE: Duration = ms(500);
 
 fn room(capacity: usize) -> Room {
-    Room::new(Config {
-        capacity,
-        grace: GRACE,
-    })
+    Room::new(Config { capacity, ..LIMITS })
 }
+
+/// The limits of most rooms in this suite: far from anything most tests do.
+const LIMITS: Config = Config {
+    capacity: 16,
+    grace: GRACE,
+    max_line_length: 256,
+    max_clients: 100,
+    nickname_timeout: secs(600),
+};
 
 // ---------------------------------------------------------------------------------------------
 // Test clients
@@ -124,6 +130,15 @@ impl<W: AsyncWrite + Unpin> Client<W> {
             .write_all(text.as_bytes())
             .await
             .unwrap_or_else(|e| panic!("{} could not send {text:?}: {e}", self.name));
+    }
+
+    /// Sends bytes that need not be UTF-8.
+    async fn type_bytes(&mut self, bytes: &[u8]) {
+        let input = self.input.as_mut().expect("the client has disconnected");
+        input
+            .write_all(bytes)
+            .await
+            .unwrap_or_else(|e| panic!("{} could not send {bytes:?}: {e}", self.name));
     }
 
     /// Disconnects abruptly: no `/quit`, the connection just goes away.
@@ -1124,6 +1139,10 @@ fn a_client_that_is_not_reading_delays_the_shutdown_by_at_most_the_grace_period(
         sleep(ms(80)).await;
         room.shutdown(); // t=100; the grace period ends at t=600
         sleep(ms(200)).await;
+        room.shutdown(); // t=300: a second call changes nothing
+        // A client arriving now whose pipe cannot take even the prompt (20 bytes): its handler
+        // is bound by the first call's deadline too.
+        let latecomer = Client::connect_with(&room, "latecomer", 16);
         late.start_reading(); // t=300: within the grace period
         let (slow_probe, slow_handler) = slow.handler.take().unwrap();
         let slow_result = tokio::time::timeout(secs(60), slow_handler).await;
@@ -1136,7 +1155,8 @@ fn a_client_that_is_not_reading_delays_the_shutdown_by_at_most_the_grace_period(
         assert!(
             returned >= ms(100) && returned <= ms(600),
             "slow's handler returned at t={returned:?}; the shutdown started at t=100ms with a \
-             grace period of 500ms"
+             grace period of 500ms, so it must return by t=600ms (a second call of shutdown, at \
+             t=300ms, changes nothing: it must not push the deadline back)"
         );
         assert_eq!(
             (alice.handler_returned_at(), late.handler_returned_at()),
@@ -1157,8 +1177,19 @@ fn a_client_that_is_not_reading_delays_the_shutdown_by_at_most_the_grace_period(
                 .all(|l| l.starts_with("alice: #") || l.ends_with(" left")),
             "late's screen before the notice: alice's messages, whole: {late_lines:#?}"
         );
+        sleep(ms(600)).await;
+        let latecomer_returned = latecomer.handler_returned_at();
+        assert!(
+            latecomer_returned.is_some_and(|t| t <= ms(600)),
+            "latecomer connected at t=300ms, right after a second call of shutdown, and cannot \
+             take even the prompt; its handler returned at {latecomer_returned:?}: it must \
+             return by t=600ms, the first call's deadline. A second call of shutdown changes \
+             nothing: it must not push the deadline back"
+        );
         slow.start_reading();
-        finish(&room, [alice, slow, late]).await;
+        let mut latecomer = latecomer;
+        latecomer.start_reading();
+        finish(&room, [alice, slow, late, latecomer]).await;
     });
 }
 
@@ -1267,5 +1298,469 @@ fn the_server_lets_clients_chat_over_tcp_and_shuts_down_cleanly() {
         for client in [alice, bob, carol] {
             client.finish().await;
         }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits: line length, invalid UTF-8, how many clients, how long to choose a nickname
+// ---------------------------------------------------------------------------------------------
+
+fn limited(max_line_length: usize, max_clients: usize, nickname_timeout: Duration) -> Room {
+    Room::new(Config {
+        max_line_length,
+        max_clients,
+        nickname_timeout,
+        ..LIMITS
+    })
+}
+
+#[test]
+fn a_line_of_exactly_max_line_length_is_accepted_and_one_byte_more_closes_the_connection() {
+    testkit::run(|| async {
+        let room = limited(16, 100, secs(600));
+        let mut alice = Client::join(&room, "alice").await;
+        let bob = Client::join(&room, "bob").await;
+        sleep(ms(10)).await;
+        alice.type_line("exactly-16-bytes").await; // t=10
+        sleep(ms(10)).await;
+        // t=20: 17 bytes and no end of line yet: refused at once. (Sent even if the server has
+        // already closed the connection: the screens below say what went wrong.)
+        let input = alice.input.as_mut().expect("alice's input");
+        let _ = input.write_all(b"seventeen-bytes-x").await;
+        sleep(ms(10)).await;
+        // A client that has not joined: its nickname attempts are lines too.
+        let mut carol = Client::connect(&room, "carol");
+        carol.type_raw(&"c".repeat(17)).await; // t=30
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (0, "* bob joined"),
+                (20, "! line too long"),
+                (20, "(closed)"),
+            ],
+            "alice's screen: a line of exactly max_line_length (16) bytes is fine; at t=20ms \
+             17 bytes of a line had arrived, one more than max_line_length: `! line too long` \
+             at once (without waiting for the end of the line: memory stays bounded), then the \
+             connection is closed",
+        );
+        bob.chat.assert_eq(
+            &[(10, "alice: exactly-16-bytes"), (20, "* alice left")],
+            "bob's screen: alice's 16-byte line is delivered; closed for a line too long, she is \
+             announced as left, once",
+        );
+        carol.seen.assert_eq(
+            &[
+                (30, "* choose a nickname"),
+                (30, "! line too long"),
+                (30, "(closed)"),
+            ],
+            "carol's screen: a nickname attempt longer than max_line_length is refused the same \
+             way, before joining",
+        );
+        assert_eq!(
+            (alice.handler_returned_at(), carol.handler_returned_at()),
+            (Some(ms(20)), Some(ms(30))),
+            "each handler returns once its client has been told `! line too long`"
+        );
+        let left = bob
+            .chat_lines()
+            .iter()
+            .filter(|l| l.ends_with(" left"))
+            .count();
+        assert_eq!(
+            left, 1,
+            "only alice left (carol never joined): {left} leave notices"
+        );
+        finish(&room, [alice, bob, carol]).await;
+    });
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_answered_and_the_connection_closed() {
+    testkit::run(|| async {
+        let room = room(16);
+        let alice = Client::join(&room, "alice").await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(10)).await;
+        bob.type_bytes(b"hi \xff\xfe\n").await; // t=10
+        sleep(ms(10)).await;
+
+        bob.chat.assert_eq(
+            &[(10, "! invalid UTF-8"), (10, "(closed)")],
+            "bob's screen: a line that is not UTF-8 is answered `! invalid UTF-8` before the \
+             connection is closed (not closed silently)",
+        );
+        alice.chat.assert_eq(
+            &[(0, "* bob joined"), (10, "* bob left")],
+            "alice's screen: bob's bad line is not delivered; bob is announced as left, once",
+        );
+        let (_, handler) = bob.handler.take().expect("bob's handler");
+        let result = handler.await.expect("bob's handler did not panic");
+        assert!(
+            result.is_ok(),
+            "a client closed for sending invalid UTF-8 is not an I/O failure: handle_client \
+             returns Ok(()), got {result:?}"
+        );
+        finish(&room, [alice, bob]).await;
+    });
+}
+
+#[test]
+fn at_most_max_clients_are_connected_and_the_next_is_told_the_server_is_full() {
+    testkit::run(|| async {
+        let room = limited(256, 2, secs(600));
+        let alice = Client::join(&room, "alice").await; // t=0
+        let mut bob = Client::connect(&room, "bob"); // t=0, still choosing a nickname
+        sleep(ms(10)).await;
+        let carol = Client::connect(&room, "carol"); // t=10: full
+        sleep(ms(10)).await;
+        bob.vanish().await; // t=20: a slot is free again
+        sleep(ms(10)).await;
+        let dave = Client::connect(&room, "dave"); // t=30
+        sleep(ms(10)).await;
+
+        carol.seen.assert_eq(
+            &[(10, "! server full"), (10, "(closed)")],
+            "carol's screen: with max_clients = 2 and alice (joined) and bob (still choosing a \
+             nickname) connected, a third client is told `! server full` and closed at once. A \
+             client counts from the moment its handler starts, joined or not",
+        );
+        dave.seen.assert_eq(
+            &[(30, "* choose a nickname")],
+            "dave's screen: bob disconnected at t=20ms, so his place is free: dave (t=30ms) is \
+             asked for a nickname. A refused client takes no place, and a client that leaves \
+             frees its place",
+        );
+        assert_eq!(
+            carol.handler_returned_at(),
+            Some(ms(10)),
+            "carol's handler returns at once after `! server full`"
+        );
+        finish(&room, [alice, bob, carol, dave]).await;
+    });
+}
+
+#[test]
+fn a_client_that_has_not_chosen_a_nickname_in_time_is_told_and_closed() {
+    testkit::run(|| async {
+        let room = limited(256, 100, secs(10));
+        let mut ann = Client::connect(&room, "ann"); // t=0
+        let mut ben = Client::connect(&room, "ben"); // t=0
+        sleep(secs(3)).await;
+        ann.type_line("not valid!").await; // t=3s: an attempt does not restart the clock
+        sleep(secs(2)).await;
+        let cid = Client::connect(&room, "cid"); // t=5s: its own deadline, t=15s
+        sleep(secs(4)).await;
+        ann.type_line("alice").await; // t=9s: taken? no: free, but see below
+        sleep(secs(1) - ms(1)).await;
+        ben.type_line("ben").await; // t=9.999s: in time
+        sleep(secs(10)).await; // t=19.999s
+
+        ann.seen.assert_eq(
+            &[
+                (0, "* choose a nickname"),
+                (3_000, "! invalid nickname"),
+                (9_000, "* welcome alice"),
+                (9_999, "* ben joined"),
+            ],
+            "ann's screen: a nickname accepted at t=9s, before the deadline (t=10s), is in time \
+             (and ann stays, to see ben join)",
+        );
+        ben.seen.assert_eq(
+            &[(0, "* choose a nickname"), (9_999, "* welcome ben")],
+            "ben's screen: a nickname accepted at t=9.999s, 1ms before nickname_timeout (10s) \
+             after connecting, is in time, and ben stays connected afterwards",
+        );
+        cid.seen.assert_eq(
+            &[
+                (5_000, "* choose a nickname"),
+                (15_000, "! no nickname chosen in time"),
+                (15_000, "(closed)"),
+            ],
+            "cid's screen: connected at t=5s and never chose a nickname: told `! no nickname \
+             chosen in time` and closed exactly nickname_timeout (10s) after connecting, at \
+             t=15s",
+        );
+        assert_eq!(
+            cid.handler_returned_at(),
+            Some(secs(15)),
+            "cid's handler returns at t=15s, nickname_timeout after cid connected"
+        );
+        finish(&room, [ann, ben, cid]).await;
+    });
+}
+
+#[test]
+fn the_nickname_deadline_counts_from_connecting_not_from_the_last_attempt() {
+    testkit::run(|| async {
+        let room = limited(256, 100, secs(10));
+        let alice = Client::join(&room, "alice").await;
+        let mut ann = Client::connect(&room, "ann"); // t=0
+        for t in [3, 6, 9] {
+            sleep(secs(t) - testkit::now()).await;
+            ann.type_line("alice").await; // taken, every time
+        }
+        sleep(secs(30)).await;
+        ann.seen.assert_eq(
+            &[
+                (0, "* choose a nickname"),
+                (3_000, "! nickname alice is taken"),
+                (6_000, "! nickname alice is taken"),
+                (9_000, "! nickname alice is taken"),
+                (10_000, "! no nickname chosen in time"),
+                (10_000, "(closed)"),
+            ],
+            "ann's screen: three refused attempts (t=3s, 6s, 9s) do not move the deadline: ann \
+             is told and closed exactly nickname_timeout (10s) after connecting, at t=10s, not \
+             10s after her last attempt",
+        );
+        finish(&room, [alice, ann]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repeats
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_client_that_renames_and_then_leaves_is_announced_under_its_new_name_and_frees_it() {
+    testkit::run(|| async {
+        let room = room(16);
+        let alice = Client::join(&room, "alice").await;
+        let mut bob = Client::join(&room, "bob").await;
+        sleep(ms(10)).await;
+        bob.type_line("/nick robert").await; // t=10
+        sleep(ms(10)).await;
+        bob.vanish().await; // t=20
+        sleep(ms(10)).await;
+        let robert = Client::join(&room, "robert").await; // t=30
+        sleep(ms(10)).await;
+        let second_bob = Client::join(&room, "bob").await; // t=40
+        sleep(ms(10)).await;
+
+        alice.chat.assert_eq(
+            &[
+                (0, "* bob joined"),
+                (10, "* bob is now robert"),
+                (20, "* robert left"),
+                (30, "* robert joined"),
+                (40, "* bob joined"),
+            ],
+            "alice's screen: bob renamed himself robert, then disconnected: he is announced as \
+             left under his current name (robert), once; then both names are free again — \
+             the leave must remove the member's current nickname, not the one it joined with",
+        );
+        robert.seen.assert_eq(
+            &[
+                (30, "* choose a nickname"),
+                (30, "* welcome robert"),
+                (40, "* bob joined"),
+            ],
+            "the new robert's screen: `robert` is free once its owner has left",
+        );
+        second_bob.seen.assert_eq(
+            &[(40, "* choose a nickname"), (40, "* welcome bob")],
+            "the new bob's screen: `bob` was freed by the rename",
+        );
+        finish(&room, [alice, bob, robert, second_bob]).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error paths, over TCP
+// ---------------------------------------------------------------------------------------------
+
+/// A listener on `127.0.0.1:0` with TCP_NODELAY (see the TCP test above), and a second
+/// descriptor of it, to make `accept` fail on purpose.
+fn tcp_listener() -> (tokio::net::TcpListener, std::net::TcpListener) {
+    let socket = TcpSocket::new_v4().expect("a socket");
+    socket.set_nodelay(true).expect("TCP_NODELAY");
+    socket
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("the test could not bind 127.0.0.1:0");
+    let listener = socket.listen(16).expect("listen").into_std().expect("std");
+    let second = listener
+        .try_clone()
+        .expect("a second descriptor of the listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("the listener");
+    (listener, second)
+}
+
+#[test]
+fn one_clients_connection_failing_does_not_stop_the_server() {
+    testkit::run(|| async {
+        let room = room(16);
+        let (listener, _second) = tcp_listener();
+        let address = listener.local_addr().expect("the listener's address");
+        let server_probe = Probe::new("serve");
+        let server = testkit::spawn(server_probe.wrap(serve(listener, room.clone())));
+
+        let alice = tcp_join(address, "alice").await;
+        sleep(ms(10)).await;
+        let bob = TcpStream::connect(address).await.expect("bob connects");
+        bob.set_nodelay(true).expect("TCP_NODELAY");
+        let (bob_out, mut bob_in) = bob.into_split();
+        bob_in.write_all(b"bob\n").await.expect("bob's nickname");
+        sleep(ms(10)).await; // t=20
+        // bob's connection breaks: a reset (no FIN), so his handler's read fails.
+        let bob = bob_out.reunite(bob_in).expect("bob's two halves");
+        bob.set_zero_linger().expect("SO_LINGER");
+        drop(bob);
+        sleep(ms(10)).await; // t=30
+        let mut carol = tcp_join(address, "carol").await;
+        sleep(ms(10)).await;
+        carol.type_line("still up?").await; // t=40
+        sleep(ms(10)).await;
+
+        assert!(
+            server_probe.is_running(),
+            "serve returned ({}) after one client's connection failed: a handler's error \
+             concerns its own client only — note it and carry on",
+            server_probe.describe()
+        );
+        alice.chat.assert_eq(
+            &[
+                (10, "* bob joined"),
+                (20, "* bob left"),
+                (30, "* carol joined"),
+                (40, "carol: still up?"),
+            ],
+            "alice's screen: bob's connection was reset at t=20ms (his handler's read failed): \
+             he is announced as left, and the server goes on — carol joins and talks",
+        );
+        room.shutdown();
+        let result = tokio::time::timeout(secs(60), server).await;
+        assert!(
+            matches!(result, Ok(Ok(Ok(())))),
+            "serve must return Ok(()) at shutdown, even though one client's connection failed \
+             earlier (that error was its client's, not the server's): got {result:?}"
+        );
+        for client in [alice, carol] {
+            client.finish().await;
+        }
+    });
+}
+
+#[test]
+fn if_accepting_fails_serve_shuts_the_room_down_and_returns_the_error() {
+    testkit::run(|| async {
+        let room = room(16);
+        let (listener, second) = tcp_listener();
+        let address = listener.local_addr().expect("the listener's address");
+        let server_probe = Probe::new("serve");
+        let server = testkit::spawn(server_probe.wrap(serve(listener, room.clone())));
+        let alice = tcp_join(address, "alice").await;
+        sleep(ms(10)).await;
+        // From now on `accept` fails (EINVAL): the listening socket's read side is shut.
+        socket2::SockRef::from(&second)
+            .shutdown(std::net::Shutdown::Read)
+            .expect("shutting down the listener's read side");
+        let result = tokio::time::timeout(secs(60), server).await;
+        assert!(
+            matches!(result, Ok(Ok(Err(_)))),
+            "accept failed at t=10ms: serve must shut the room down and return the error, got \
+             {result:?}"
+        );
+        assert_eq!(
+            server_probe.completed_at(),
+            Some(ms(10)),
+            "serve returns as soon as every handler has said goodbye: alice reads, so at once"
+        );
+        sleep(ms(10)).await;
+        alice.chat.assert_eq(
+            &[(10, "* server shutting down"), (10, "(closed)")],
+            "alice's screen: when accepting fails, the room shuts down the same way — every \
+             client is told `* server shutting down` and closed",
+        );
+        alice.finish().await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real threads: handlers on a multi-thread runtime share one room
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn on_many_threads_exactly_one_of_the_clients_racing_for_a_nickname_gets_it() {
+    const CLIENTS: usize = 8;
+    const ROUNDS: usize = 20;
+    testkit::threads::on_threads(4, secs(30), || async {
+        for round in 0..ROUNDS {
+            let room = Room::new(LIMITS);
+            let start = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS));
+            let mut clients = Vec::new();
+            for _ in 0..CLIENTS {
+                let (client, server) = tokio::io::duplex(PIPE);
+                let handler = tokio::spawn(handle_client(server, room.clone()));
+                let start = start.clone();
+                clients.push(tokio::spawn(async move {
+                    let (output, mut input) = tokio::io::split(client);
+                    let mut lines = BufReader::new(output).lines();
+                    let _prompt = lines.next_line().await;
+                    start.wait().await;
+                    let _ = input.write_all(b"same\n").await;
+                    let answer = lines.next_line().await.ok().flatten().unwrap_or_default();
+                    (answer, input, lines, handler)
+                }));
+            }
+            let mut answers = Vec::new();
+            let mut keep = Vec::new();
+            for client in clients {
+                match client.await {
+                    Ok((answer, input, lines, handler)) => {
+                        answers.push(answer);
+                        keep.push((input, lines, handler));
+                    }
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            }
+            let welcomed = answers.iter().filter(|a| *a == "* welcome same").count();
+            assert_eq!(
+                welcomed, 1,
+                "round {round}: {CLIENTS} clients on a 4-thread runtime chose the nickname \
+                 `same` at the same moment: exactly one must be welcomed and the others told it \
+                 is taken. Answers: {answers:?}. Checking that a nickname is free and taking it \
+                 must be one step, under one lock"
+            );
+            room.shutdown();
+            for (input, lines, handler) in keep {
+                drop((input, lines));
+                if let Err(e) = handler.await {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn a_client_that_missed_exactly_one_message_is_told_so_in_the_singular() {
+    testkit::run(|| async {
+        let room = room(1); // the room keeps one message for a client that is not reading
+        let mut alice = Client::join(&room, "alice").await;
+        let mut slow = Client::join_not_reading(&room, "slow").await;
+        sleep(ms(10)).await;
+        // 48 bytes: more than slow's pipe has room for, so slow's handler is stuck writing it.
+        alice.type_line(&format!("{:-<40}", "long")).await; // t=10
+        sleep(ms(10)).await;
+        alice.type_line("m1").await; // t=20: overwritten by m2 before slow can take it
+        sleep(ms(10)).await;
+        alice.type_line("m2").await; // t=30
+        sleep(ms(10)).await;
+        slow.start_reading(); // t=40
+        sleep(ms(10)).await;
+
+        slow.chat.assert_eq(
+            &[
+                (40, "alice: long------------------------------------"),
+                (40, "! missed 1 message"),
+                (40, "alice: m2"),
+            ],
+            "slow's screen: with room for one message, m1 was overwritten by m2 while slow was \
+             not reading — exactly one missed: `! missed 1 message` (singular; `! missed 2 \
+             messages` for more), then m2",
+        );
+        finish(&room, [alice, slow]).await;
     });
 }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 ///
 /// | when | to whom | line |
 /// |---|---|---|
+/// | on connect, with `max_clients` already connected | the client | `! server full`, then the connection is closed |
 /// | on connect | the client | `* choose a nickname` |
 /// | a nickname is free | the client | `* welcome <nick>` |
 /// | | everyone else | `* <nick> joined` |
@@ -28,12 +29,26 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// | `/quit` | the client | `* bye`, then the connection is closed |
 /// | any other `/…` | the client | `! unknown command: /<command>` |
 /// | quitting or disconnecting | everyone else | `* <nick> left` |
-/// | having missed room messages | the client | `! missed <n> messages` (`1 message`) |
+/// | having missed room messages | the client | `! missed <n> messages` (`! missed 1 message`) |
+/// | a line longer than `max_line_length` | the client | `! line too long`, then the connection is closed |
+/// | a line that is not UTF-8 | the client | `! invalid UTF-8`, then the connection is closed |
+/// | no nickname accepted `nickname_timeout` after connecting | the client | `! no nickname chosen in time`, then the connection is closed |
 /// | shutdown | every client | `* server shutting down`, then the connection is closed |
 ///
 /// Until a nickname is accepted every line (even a blank one, or one starting with `/`) is a
 /// nickname attempt, and the client receives nothing but the replies to its attempts: no room
 /// messages, no notices. Once joined, a blank line is ignored.
+///
+/// The limits (see [`Config`](crate::Config)), each exact:
+///
+/// * A client counts against `max_clients` from the moment its handler starts until it returns;
+///   a client refused as `! server full` does not count.
+/// * A line of exactly `max_line_length` bytes is fine; one byte more is refused as soon as it
+///   has arrived, without waiting for the line's end. Before joining or after, the connection is
+///   then closed (a member is announced as left, once).
+/// * The nickname deadline is `nickname_timeout` after connecting, however many attempts were
+///   made: the client is told and closed at that instant. A nickname accepted before it is in
+///   time (one that arrives at that very instant may go either way).
 ///
 /// The guarantees:
 ///
@@ -53,8 +68,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 ///   is being sent and the notice: the handler returns at most `grace` after the shutdown
 ///   started, whatever the client does. A client that connects after shutdown is told at once.
 ///
-/// Returns `Ok(())` when the client quits or disconnects or the room shuts down, and an error
-/// only when reading from or writing to the connection fails. Never blocks the thread: every
+/// Returns `Ok(())` when the client quits or disconnects, is closed for breaking a limit, or the
+/// room shuts down, and an error only when reading from or writing to the connection fails. Never blocks the thread: every
 /// wait is an `.await`.
 pub async fn handle_client<S>(stream: S, room: Room) -> std::io::Result<()>
 where

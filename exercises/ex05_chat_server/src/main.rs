@@ -4,7 +4,6 @@
 //! `/msg <nick> <text>`, `/nick <new>`, `/quit`).
 
 use ex05_chat_server::{Config, Room, serve};
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -20,10 +19,7 @@ async fn main() -> std::io::Result<()> {
         local.port()
     );
 
-    let room = Room::new(Config {
-        capacity: 64,
-        grace: Duration::from_secs(2),
-    });
+    let room = Room::new(Config::default());
     let closer = room.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

@@ -6,10 +6,12 @@
 //! (losing the race takes nothing away), which is what lets the loop wait on all four at once.
 
 use crate::room::{Member, NickError, PrivateError, Room};
-use tokio::io::{
-    AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines, ReadHalf, WriteHalf,
-};
+use futures::StreamExt;
+use std::io;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 /// Runs one client's session over `stream` (a TCP connection, or anything else that reads and
 /// writes bytes) until the client quits or disconnects, or the room shuts down.
@@ -19,6 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 ///
 /// | when | to whom | line |
 /// |---|---|---|
+/// | on connect, with `max_clients` already connected | the client | `! server full`, then the connection is closed |
 /// | on connect | the client | `* choose a nickname` |
 /// | a nickname is free | the client | `* welcome <nick>` |
 /// | | everyone else | `* <nick> joined` |
@@ -35,12 +38,26 @@ use tokio::sync::broadcast::error::RecvError;
 /// | `/quit` | the client | `* bye`, then the connection is closed |
 /// | any other `/…` | the client | `! unknown command: /<command>` |
 /// | quitting or disconnecting | everyone else | `* <nick> left` |
-/// | having missed room messages | the client | `! missed <n> messages` (`1 message`) |
+/// | having missed room messages | the client | `! missed <n> messages` (`! missed 1 message`) |
+/// | a line longer than `max_line_length` | the client | `! line too long`, then the connection is closed |
+/// | a line that is not UTF-8 | the client | `! invalid UTF-8`, then the connection is closed |
+/// | no nickname accepted `nickname_timeout` after connecting | the client | `! no nickname chosen in time`, then the connection is closed |
 /// | shutdown | every client | `* server shutting down`, then the connection is closed |
 ///
 /// Until a nickname is accepted every line (even a blank one, or one starting with `/`) is a
 /// nickname attempt, and the client receives nothing but the replies to its attempts: no room
 /// messages, no notices. Once joined, a blank line is ignored.
+///
+/// The limits (see [`Config`](crate::Config)), each exact:
+///
+/// * A client counts against `max_clients` from the moment its handler starts until it returns;
+///   a client refused as `! server full` does not count.
+/// * A line of exactly `max_line_length` bytes is fine; one byte more is refused as soon as it
+///   has arrived, without waiting for the line's end. Before joining or after, the connection is
+///   then closed (a member is announced as left, once).
+/// * The nickname deadline is `nickname_timeout` after connecting, however many attempts were
+///   made: the client is told and closed at that instant. A nickname accepted before it is in
+///   time (one that arrives at that very instant may go either way).
 ///
 /// The guarantees:
 ///
@@ -60,13 +77,20 @@ use tokio::sync::broadcast::error::RecvError;
 ///   is being sent and the notice: the handler returns at most `grace` after the shutdown
 ///   started, whatever the client does. A client that connects after shutdown is told at once.
 ///
-/// Returns `Ok(())` when the client quits or disconnects or the room shuts down, and an error
-/// only when reading from or writing to the connection fails. Never blocks the thread: every
+/// Returns `Ok(())` when the client quits or disconnects, is closed for breaking a limit, or the
+/// room shuts down, and an error only when reading from or writing to the connection fails. Never blocks the thread: every
 /// wait is an `.await`.
 pub async fn handle_client<S>(stream: S, room: Room) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // The permit is held until the handler returns (or is dropped at the end of the grace
+    // period): that is how long this client counts against `max_clients`.
+    let Some(_slot) = room.admit() else {
+        let mut stream = stream;
+        // A fresh connection's buffer is empty: this short line goes out at once.
+        return stream.write_all(b"! server full\n").await;
+    };
     let mut session = Session::new(stream, room.clone());
     tokio::select! {
         result = session.run() => result,
@@ -79,11 +103,37 @@ where
 
 // The connection, split so that reading and writing are separate borrows, and the room.
 struct Session<S> {
-    /// `Lines::next_line` is cancel safe: a line half-read when another branch wins stays in the
-    /// buffer for the next call. (`read_line` into a `String` is not: it would lose the half.)
-    lines: Lines<BufReader<ReadHalf<S>>>,
+    /// `FramedRead::next` is cancel safe: a line half-read when another branch wins stays in
+    /// the buffer for the next call. (`read_line` into a `String` is not: it would lose the
+    /// half.) `LinesCodec` bounds that buffer: a line longer than the limit is an error as soon
+    /// as the limit is passed, so no client can make it grow without end.
+    lines: FramedRead<ReadHalf<S>, LinesCodec>,
     writer: WriteHalf<S>,
     room: Room,
+    /// When a client that has not joined yet is told it took too long.
+    nickname_deadline: Instant,
+}
+
+// What came next from the client.
+enum Input {
+    Line(String),
+    // The client hung up.
+    Closed,
+    // A line longer than `max_line_length`, or not UTF-8: the client is told, then closed.
+    Refused(&'static str),
+}
+
+// The next line from the client. Cancel safe, like `FramedRead::next`.
+async fn read<S: AsyncRead>(lines: &mut FramedRead<ReadHalf<S>, LinesCodec>) -> io::Result<Input> {
+    Ok(match lines.next().await {
+        None => Input::Closed,
+        Some(Ok(line)) => Input::Line(line),
+        Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Input::Refused("! line too long"),
+        Some(Err(LinesCodecError::Io(e))) if e.kind() == io::ErrorKind::InvalidData => {
+            Input::Refused("! invalid UTF-8")
+        }
+        Some(Err(LinesCodecError::Io(e))) => return Err(e),
+    })
 }
 
 // What the client asked for, as far as the loop is concerned.
@@ -110,9 +160,12 @@ impl Drop for Joined {
 impl<S: AsyncRead + AsyncWrite> Session<S> {
     fn new(stream: S, room: Room) -> Self {
         let (reader, writer) = tokio::io::split(stream);
+        let config = room.config();
+        let codec = LinesCodec::new_with_max_length(config.max_line_length);
         Self {
-            lines: BufReader::new(reader).lines(),
+            lines: FramedRead::new(reader, codec),
             writer,
+            nickname_deadline: Instant::now() + config.nickname_timeout,
             room,
         }
     }
@@ -135,10 +188,19 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
                     self.send(SHUTTING_DOWN).await?;
                     return Ok(None);
                 }
-                line = self.lines.next_line() => match line? {
-                    Some(line) => line,
-                    None => return Ok(None),
+                input = read(&mut self.lines) => match input? {
+                    Input::Line(line) => line,
+                    Input::Closed => return Ok(None),
+                    Input::Refused(why) => {
+                        self.send(why).await?;
+                        return Ok(None);
+                    }
                 },
+                // The deadline counts from connecting, not from the last attempt.
+                () = sleep_until(self.nickname_deadline) => {
+                    self.send("! no nickname chosen in time").await?;
+                    return Ok(None);
+                }
             };
             match self.room.join(&nick) {
                 Ok(member) => {
@@ -163,14 +225,15 @@ impl<S: AsyncRead + AsyncWrite> Session<S> {
             tokio::select! {
                 biased;
                 _ = self.room.shutting_down() => return self.send(SHUTTING_DOWN).await,
-                line = self.lines.next_line() => match line? {
-                    Some(line) => {
+                input = read(&mut self.lines) => match input? {
+                    Input::Line(line) => {
                         if self.command(me, &line).await? == Flow::Quit {
                             return Ok(());
                         }
                     }
                     // The client hung up. Returning drops `me`, which announces the leave.
-                    None => return Ok(()),
+                    Input::Closed => return Ok(()),
+                    Input::Refused(why) => return self.send(why).await,
                 },
                 Some(line) = me.member.private.recv() => self.send(&line).await?,
                 received = me.member.room.recv() => match received {

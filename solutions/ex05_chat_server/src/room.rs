@@ -13,10 +13,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
 use tokio::time::Instant;
 
-/// How much the room keeps for a client that is not reading, and how long shutdown may take.
+/// The room's limits: how much it keeps for a client that is not reading, how long shutdown
+/// may take, and what a client may send or cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// How many messages may wait for one client that is not reading: at least this many room
@@ -27,6 +28,30 @@ pub struct Config {
     /// Once shutdown starts, how long a client that is not reading may keep its handler waiting
     /// (to take the rest of a line, or the goodbye) before its connection is closed anyway.
     pub grace: Duration,
+    /// The longest line a client may send, in bytes, not counting its `\n` (a `\r` before it
+    /// counts). A longer line is answered `! line too long` and the connection closed, as soon
+    /// as more than this many bytes of it have arrived: one client's line never costs more.
+    pub max_line_length: usize,
+    /// The most clients connected at once, joined or still choosing a nickname. One more is
+    /// sent `! server full` and closed at once.
+    pub max_clients: usize,
+    /// How long a client may take, from connecting, to have a nickname accepted. Then it is
+    /// sent `! no nickname chosen in time` and closed.
+    pub nickname_timeout: Duration,
+}
+
+impl Default for Config {
+    /// 64 messages, 2 seconds of grace, lines up to 1 KiB, 100 clients, 30 seconds to choose a
+    /// nickname.
+    fn default() -> Self {
+        Self {
+            capacity: 64,
+            grace: Duration::from_secs(2),
+            max_line_length: 1024,
+            max_clients: 100,
+            nickname_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// A chat room: the state every client handler shares. Cloning is cheap, and every clone is the
@@ -45,6 +70,8 @@ struct Shared {
     registry: Mutex<Registry>,
     /// `None` while the room is open; once shutdown starts, the instant the grace period ends.
     shutdown: watch::Sender<Option<Instant>>,
+    /// A permit per connected client: `max_clients` of them.
+    slots: Arc<Semaphore>,
 }
 
 // Who is online.
@@ -108,10 +135,14 @@ impl Room {
         let (shutdown, _) = watch::channel(None);
         Self {
             shared: Arc::new(Shared {
-                config: Config { capacity, ..config },
+                config: Config {
+                    capacity,
+                    ..config.clone()
+                },
                 room,
                 registry: Mutex::default(),
                 shutdown,
+                slots: Arc::new(Semaphore::new(config.max_clients)),
             }),
         }
     }
@@ -133,6 +164,16 @@ impl Room {
     }
 
     // --- what the handlers use ------------------------------------------------------------------
+
+    // A place for one more client, held for as long as its handler runs; `None` when the room
+    // has `max_clients` already. Never waits: a full room says so at once.
+    pub(crate) fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        self.shared.slots.clone().try_acquire_owned().ok()
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.shared.config
+    }
 
     // Adds a member called `nick` and tells everyone else.
     pub(crate) fn join(&self, nick: &str) -> Result<Member, NickError> {

@@ -20,6 +20,21 @@ use tokio::time::Instant;
 pub struct Config {
     pub capacity: usize,
     pub grace: Duration,
+    pub max_line_length: usize,
+    pub max_clients: usize,
+    pub nickname_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            capacity: 64,
+            grace: Duration::from_secs(2),
+            max_line_length: 1024,
+            max_clients: 100,
+            nickname_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Clone)]
