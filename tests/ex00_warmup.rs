@@ -6,11 +6,23 @@
 //! `tokio_test::task::spawn`, which shows what a single `poll` returns and whether the future
 //! woke its task. Test names are the specification; each assertion message says what was expected
 //! and the likely cause when it is not.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "A future that returns `Pending` without arranging a wake-up is never polled again" — why the rule before it matters, said of any future (a Countdown that breaks it fails the tests of that rule)
+//! not a rule: "(Polling the inner `Sleep` registers the waker" — how to meet the rule before it, not a behaviour
+//! not a rule: "`std::time::Instant` and `std::thread::sleep` know nothing about that clock" — why the rule before it matters (the kit reports a blocked executor)
+//! not a rule: "`tokio::spawn` needs a `Send + 'static` future" — why the signature has those bounds, which the compiler checks
+//! not a rule: "The point is to write it without `join!` or `select!`" — how to write it: a `join!` behaves the same, so no test can tell
+//! not a rule: "`every` must be more than zero." — a precondition on the caller; what a zero does is left open
 
 use ex00_warmup::*;
 use pretty_assertions::assert_eq;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use testkit::{Timeline, fmt_duration, ms, now, secs};
@@ -72,6 +84,10 @@ fn assert_schedule(timeline: &Timeline, expected: &[(u64, &str)], what: &str) {
     assert_eq!(observed, expected, "{what}");
 }
 
+/// contract: "Runs `fetch(id)` for each id **one after another**"
+/// contract: "each fetch starts only when the previous one has finished, so the total time is the *sum* of the fetches' times"
+/// contract: "Returns the results in the order of `ids`."
+/// contract: "An empty `ids` gives an empty `Vec` at once."
 #[test]
 fn fetch_sequentially_runs_the_fetches_one_after_another() {
     testkit::run(|| async {
@@ -98,9 +114,22 @@ fn fetch_sequentially_runs_the_fetches_one_after_another() {
             ms(600),
             "one after another, the fetches take 300 + 100 + 200 = 600ms"
         );
+        let none = fetch_sequentially(&[], server(&timeline, one_second)).await;
+        assert!(
+            none.is_empty(),
+            "fetch_sequentially of no ids returned {none:?}: no ids, no results"
+        );
+        assert_eq!(
+            now(),
+            ms(600),
+            "fetch_sequentially of no ids must be done at once (it took {})",
+            fmt_duration(now() - ms(600))
+        );
     });
 }
 
+/// contract: "Runs three fetches **at the same time** with `tokio::join!` and returns their results in the order of `ids`."
+/// contract: "All three start at once, so the total time is that of the *slowest*"
 #[test]
 fn fetch_with_join_runs_three_one_second_fetches_in_one_second() {
     testkit::run(|| async {
@@ -138,6 +167,7 @@ fn fetch_with_join_runs_three_one_second_fetches_in_one_second() {
     });
 }
 
+/// contract: "Every fetch is spawned before any is awaited, so all of them start at once and the total time is that of the slowest."
 #[test]
 fn fetch_with_spawn_starts_every_fetch_at_once() {
     testkit::run(|| async {
@@ -164,6 +194,7 @@ fn fetch_with_spawn_starts_every_fetch_at_once() {
     });
 }
 
+/// contract: "returns the results in the order of `ids` — not the order in which they finished"
 #[test]
 fn fetch_with_spawn_returns_results_in_input_order_not_completion_order() {
     testkit::run(|| async {
@@ -178,6 +209,8 @@ fn fetch_with_spawn_returns_results_in_input_order_not_completion_order() {
     });
 }
 
+/// contract: "Runs every fetch as **a task of its own** (`tokio::spawn`)"
+/// contract: "Spawned tasks are run by the runtime, not by the caller: once spawned, the fetches make progress even while nobody is polling `fetch_with_spawn`'s future."
 #[test]
 fn spawned_fetches_make_progress_while_nobody_awaits_them() {
     testkit::run(|| async {
@@ -222,6 +255,8 @@ fn spawned_fetches_make_progress_while_nobody_awaits_them() {
     });
 }
 
+/// contract: "Like [`fetch_with_join`] for any number of ids: runs all the fetches at once in the current task and returns their results in the order of `ids`."
+/// contract: "An empty `ids` gives an empty `Vec` at once."
 #[test]
 fn fetch_all_runs_any_number_of_fetches_at_once() {
     testkit::run(|| async {
@@ -243,6 +278,137 @@ fn fetch_all_runs_any_number_of_fetches_at_once() {
         let none = fetch_all(&[], server(&timeline, one_second)).await;
         assert!(none.is_empty(), "no ids, no results");
         assert_eq!(now(), ms(500), "fetch_all of no ids is done at once");
+    });
+}
+
+/// contract: "Nothing is spawned: `join!` polls the three futures in the current task."
+#[test]
+fn fetch_with_join_runs_the_fetches_only_while_its_caller_polls() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let mut call = spawn(fetch_with_join([1, 2, 3], server(&timeline, one_second)));
+        assert!(
+            call.poll().is_pending(),
+            "fetch_with_join cannot be done before its 1s fetches are"
+        );
+        // For five seconds nobody polls `call`: fetches that run in the caller's task stand still.
+        sleep(secs(5)).await;
+        assert_schedule(
+            &timeline,
+            &[
+                (0, "fetch 1 started"),
+                (0, "fetch 2 started"),
+                (0, "fetch 3 started"),
+            ],
+            "fetch_with_join was polled once at t=0 and not again until t=5000ms: all three \
+             fetches start at that first poll, and none may finish before the caller polls again \
+             (join! polls them in the caller's task; nothing is spawned)",
+        );
+        let results = match call.poll() {
+            Poll::Ready(results) => results,
+            Poll::Pending => panic!(
+                "fetch_with_join, polled again at t=5000ms, was still not done although its three \
+                 1s fetches were due at t=1000ms: poll all three in every poll of the caller\n{}",
+                timeline.lines().join("\n")
+            ),
+        };
+        assert_eq!(
+            results,
+            ["data 1", "data 2", "data 3"],
+            "results come in the order of `ids`"
+        );
+    });
+}
+
+/// contract: "runs all the fetches at once in the current task"
+/// contract: "Nothing is spawned, so the futures need not be `Send` or `'static`."
+#[test]
+fn fetch_all_runs_futures_that_are_neither_send_nor_static_in_the_callers_task() {
+    testkit::run(|| async {
+        // The fetches borrow `log` (not 'static) and hold an `Rc` across their wait (not Send):
+        // only code that polls them in the caller's task can take them.
+        let log: RefCell<Vec<String>> = RefCell::new(Vec::new());
+        let fetch = |id: u32| {
+            let log = &log;
+            let shared = Rc::new(id);
+            async move {
+                log.borrow_mut()
+                    .push(format!("fetch {id} started at {}", fmt_duration(now())));
+                sleep(ms(100 * u64::from(*shared))).await;
+                log.borrow_mut()
+                    .push(format!("fetch {id} done at {}", fmt_duration(now())));
+                format!("data {shared}")
+            }
+        };
+        let mut call = spawn(fetch_all(&[2, 1], fetch));
+        assert!(
+            call.poll().is_pending(),
+            "fetch_all cannot be done before its 100ms and 200ms fetches are"
+        );
+        sleep(secs(1)).await;
+        assert_eq!(
+            log.borrow().clone(),
+            ["fetch 2 started at 0ms", "fetch 1 started at 0ms"],
+            "fetch_all was polled once at t=0 and not again until t=1000ms: both fetches start \
+             at that first poll, and neither may finish before the caller polls again (they run \
+             in the caller's task; nothing is spawned)"
+        );
+        let results = match call.poll() {
+            Poll::Ready(results) => results,
+            Poll::Pending => panic!(
+                "fetch_all, polled again at t=1000ms, was still not done although its fetches \
+                 were due at t=100ms and t=200ms: poll every fetch in every poll of the caller"
+            ),
+        };
+        assert_eq!(
+            results,
+            ["data 2", "data 1"],
+            "results come in the order of `ids`"
+        );
+    });
+}
+
+/// contract: "A fetch that panics makes `fetch_with_spawn` panic."
+#[test]
+fn fetch_with_spawn_panics_when_a_fetch_panics() {
+    testkit::run(|| async {
+        let fetch = |id: u32| -> FetchFuture {
+            Box::pin(async move {
+                // The failing fetch is the slowest, so no other fetch is left running after it.
+                sleep(ms(100 * u64::from(id))).await;
+                assert!(
+                    id != 3,
+                    "fetch 3 failed (on purpose: the test's fetch panics)"
+                );
+                format!("data {id}")
+            })
+        };
+        let call = testkit::spawn(async move { fetch_with_spawn(&[1, 3, 2], fetch).await });
+        let outcome = call.await;
+        match outcome {
+            Ok(results) => panic!(
+                "fetch_with_spawn returned {results:?} although fetch 3 panicked: a JoinHandle \
+                 that resolves to Err(JoinError) means the task panicked — re-raise it (e.g. \
+                 std::panic::resume_unwind(err.into_panic())) instead of skipping the result"
+            ),
+            Err(err) if err.is_cancelled() => {
+                panic!("the task running fetch_with_spawn was cancelled, not panicked: {err}")
+            }
+            Err(err) => {
+                // Any panic will do, unless it is the untouched stub's `todo!()`: raise that one
+                // again, so it is reported as "not implemented yet".
+                let payload = err.into_panic();
+                let stub = payload
+                    .downcast_ref::<String>()
+                    .is_some_and(|m| m.contains("not yet implemented"))
+                    || payload
+                        .downcast_ref::<&str>()
+                        .is_some_and(|m| m.contains("not yet implemented"));
+                if stub {
+                    std::panic::resume_unwind(payload);
+                }
+            }
+        }
     });
 }
 
@@ -268,6 +434,10 @@ impl<F: Future> Future for CountPolls<F> {
     }
 }
 
+/// contract: "A future that is not ready the first `n` times it is polled, and completes the time after."
+/// contract: "`Countdown::new(n)` returns `Poll::Pending` on its first `n` polls and `Poll::Ready(())` on poll `n + 1`; `Countdown::new(0)` is ready at its first poll."
+/// contract: "A countdown that returns `Pending` `n` times before it is ready."
+/// contract: "Counts down by one on each poll"
 #[test]
 fn countdown_is_pending_n_times_then_ready() {
     testkit::run(|| async {
@@ -290,6 +460,7 @@ fn countdown_is_pending_n_times_then_ready() {
     });
 }
 
+/// contract: "Every time it returns `Pending` it first wakes its task (`cx.waker().wake_by_ref()`), so the executor polls it again soon."
 #[test]
 fn countdown_wakes_its_task_every_time_it_returns_pending() {
     testkit::run(|| async {
@@ -312,6 +483,7 @@ fn countdown_wakes_its_task_every_time_it_returns_pending() {
     });
 }
 
+/// contract: "It waits for nothing else: awaited on a runtime it completes after `n` trips through the scheduler, without any time passing."
 #[test]
 fn awaiting_a_countdown_on_the_runtime_takes_no_time() {
     testkit::run(|| async {
@@ -336,6 +508,10 @@ fn awaiting_a_countdown_on_the_runtime_takes_no_time() {
 // 3. Delay: a timer future built on tokio's Sleep
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "A future that completes at an instant of tokio's clock"
+/// contract: "`Delay::until(deadline)` completes at exactly `deadline`"
+/// contract: "It runs on tokio's clock (`tokio::time::Instant`), so it works on the paused clock of the tests."
+/// contract: "A delay that completes at `deadline`."
 #[test]
 fn delay_completes_at_exactly_its_deadline() {
     testkit::run(|| async {
@@ -355,6 +531,8 @@ fn delay_completes_at_exactly_its_deadline() {
     });
 }
 
+/// contract: "Before the deadline `poll` returns `Pending`, and the task is woken once, at the deadline — not earlier, and not over and over in a busy loop."
+/// contract: "`Pending` until the deadline, then `Ready(())`"
 #[test]
 fn delay_is_pending_until_its_deadline_and_wakes_its_task_then() {
     testkit::run(|| async {
@@ -393,6 +571,9 @@ fn delay_is_pending_until_its_deadline_and_wakes_its_task_then() {
     });
 }
 
+/// contract: "`Delay::after(duration)` completes `duration` after it was **created** (not after its first poll)."
+/// contract: "A delay that completes `duration` after now (the moment `after` is called)."
+/// contract: "The instant at which this delay completes."
 #[test]
 fn delay_after_counts_from_its_creation_not_from_its_first_poll() {
     testkit::run(|| async {
@@ -415,6 +596,7 @@ fn delay_after_counts_from_its_creation_not_from_its_first_poll() {
     });
 }
 
+/// contract: "A deadline that has already passed makes it ready at its first poll."
 #[test]
 fn delay_with_a_deadline_in_the_past_is_ready_at_its_first_poll() {
     testkit::run(|| async {
@@ -476,6 +658,8 @@ impl<F: Future> Future for PanicsIfPolledWhenDone<F> {
     }
 }
 
+/// contract: "Runs `a` and `b` at the same time in the current task and returns both outputs, `(a, b)`, once both have finished"
+/// contract: "Both start at once, and the call returns when the slower one finishes."
 #[test]
 fn join_both_runs_the_two_futures_at_once_and_returns_both_outputs() {
     testkit::run(|| async {
@@ -508,6 +692,7 @@ fn join_both_runs_the_two_futures_at_once_and_returns_both_outputs() {
     });
 }
 
+/// contract: "A future that has finished is never polled again (polling a finished future may panic): keep its output until the other one is done."
 #[test]
 fn join_both_never_polls_a_finished_future_again() {
     testkit::run(|| async {
@@ -544,6 +729,8 @@ fn join_both_never_polls_a_finished_future_again() {
     });
 }
 
+/// contract: "calls `report(elapsed)` every `every`: at `every`, `2 × every`, … after the call, with the time since the call, for as long as the work is not done."
+/// contract: "The work is started once and polled until it is done: it is never restarted, and never dropped before it finishes."
 #[test]
 fn with_progress_reports_at_every_interval_until_the_work_is_done() {
     testkit::run(|| async {
@@ -578,6 +765,8 @@ fn with_progress_reports_at_every_interval_until_the_work_is_done() {
     });
 }
 
+/// contract: "Returns the work's output the moment it finishes, not at the next report."
+/// contract: "Work that finishes before `every` gets no report at all."
 #[test]
 fn with_progress_returns_the_moment_the_work_finishes() {
     testkit::run(|| async {
@@ -605,6 +794,34 @@ fn with_progress_returns_the_moment_the_work_finishes() {
             ],
             "with_progress must return the instant the work finishes (t=250ms), not at the next \
              report; work shorter than `every` (the second call, 50ms) gets no report at all",
+        );
+    });
+}
+
+/// contract: "A report due at the very instant the work finishes may be made or skipped."
+#[test]
+fn with_progress_may_make_or_skip_a_report_due_as_the_work_finishes() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let reports = timeline.clone();
+        let output = with_progress(after(ms(300), "done"), ms(100), move |elapsed| {
+            reports.record(format!("report {}", fmt_duration(elapsed)));
+        })
+        .await;
+        timeline.record(format!("returned {output}"));
+        let mut observed = timeline.lines();
+        // The one case the contract leaves open: the report due at t=300ms, with the work.
+        observed.retain(|line| line != &testkit::at(300, "report 300ms"));
+        assert_eq!(
+            observed,
+            [
+                testkit::at(100, "report 100ms"),
+                testkit::at(200, "report 200ms"),
+                testkit::at(300, "returned done"),
+            ],
+            "300ms of work reported every 100ms: reports at 100 and 200ms, then the work's output \
+             at t=300ms (a report at t=300ms, as the work finishes, may be made or skipped, once \
+             and before returning); nothing may be late or repeated",
         );
     });
 }
