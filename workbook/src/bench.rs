@@ -309,29 +309,8 @@ pub fn feedback_latency(
         );
         first = Some(d);
     }
-    // The anchors: the best existing workbooks, timed the same way on this kind of machine
-    // (issue 7): 100-exercises-to-learn-rust's `cargo test` on its first async exercise (0.40 s)
-    // and its `wr check` (0.65 s), rustlings' `run` (0.86 s), a one-crate tokio exercise built
-    // from nothing (15.5 s).
-    let ratio = |label: &str, d: Option<Duration>, anchor: f64| {
-        d.map(|d| format!("{label} ×{:.2} of {anchor} s", d.as_secs_f64() / anchor))
-    };
-    let ratios: Vec<String> = [
-        ratio("`cargo test -p`", Some(test), 0.40),
-        ratio("finished", finished, 0.40),
-        ratio("after an edit", finished_edit, 0.40),
-        ratio("`cargo wb check`", Some(check), 0.65),
-        ratio("`cargo wb check`", Some(check), 0.86),
-        ratio("first feedback", first, 15.5),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    println!(
-        "\nratios to the anchors (< 1: faster; 0.40 s: 100-exercises-to-learn-rust's `cargo test`, \
-         0.65 s: its `wr check`, 0.86 s: rustlings' `run`, 15.5 s: a first build): {}",
-        ratios.join(", ")
-    );
+    // The comparison with the anchor workbook is measured in the same run, beside this one
+    // (`latency_vs_anchor`): figures measured on another day are not a comparison.
     let secs_of = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
     Ok(serde_json::json!({
         "exercise": exercise.name,
@@ -377,7 +356,6 @@ impl Drop for TempDir {
 /// configuration, so it builds into a target directory of its own (warmed first), and the
 /// learner's build is never touched.
 fn link_time(root: &Path, exercise: &Exercise, rounds: usize) -> Result<Option<Duration>, String> {
-    use std::os::unix::fs::PermissionsExt;
     let works = |program: &str, arg: &str| {
         Command::new(program)
             .arg(arg)
@@ -393,24 +371,9 @@ fn link_time(root: &Path, exercise: &Exercise, rounds: usize) -> Result<Option<D
     };
     let dir = TempDir::new("link")?;
     let log = dir.0.join("links.log");
-    let script = dir.0.join("link-timed");
     // The log's path comes through the environment (rustc passes its own on to the linker),
     // so no path needs quoting inside the script.
-    std::fs::write(
-        &script,
-        "#!/bin/sh\n\
-         start=$(date +%s%N)\n\
-         cc \"$@\"\n\
-         status=$?\n\
-         end=$(date +%s%N)\n\
-         out=; prev=\n\
-         for a in \"$@\"; do [ \"$prev\" = -o ] && out=\"$a\"; prev=\"$a\"; done\n\
-         echo \"$((end - start)) $out\" >> \"$WB_BENCH_LINK_LOG\"\n\
-         exit $status\n",
-    )
-    .map_err(|e| e.to_string())?;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| e.to_string())?;
+    let script = link_wrapper(&dir.0)?;
     let linker_var = format!(
         "CARGO_TARGET_{}_LINKER",
         host.to_uppercase().replace(['-', '.'], "_")
@@ -719,5 +682,376 @@ pub fn class_grading(
         "no_sandbox": {
             "runs": without.len(), "total_s": o_total.as_secs_f64(), "build_s": o_build.as_secs_f64(), "run_s": o_run.as_secs_f64(),
         }}),
+    )
+}
+
+/// The anchor's crate: the best existing workbook's first async exercise, in its shape (issue
+/// 13): an echo server with `anyhow`, one `#[tokio::test]` over loopback, tokio "full", a plain
+/// `cargo test`. Generated afresh in every run, beside ours.
+const ANCHOR_MANIFEST: &str = r#"[package]
+name = "anchor_echo"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+anyhow = "1"
+tokio = { version = "1", features = ["full"] }
+"#;
+
+const ANCHOR_LIB: &str = r#"use tokio::net::TcpListener;
+
+/// Echoes every byte back to each client, one client at a time.
+pub async fn echo(listener: TcpListener) -> Result<(), anyhow::Error> {
+    loop {
+        let (mut socket, _) = listener.accept().await?;
+        let (mut reader, mut writer) = socket.split();
+        tokio::io::copy(&mut reader, &mut writer).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn test_echo() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(echo(listener));
+        let requests = vec!["hello", "world", "foo", "bar"];
+        for request in requests {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (mut reader, mut writer) = socket.split();
+            writer.write_all(request.as_bytes()).await.unwrap();
+            writer.shutdown().await.unwrap();
+            let mut buf = Vec::with_capacity(request.len());
+            reader.read_to_end(&mut buf).await.unwrap();
+            assert_eq!(&buf, request.as_bytes(), "the server echoes {request:?}");
+        }
+    }
+}
+"#;
+
+/// One side of the latency comparison: a crate a learner saves and tests.
+struct Side {
+    label: String,
+    /// Where cargo runs.
+    dir: PathBuf,
+    /// `-p <package>` for our workspace; empty for the anchor (its only package).
+    package: Vec<String>,
+    /// The file a save rewrites.
+    file: PathBuf,
+    /// The anchor builds into its own target dir; ours into the learner's (inherited).
+    target: Option<PathBuf>,
+    /// Cargo flags every command of this side takes (the anchor resolves offline).
+    flags: Vec<String>,
+    /// The test executables `cargo test` runs (found after the warm-up).
+    exes: Vec<PathBuf>,
+}
+
+/// The medians of one side, and the split of a save-to-feedback into its parts.
+#[derive(Default)]
+struct Split {
+    total: Vec<Duration>,
+    noop: Vec<Duration>,
+    lib: Vec<Duration>,
+    build: Vec<Duration>,
+    link: Vec<Duration>,
+    run: Vec<Duration>,
+}
+
+impl Side {
+    fn cargo(&self, args: &[&str]) -> Command {
+        let mut c = cargo();
+        c.current_dir(&self.dir)
+            .args(args)
+            .args(&self.flags)
+            .args(&self.package)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(target) = &self.target {
+            c.env("CARGO_TARGET_DIR", target);
+        }
+        c
+    }
+
+    /// Times `command`; a failure is an error (every test of both sides passes).
+    fn timed(&self, mut command: Command, what: &str) -> Result<Duration, String> {
+        let started = Instant::now();
+        let status = command.status().map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        if !status.success() {
+            return Err(format!("{}: `{what}` failed ({status})", self.label));
+        }
+        Ok(took)
+    }
+
+    /// The test executables `cargo test` runs here (built, not run).
+    fn executables(&self) -> Result<Vec<PathBuf>, String> {
+        let mut c = self.cargo(&["test", "--no-run", "-q", "--message-format", "json"]);
+        c.stdout(std::process::Stdio::piped());
+        let out = c.output().map_err(|e| e.to_string())?;
+        let found: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["profile"]["test"] == true)
+            .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .collect();
+        if found.is_empty() {
+            return Err(format!("{}: no test executable was built", self.label));
+        }
+        Ok(found)
+    }
+
+    /// How long the linker takes for the biggest test binary after a save. The unit is rebuilt
+    /// with `cargo rustc … -C linker=<a timing wrapper around cc>`: the linker is an untracked
+    /// option, so the same target dir, dependencies and incremental cache serve, and only that
+    /// unit's link goes through the wrapper.
+    fn link(&self, unit: &[&str], wrapper: &Path, log: &Path) -> Result<Duration, String> {
+        std::fs::write(log, "").map_err(|e| e.to_string())?;
+        save(&self.file)?;
+        let mut args = vec!["rustc", "-q", "--profile", "test"];
+        args.extend_from_slice(unit);
+        let mut c = self.cargo(&args);
+        c.arg("--")
+            .arg("-C")
+            .arg(format!("linker={}", wrapper.display()))
+            .env("WB_BENCH_LINK_LOG", log);
+        self.timed(c, "cargo rustc (timed link)")?;
+        let logged = std::fs::read_to_string(log).map_err(|e| e.to_string())?;
+        logged
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter_map(|(ns, out)| Some((ns.parse::<u64>().ok()?, out)))
+            .max_by_key(|(_, out)| std::fs::metadata(out).map(|m| m.len()).unwrap_or(0))
+            .map(|(ns, _)| Duration::from_nanos(ns))
+            .ok_or_else(|| format!("{}: the linker wrapper logged nothing", self.label))
+    }
+
+    /// One round: a save, then each way of hearing back.
+    fn round(
+        &self,
+        split: &mut Split,
+        unit: &[&str],
+        wrapper: &Path,
+        log: &Path,
+    ) -> Result<(), String> {
+        save(&self.file)?;
+        split
+            .total
+            .push(self.timed(self.cargo(&["test", "-q"]), "cargo test")?);
+        split.noop.push(self.timed(
+            self.cargo(&["test", "-q", "--no-run"]),
+            "cargo test --no-run (nothing changed)",
+        )?);
+        save(&self.file)?;
+        split
+            .lib
+            .push(self.timed(self.cargo(&["build", "-q", "--lib"]), "cargo build --lib")?);
+        save(&self.file)?;
+        split.build.push(self.timed(
+            self.cargo(&["test", "-q", "--no-run"]),
+            "cargo test --no-run",
+        )?);
+        let started = Instant::now();
+        for exe in &self.exes {
+            let mut c = Command::new(exe);
+            c.arg("-q")
+                .env_remove("RUST_BACKTRACE")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let status = c.status().map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!("{}: {} failed", self.label, exe.display()));
+            }
+        }
+        split.run.push(started.elapsed());
+        split.link.push(self.link(unit, wrapper, log)?);
+        // Building with other rustc arguments leaves the unit's incremental state cold for the
+        // next ordinary build (the next round's `cargo test` was ~1 s slower after it): one
+        // ordinary build, untimed, puts it back.
+        save(&self.file)?;
+        self.timed(
+            self.cargo(&["test", "-q", "--no-run"]),
+            "cargo test --no-run",
+        )?;
+        Ok(())
+    }
+}
+
+/// Writes the anchor crate into `dir`, with our lock file so that it resolves the same tokio.
+fn write_anchor(root: &Path, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("Cargo.toml"), ANCHOR_MANIFEST).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("src").join("lib.rs"), ANCHOR_LIB).map_err(|e| e.to_string())?;
+    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A shell script that runs `cc` as rustc would and logs how long it took and what it wrote.
+fn link_wrapper(dir: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("link-timed");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n\
+         start=$(date +%s%N)\n\
+         cc \"$@\"\n\
+         status=$?\n\
+         end=$(date +%s%N)\n\
+         out=; prev=\n\
+         for a in \"$@\"; do [ \"$prev\" = -o ] && out=\"$a\"; prev=\"$a\"; done\n\
+         echo \"$((end - start)) $out\" >> \"$WB_BENCH_LINK_LOG\"\n\
+         exit $status\n",
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    Ok(script)
+}
+
+/// Save-to-feedback of a finished exercise (its reference package: the full hidden suite, every
+/// test passing) against the anchor's, in the same run, alternating, with the split.
+pub fn latency_vs_anchor(
+    root: &Path,
+    exercise: &Exercise,
+    rounds: usize,
+    our_config: &[String],
+) -> Result<serde_json::Value, String> {
+    println!(
+        "\n## Save-to-feedback against the anchor ({}, finished; median of {rounds}, alternating)\n",
+        exercise.name
+    );
+    let scratch = TempDir::new("anchor")?;
+    // The anchor is written afresh every run and keeps a target dir of its own beside it: its
+    // dependency build (a minute on two cores) is paid once, not every run. Outside the repository,
+    // so that none of our `.cargo/config.toml` applies to it: it is built as its own workbook is.
+    let bench_dir = std::env::temp_dir().join("wb-bench-anchor");
+    let anchor_dir = bench_dir.join("anchor_echo");
+    write_anchor(root, &anchor_dir)?;
+    let wrapper = link_wrapper(&scratch.0)?;
+    let log = scratch.0.join("links.log");
+    let mut ours = Side {
+        label: format!("{}_solution", exercise.name),
+        dir: root.to_path_buf(),
+        package: vec!["-p".into(), format!("{}_solution", exercise.name)],
+        file: biggest_module(&exercise.solution_dir().join("src"))?,
+        target: None,
+        flags: our_config
+            .iter()
+            .flat_map(|c| ["--config".to_owned(), c.clone()])
+            .collect(),
+        exes: vec![],
+    };
+    let mut anchor = Side {
+        label: "anchor_echo".into(),
+        file: anchor_dir.join("src").join("lib.rs"),
+        dir: anchor_dir,
+        package: vec![],
+        target: Some(bench_dir.join("anchor-target")),
+        // Our lock pins tokio; anyhow (not in it) comes from the local registry cache.
+        flags: vec!["--offline".into()],
+        exes: vec![],
+    };
+    let suite = exercise.name.clone();
+    let our_unit = ["--test", suite.as_str()];
+    let anchor_unit = ["--lib"];
+    // Warm up: each side built and run once (the anchor's first run builds its dependencies).
+    anchor.timed(anchor.cargo(&["test", "-q"]), "cargo test (warm-up)")?;
+    ours.timed(ours.cargo(&["test", "-q"]), "cargo test (warm-up)")?;
+    anchor.exes = anchor.executables()?;
+    ours.exes = ours.executables()?;
+    let (mut a, mut o) = (Split::default(), Split::default());
+    // The CLI's check runs the exercise's own package, whose stub every learner starts from: the
+    // same hidden suite, failing (the finished state lives in the reference package).
+    let stub_file = exercise.stub_dir().join("src").join("lib.rs");
+    let wb_check = || {
+        let mut c = cargo();
+        c.current_dir(root)
+            .args(["wb", "check", &exercise.name])
+            .env_remove("RUST_BACKTRACE")
+            .env("WORKBOOK_STATE_DIR", &scratch.0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let _ = wb_check().status();
+    if !our_config.is_empty() {
+        println!(
+            "our side with `--config {}`\n",
+            our_config.join("` `--config ")
+        );
+    }
+    let mut check = Vec::new();
+    for round in 0..rounds {
+        // Alternate which side goes first, so neither always runs on a cache the other warmed.
+        if round % 2 == 0 {
+            anchor.round(&mut a, &anchor_unit, &wrapper, &log)?;
+            ours.round(&mut o, &our_unit, &wrapper, &log)?;
+        } else {
+            ours.round(&mut o, &our_unit, &wrapper, &log)?;
+            anchor.round(&mut a, &anchor_unit, &wrapper, &log)?;
+        }
+        save(&stub_file)?;
+        let started = Instant::now();
+        wb_check().status().map_err(|e| e.to_string())?;
+        check.push(started.elapsed());
+    }
+    let check = median(check);
+    let rows = |s: Split| {
+        let (total, noop, lib, build, link, run) = (
+            median(s.total),
+            median(s.noop),
+            median(s.lib),
+            median(s.build),
+            median(s.link),
+            median(s.run),
+        );
+        // The parts: cargo's own work (a no-op), the library, the test binaries' compile (the
+        // rest of `--no-run`), their link, running them, and what `cargo test` adds (doc-tests).
+        let lib_only = lib.saturating_sub(noop);
+        let suite_compile = build.saturating_sub(lib).saturating_sub(link);
+        let rest = total.saturating_sub(build).saturating_sub(run);
+        [total, noop, lib_only, suite_compile, link, run, rest]
+    };
+    let (a, o) = (rows(a), rows(o));
+    let names = [
+        "save → `cargo test` result",
+        "— cargo's own work (a no-op `cargo test --no-run`)",
+        "— compiling the library (`cargo build --lib` − no-op)",
+        "— compiling the test binaries (`--no-run` − `--lib` − link)",
+        "— linking the biggest test binary",
+        "— running the test binaries",
+        "— the rest of `cargo test` (doc-tests, printing)",
+    ];
+    println!(
+        "| | {} | anchor_echo | ratio |\n|---|---|---|---|",
+        ours.label
+    );
+    let mut json = Vec::new();
+    for ((name, o), a) in names.iter().zip(o).zip(a) {
+        // A part the anchor spends (next to) nothing on has no meaningful ratio.
+        let ratio = if a >= Duration::from_millis(5) {
+            format!("×{:.2}", o.as_secs_f64() / a.as_secs_f64())
+        } else {
+            "—".to_owned()
+        };
+        println!("| {name} | {} | {} | {ratio} |", secs(o), secs(a));
+        json.push(serde_json::json!({"part": name, "ours_s": o.as_secs_f64(), "anchor_s": a.as_secs_f64()}));
+    }
+    println!(
+        "| `cargo wb check {}` after a save of the stub (cargo run, then one cargo test) | {} | — | ×{:.2} |",
+        exercise.name,
+        secs(check),
+        check.as_secs_f64() / a[0].as_secs_f64().max(1e-9)
+    );
+    let ratio = o[0].as_secs_f64() / a[0].as_secs_f64().max(1e-9);
+    println!("\nsave-to-feedback ratio, ours / anchor: ×{ratio:.2} (goal ≤ 1.0)");
+    Ok(
+        serde_json::json!({"exercise": exercise.name, "rounds": rounds, "ratio": ratio, "parts": json,
+        "cli_check_s": check.as_secs_f64()}),
     )
 }

@@ -167,6 +167,14 @@ enum Command {
         /// Write the numbers as JSON here
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Only these parts: grading, loop (the feedback loop in detail), latency (save to
+        /// feedback against the anchor crate, in the same run; a minute or two), class
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// With `latency`: a cargo `--config` for our side only (repeat it), to try a lever
+        /// against the same anchor, e.g. `--our-config 'profile.dev.codegen-units=256'`
+        #[arg(long)]
+        our_config: Vec<String>,
     },
     /// Instructors: write the student edition (no solutions, no hidden tests) into a new directory
     ExportStudent { dest: PathBuf },
@@ -367,17 +375,38 @@ fn main() -> ExitCode {
             class_exercises,
             real_baseline,
             json,
+            only,
+            our_config,
         } => (|| -> Result<bool, String> {
             let ex = exercises::find(&root, &exercise)?;
-            let speed = workbook::bench::grading_speed(&root, &real_baseline)?;
-            let latency = workbook::bench::feedback_latency(&root, &ex, rounds, first_time)?;
-            let class = if class > 0 {
+            let parts = ["grading", "loop", "latency", "class"];
+            if let Some(bad) = only.iter().find(|p| !parts.contains(&p.as_str())) {
+                return Err(format!("--only {bad}: the parts are {}", parts.join(", ")));
+            }
+            let part = |name: &str| only.is_empty() || only.iter().any(|p| p == name);
+            let null = serde_json::Value::Null;
+            let speed = if part("grading") {
+                workbook::bench::grading_speed(&root, &real_baseline)?
+            } else {
+                null.clone()
+            };
+            let latency = if part("loop") {
+                workbook::bench::feedback_latency(&root, &ex, rounds, first_time)?
+            } else {
+                null.clone()
+            };
+            let anchor = if part("latency") {
+                workbook::bench::latency_vs_anchor(&root, &ex, rounds, &our_config)?
+            } else {
+                null.clone()
+            };
+            let class = if class > 0 && part("class") {
                 workbook::bench::class_grading(&root, class, naive, &class_exercises)?
             } else {
                 serde_json::Value::Null
             };
             if let Some(path) = json {
-                let all = serde_json::json!({"grading_speed": speed, "feedback_latency": latency, "class_grading": class});
+                let all = serde_json::json!({"grading_speed": speed, "feedback_latency": latency, "latency_vs_anchor": anchor, "class_grading": class});
                 write(
                     &path,
                     &serde_json::to_string_pretty(&all).unwrap_or_default(),
