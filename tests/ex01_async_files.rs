@@ -11,6 +11,21 @@
 //!   clock while it works, so the tests on real temporary directories assert results only:
 //!   the async summary equals the synchronous program's; and two FIFO tests show that reading
 //!   never blocks the runtime thread and never reads a line that does not end.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "One entry of a directory listing." — the heading of `Entry`; its fields' docs state the rules
+//! not a rule: "A file system, as the async program needs it." — the heading of `Fs`; its methods' docs state the rules
+//! not a rule: "`Clone + Send + Sync + 'static` so that you can move a clone" — why the trait has those bounds, which the compiler checks
+//! not a rule: "A file open for reading, buffered." — what the associated type is, which its bounds (checked by the compiler) say
+//! not a rule: "A file open for writing." — what the associated type is, which its bounds (checked by the compiler) say
+//! not a rule: "`tokio::fs` does not make the disk asynchronous" — how tokio::fs works, not a behaviour of the code
+//! not a rule: "How to summarise a tree of log files." — the heading of `Options`; its fields' docs state the rules
+//! not a rule: "The synchronous program opens one at a time." — about the given synchronous program, for comparison
+//! not a rule: "The summary of a tree of files." — the heading of `Summary`; its fields' docs state the rules
+//! not a rule: "ranking the words of a whole tree is not" — advice no test can check: ranking costs the same order of time as merging the counts, which the reference does on the executor, so wall time cannot tell them apart (measured on 2 loaded cores: the reference's own map resize at 57 000 words held the executor 50–130 ms, ranking 100 000 words about twice that)
+//! not a rule: "CPU work worth keeping off the async executor" — the same advice, on `top_words`
 
 use ex01_async_files::*;
 use pretty_assertions::assert_eq;
@@ -538,6 +553,8 @@ fn show_events(fs: &VirtualFs) -> String {
 // Concurrency: at most max_open files at once, and no slot left idle
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "up to `options.max_open` files are open at once, never more"
+/// contract: "The file counts as open until the reader is dropped."
 #[test]
 fn files_are_read_concurrently_but_never_more_than_max_open_at_once() {
     testkit::run(|| async {
@@ -573,6 +590,7 @@ fn files_are_read_concurrently_but_never_more_than_max_open_at_once() {
     });
 }
 
+/// contract: "up to `options.max_open` files are open at once, never more"
 #[test]
 fn eight_files_of_100ms_with_max_open_4_are_summarised_in_200ms() {
     testkit::run(|| async {
@@ -598,6 +616,7 @@ fn eight_files_of_100ms_with_max_open_4_are_summarised_in_200ms() {
     });
 }
 
+/// contract: "up to `options.max_open` files are open at once, never more"
 #[test]
 fn with_max_open_1_the_files_are_read_one_after_another() {
     testkit::run(|| async {
@@ -620,6 +639,7 @@ fn with_max_open_1_the_files_are_read_one_after_another() {
     });
 }
 
+/// contract: "as soon as one is done the next is opened (a sliding window, not batches)"
 #[test]
 fn a_new_file_is_opened_as_soon_as_one_finishes() {
     testkit::run(|| async {
@@ -670,27 +690,107 @@ fn a_new_file_is_opened_as_soon_as_one_finishes() {
     });
 }
 
+/// contract: "The most files open at once; 0 counts as 1."
+#[test]
+fn files_are_read_one_at_a_time_when_max_open_is_0() {
+    testkit::run(|| async {
+        let fs = VirtualFs::new();
+        for i in 1..=3 {
+            fs.slow_file(&format!("logs/{i}.log"), "INFO ok\n", ms(100));
+        }
+        let summary = summarise_logs(&fs, &options(0)).await;
+        assert_eq!(
+            fs.gauge().peak(),
+            1,
+            "max_open = 0 counts as 1: one open file at a time\n    {}",
+            show_events(&fs)
+        );
+        assert_eq!(
+            summary.files.len(),
+            3,
+            "max_open = 0 counts as 1, so every file is still read (a limit of 0 — \
+             buffer_unordered(0), Semaphore::new(0) — waits forever): use max_open.max(1)"
+        );
+        assert_eq!(
+            now(),
+            ms(300),
+            "3 files of 100ms, one at a time, take 300ms"
+        );
+    });
+}
+
+/// contract: "8 files at once, lines up to 64 KiB, the top 10 words."
+#[test]
+fn files_are_read_8_at_once_with_the_default_options() {
+    testkit::run(|| async {
+        let fs = VirtualFs::new();
+        // w0 twice, w1 three times, … w9 eleven times: the ten most frequent words.
+        for k in 0..10 {
+            let text = format!("w{k} ").repeat(k + 2) + "\n";
+            fs.slow_file(&format!("logs/{k}.log"), text, ms(100));
+        }
+        let limit = 64 * 1024;
+        fs.slow_file("logs/exact.log", "a".repeat(limit) + "\n", ms(100))
+            .slow_file("logs/over.log", "b".repeat(limit + 1) + "\n", ms(100));
+        let summary = summarise_logs(&fs, &Options::default()).await;
+        assert_eq!(
+            fs.gauge().peak(),
+            8,
+            "Options::default() allows 8 files open at once, and 12 were waiting\n    {}",
+            show_events(&fs)
+        );
+        assert_eq!(
+            summary.errors,
+            vec![failed("over.log", Problem::LineTooLong { line: 1 })],
+            "Options::default() allows lines up to 64 KiB: a line of 65536 bytes is fine, one of \
+             65537 is too long"
+        );
+        let top: Vec<String> = summary.top_words.iter().map(|(w, _)| w.clone()).collect();
+        assert_eq!(
+            top,
+            ["w9", "w8", "w7", "w6", "w5", "w4", "w3", "w2", "w1", "w0"],
+            "Options::default() lists the top 10 words (here w9 ×11 down to w0 ×2; the long \
+             line's word occurs once)"
+        );
+    });
+}
+
 // ------------------------------------------------------------------------------------------------
 // Deterministic results
 // ------------------------------------------------------------------------------------------------
 
+/// Files and errors in nested folders, whose reads take `latencies` (y, b, c, z, e).
+fn tree_to_sort(latencies: [u64; 5]) -> VirtualFs {
+    let [y, b, c, z, e] = latencies.map(ms);
+    let fs = VirtualFs::new();
+    fs.slow_file("logs/a/x/y.log", "INFO one\n", y)
+        .slow_file("logs/b.log", "INFO two\n", b)
+        .slow_file("logs/c.log", "INFO three\n", c)
+        .slow_file("logs/d/z.log", "INFO four\n", z)
+        .add(
+            "logs/a/gone.log",
+            VFile::text("").open_error(io::ErrorKind::NotFound),
+        )
+        .add(
+            "logs/c2.log",
+            VFile::text("").open_error(io::ErrorKind::PermissionDenied),
+        )
+        .add("logs/e.log", VFile::text(b"\xff\n").latency(e));
+    fs
+}
+
+/// contract: "`files` and `errors` are sorted by path, whatever order the files finish in; paths are relative to `root`."
+/// contract: "The file's path relative to the root that was summarised."
+/// contract: "Relative to the root, like [`FileStats::path`]."
+/// contract: "Two runs over the same tree give equal summaries."
+/// contract: "Every file read to its end, sorted by path."
+/// contract: "Every file or directory that failed, sorted by path."
+/// contract: "Lists the entries of `dir`, in no particular order."
 #[test]
 fn results_are_sorted_by_path_whatever_order_the_files_finish_in() {
     testkit::run(|| async {
-        let fs = VirtualFs::new();
-        fs.slow_file("logs/a/x/y.log", "INFO one\n", ms(50))
-            .slow_file("logs/b.log", "INFO two\n", ms(40))
-            .slow_file("logs/c.log", "INFO three\n", ms(20))
-            .slow_file("logs/d/z.log", "INFO four\n", ms(10))
-            .add(
-                "logs/a/gone.log",
-                VFile::text("").open_error(io::ErrorKind::NotFound),
-            )
-            .add(
-                "logs/c2.log",
-                VFile::text("").open_error(io::ErrorKind::PermissionDenied),
-            )
-            .add("logs/e.log", VFile::text(b"\xff\n").latency(ms(5)));
+        // d/z.log finishes first, a/x/y.log last.
+        let fs = tree_to_sort([50, 40, 20, 10, 5]);
         let summary = summarise_logs(&fs, &options(4)).await;
         assert_eq!(
             paths_of(&summary.files),
@@ -709,6 +809,14 @@ fn results_are_sorted_by_path_whatever_order_the_files_finish_in() {
             vec!["a/gone.log", "c2.log", "e.log"],
             "Summary::errors must be sorted by path too"
         );
+        // The same tree again, its files finishing in the opposite order.
+        let again = tree_to_sort([10, 20, 40, 50, 60]);
+        assert_eq!(
+            summarise_logs(&again, &options(4)).await,
+            summary,
+            "two runs over the same tree must give equal summaries, whatever order the files \
+             finish in"
+        );
     });
 }
 
@@ -716,6 +824,9 @@ fn results_are_sorted_by_path_whatever_order_the_files_finish_in() {
 // Streaming and bounded memory
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "each file is read line by line, never whole."
+/// contract: "A line longer than `options.max_line_len` ends its file with [`crate::Problem::LineTooLong`] without being read to its end, so memory stays bounded whatever the files hold."
+/// contract: "so no line longer than this is ever held in memory"
 #[test]
 fn a_line_that_never_ends_is_not_read_to_the_end() {
     static A: [u8; 4096] = [b'a'; 4096];
@@ -762,6 +873,17 @@ fn a_line_that_never_ends_is_not_read_to_the_end() {
     });
 }
 
+/// contract: "The longest line allowed, in bytes, not counting the `\n` that ends it."
+/// contract: "A longer line is a [`Problem::LineTooLong`] for its file"
+/// contract: "Lines: each `\n` ends one, and text after the last `\n` is one more."
+/// contract: "The size of the file in bytes, line endings included."
+/// contract: "Lines that contain `ERROR`."
+/// contract: "Line `line` (counted from 1) is longer than [`Options::max_line_len`]."
+/// contract: "The running counts of one file, fed one line at a time."
+/// contract: "Nothing counted yet."
+/// contract: "Counts one line."
+/// contract: "`raw` is the line as read, with its `\n` if it has one (the last line of a file may not)."
+/// contract: "Lines counted so far."
 #[test]
 fn lines_bytes_and_the_line_limit_are_counted_exactly() {
     testkit::run(|| async {
@@ -804,6 +926,13 @@ fn lines_bytes_and_the_line_limit_are_counted_exactly() {
 // Errors per file
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "a file or subdirectory that fails (missing, permission denied, vanished since it was listed, a read error, invalid UTF-8, a line too long) becomes one entry of [`Summary::errors`] and counts nowhere else; the other files complete."
+/// contract: "The counts of one file that was read to its end."
+/// contract: "Why a file (or a directory) could not be summarised."
+/// contract: "Listing, opening or reading failed: not found, permission denied, a read error..."
+/// contract: "A file or directory that could not be summarised, and why."
+/// contract: "What went wrong."
+/// contract: "The file counts as open until the reader is dropped."
 #[test]
 fn every_file_error_is_reported_and_the_other_files_complete() {
     testkit::run(|| async {
@@ -865,6 +994,9 @@ fn every_file_error_is_reported_and_the_other_files_complete() {
     });
 }
 
+/// contract: "A file that failed counts nowhere else: not in `files`, not in `top_words`."
+/// contract: "Line `line` (counted from 1) is not valid UTF-8."
+/// contract: "Fails, counting nothing, if the line is not UTF-8."
 #[test]
 fn a_file_that_fails_contributes_nothing_to_the_top_words() {
     testkit::run(|| async {
@@ -889,6 +1021,11 @@ fn a_file_that_fails_contributes_nothing_to_the_top_words() {
     });
 }
 
+/// contract: "How many of the most frequent words the summary lists."
+/// contract: "The most frequent words of all `files`, most frequent first, ties in alphabetical order; at most [`Options::top_words`] of them."
+/// contract: "The file's counts, and how often each word occurred in it."
+/// contract: "Adds one file's word counts to the running totals."
+/// contract: "The `k` most frequent words: most frequent first, ties in alphabetical order."
 #[test]
 fn top_words_are_counted_over_all_files() {
     testkit::run(|| async {
@@ -910,6 +1047,7 @@ fn top_words_are_counted_over_all_files() {
     });
 }
 
+/// contract: "Only a `root` that cannot be listed fails the whole call."
 #[test]
 fn a_root_that_cannot_be_listed_fails_the_whole_run() {
     testkit::run(|| async {
@@ -956,6 +1094,9 @@ fn describe(state: &State, old: &[u8], new: &[u8]) -> String {
     }
 }
 
+/// contract: "Writes `summary.render()` to `path` atomically: whoever reads `path` — during the write, after a crash, after a failure — sees the old report whole or the new report whole, never a mix."
+/// contract: "`path` itself is never opened for writing."
+/// contract: "The report, as text: totals, one line per file, one per failure, then the top words."
 #[test]
 fn write_report_replaces_the_old_report_in_one_step() {
     testkit::run(|| async {
@@ -990,6 +1131,8 @@ fn write_report_replaces_the_old_report_in_one_step() {
     });
 }
 
+/// contract: "flushed, then renamed over `path`"
+/// contract: "call `flush` (or `shutdown`) before relying on them being in the file."
 #[test]
 fn write_report_flushes_the_report_before_renaming_it() {
     testkit::run(|| async {
@@ -1013,6 +1156,7 @@ fn write_report_flushes_the_report_before_renaming_it() {
     });
 }
 
+/// contract: "The new report is written to a temporary file **in the same directory** as `path` (a rename is atomic only within one file system)"
 #[test]
 fn the_temporary_file_is_created_next_to_the_report() {
     testkit::run(|| async {
@@ -1042,6 +1186,7 @@ fn the_temporary_file_is_created_next_to_the_report() {
     });
 }
 
+/// contract: "If anything fails, the temporary file is removed (best effort), the error is returned, and the old report is untouched."
 #[test]
 fn a_failed_write_leaves_the_old_report_and_no_temporary_file() {
     testkit::run(|| async {
@@ -1079,6 +1224,8 @@ fn a_failed_write_leaves_the_old_report_and_no_temporary_file() {
     });
 }
 
+/// contract: "Summarises `root` and writes the report to `report` atomically: [`summarise`], then [`write_report`]."
+/// contract: "Returns the summary."
 #[test]
 fn run_summarises_the_tree_and_writes_its_report() {
     testkit::run(|| async {
@@ -1160,6 +1307,10 @@ fn real_files() -> Test {
     Test::new().block_limit(Duration::from_secs(5))
 }
 
+/// contract: "Summarises every file under `root`, recursively, through `fs`: the same [`Summary`] as [`crate::sync_version::summarise`] gives for the same tree."
+/// contract: "Summarises every file under `root`, recursively."
+/// contract: "Fails only if `root` itself cannot be listed; every other failure is one entry of [`Summary::errors`], and the walk goes on."
+/// contract: "The directory's path joined with the entry's name."
 #[test]
 fn on_real_files_a_small_tree_gives_exactly_the_expected_summary() {
     let dir = TempDir::new("small");
@@ -1296,6 +1447,8 @@ fn generate_tree(dir: &TempDir) {
     std::fs::create_dir_all(dir.0.join("logs/db/replica/old/none")).unwrap();
 }
 
+/// contract: "the same [`Summary`] as [`crate::sync_version::summarise`] gives for the same tree"
+/// contract: "Lines that contain `ERROR`."
 #[test]
 fn on_real_files_the_async_summary_equals_the_synchronous_one() {
     let dir = TempDir::new("generated");
@@ -1325,6 +1478,7 @@ fn on_real_files_the_async_summary_equals_the_synchronous_one() {
     });
 }
 
+/// contract: "Only a `root` that cannot be listed fails the whole call."
 #[test]
 fn on_real_files_a_missing_root_is_an_error() {
     let dir = TempDir::new("missing");
@@ -1346,6 +1500,9 @@ fn on_real_files_a_missing_root_is_an_error() {
     });
 }
 
+/// contract: "Writes `summary.render()` to `path`."
+/// contract: "The whole program: summarise `root` and write the report to `report`."
+/// contract: "Renames `from` to `to`, replacing `to` if it exists"
 #[test]
 fn on_real_files_run_writes_the_same_report_as_the_synchronous_program() {
     let dir = TempDir::new("report");
@@ -1355,9 +1512,10 @@ fn on_real_files_run_writes_the_same_report_as_the_synchronous_program() {
     let out = dir.path().join("out");
     let options = options(4);
     real_files().run(move || async move {
-        let expected = sync_version::summarise(&root, &options)
-            .expect("the sync version failed")
-            .render();
+        let sync_report = out.join("sync-report.txt");
+        sync_version::run(&root, &sync_report, &options).expect("the sync version failed");
+        let expected = std::fs::read_to_string(&sync_report).expect("the sync version's report");
+        std::fs::remove_file(&sync_report).expect("removing the sync version's report");
         let report = out.join("report.txt");
         run(&TokioFs, &root, &report, &options)
             .await
@@ -1378,6 +1536,94 @@ fn on_real_files_run_writes_the_same_report_as_the_synchronous_program() {
             "the report's directory holds the report and nothing else: the temporary file was \
              renamed, not copied"
         );
+    });
+}
+
+/// contract: "Lists the entries of `dir`, in no particular order."
+/// contract: "The directory's path joined with the entry's name."
+/// contract: "A directory (to walk into) rather than a file (to read)."
+/// contract: "A symbolic link is not a directory, even when it points at one: links are never followed into."
+#[cfg(target_os = "linux")]
+#[test]
+fn on_real_files_tokio_fs_lists_entries_with_their_paths_and_never_follows_links() {
+    let dir = TempDir::new("list");
+    dir.write("a.log", "INFO a\n");
+    dir.write("sub/b.log", "INFO b\n");
+    std::os::unix::fs::symlink(dir.path().join("sub"), dir.path().join("to-sub"))
+        .expect("a symbolic link");
+    std::os::unix::fs::symlink(dir.path().join("a.log"), dir.path().join("to-a"))
+        .expect("a symbolic link");
+    let root = dir.path();
+    real_files().run(move || async move {
+        let mut entries = TokioFs.list(&root).await.expect("TokioFs::list failed");
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let entry = |name: &str, is_dir| Entry {
+            path: root.join(name),
+            is_dir,
+        };
+        assert_eq!(
+            entries,
+            vec![
+                entry("a.log", false),
+                entry("sub", true),
+                entry("to-a", false),
+                entry("to-sub", false),
+            ],
+            "TokioFs::list gives each entry's path (the directory joined with its name) and \
+             is_dir only for a real directory: `to-sub` is a symbolic link to a directory, and \
+             links are never followed into (use the entry's file_type(), which does not follow \
+             links — not metadata() or Path::is_dir(), which do)"
+        );
+    });
+}
+
+/// contract: "Opens the file at `path` for reading."
+/// contract: "Creates the file at `path` for writing, or truncates it if it exists."
+/// contract: "Renames `from` to `to`, replacing `to` if it exists, in one step"
+/// contract: "Removes the file at `path`."
+#[test]
+fn on_real_files_tokio_fs_creates_truncates_renames_and_removes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TempDir::new("ops");
+    dir.write("old.txt", "a long old content\n");
+    dir.write("target.txt", "the file to replace\n");
+    let root = dir.path();
+    real_files().run(move || async move {
+        let old = root.join("old.txt");
+        let mut writer = TokioFs.create(&old).await.expect("TokioFs::create failed");
+        writer.write_all(b"new\n").await.expect("writing failed");
+        writer.flush().await.expect("flushing failed");
+        drop(writer);
+        let mut reader = TokioFs.open(&old).await.expect("TokioFs::open failed");
+        let mut read = String::new();
+        reader
+            .read_to_string(&mut read)
+            .await
+            .expect("reading failed");
+        assert_eq!(
+            read, "new\n",
+            "TokioFs::create of an existing file truncates it (what is left of the old content \
+             after the new one would corrupt a report), and TokioFs::open reads it back"
+        );
+        let target = root.join("target.txt");
+        TokioFs
+            .rename(&old, &target)
+            .await
+            .expect("TokioFs::rename onto an existing file failed");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap_or_default(),
+            "new\n",
+            "TokioFs::rename replaces the file at `to`"
+        );
+        assert!(
+            !old.exists(),
+            "after TokioFs::rename the file is no longer at `from`"
+        );
+        TokioFs
+            .remove_file(&target)
+            .await
+            .expect("TokioFs::remove_file failed");
+        assert!(!target.exists(), "TokioFs::remove_file removes the file");
     });
 }
 
@@ -1424,6 +1670,9 @@ fn explain_blocking(outcome: Result<testkit::Report, testkit::Failure>) {
 }
 
 #[cfg(target_os = "linux")]
+/// contract: "The real file system, through `tokio::fs`."
+/// contract: "What it buys you is that the executor's threads never wait for the disk."
+/// contract: "The executor is never blocked**: all I/O goes through `fs` (no `std::fs`)."
 #[test]
 fn on_real_files_reading_does_not_block_the_runtime_thread() {
     use tokio::io::AsyncWriteExt;
@@ -1464,6 +1713,7 @@ fn on_real_files_reading_does_not_block_the_runtime_thread() {
 }
 
 #[cfg(target_os = "linux")]
+/// contract: "A line longer than `options.max_line_len` ends its file with [`crate::Problem::LineTooLong`] without being read to its end"
 #[test]
 fn on_real_files_a_line_that_never_ends_is_not_read_to_the_end() {
     use tokio::io::AsyncWriteExt;
@@ -1728,6 +1978,9 @@ macro_rules! replay_tree {
     };
 }
 
+/// contract: "A symbolic link is not a directory, even when it points at one: links are never followed into."
+/// contract: "the same [`Summary`] as [`crate::sync_version::summarise`] gives for the same tree"
+/// contract: "`files` and `errors` are sorted by path"
 #[test]
 fn run_matches_the_reference_on_generated_trees_of_real_files() {
     Check::new("run_matches_the_reference_on_generated_trees_of_real_files")

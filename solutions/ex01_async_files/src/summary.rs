@@ -13,7 +13,7 @@ use std::path::PathBuf;
 /// How to summarise a tree of log files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// The most files open at once (at least 1). The synchronous program opens one at a time.
+    /// The most files open at once; 0 counts as 1. The synchronous program opens one at a time.
     pub max_open: usize,
     /// The longest line allowed, in bytes, not counting the `\n` that ends it. A longer line is a
     /// [`Problem::LineTooLong`] for its file, so no line longer than this is ever held in memory.
