@@ -41,7 +41,7 @@ impl Hub {
     /// Subscribes to `topics`. The subscription first yields each topic's replay (its last
     /// `replay` notifications, topic by topic in the order given, oldest first), then every
     /// notification published on any of the topics from now on — with no gap and no duplicate
-    /// between the two. A topic listed twice counts once.
+    /// between the two. A topic listed twice counts once, at its first place in the list.
     pub fn subscribe(&self, topics: &[&str]) -> Subscription {
         todo!("Hub::subscribe: per topic, the replay and a receiver, taken together under one lock")
     }

@@ -86,7 +86,7 @@ impl Hub {
     /// Subscribes to `topics`. The subscription first yields each topic's replay (its last
     /// `replay` notifications, topic by topic in the order given, oldest first), then every
     /// notification published on any of the topics from now on — with no gap and no duplicate
-    /// between the two. A topic listed twice counts once.
+    /// between the two. A topic listed twice counts once, at its first place in the list.
     pub fn subscribe(&self, topics: &[&str]) -> Subscription {
         let mut state = self.inner.lock();
         let mut subscription = Subscription::new();
