@@ -30,6 +30,7 @@ pub mod differential;
 mod gauge;
 mod probe;
 mod runner;
+pub mod sim;
 pub mod threads;
 mod timeline;
 pub mod verdict;

@@ -636,6 +636,23 @@ fn record_timing(virtual_elapsed: Duration, wall: Duration) {
     }
 }
 
+/// Records a run's outcome in the grader's channel, then fails the test the way [`run`] does:
+/// an assertion's own panic is resumed (its message and diff intact), any other failure panics
+/// with the kit's explanation.
+#[track_caller]
+pub(crate) fn record_and_conclude(result: Result<(), Failure>) {
+    match result {
+        Ok(()) => verdict::record("passed", ""),
+        Err(failure) => {
+            verdict::record(failure.kind(), &failure.to_string());
+            match failure {
+                Failure::Panicked(payload) => std::panic::resume_unwind(payload),
+                other => panic!("{other}"),
+            }
+        }
+    }
+}
+
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -648,7 +665,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// `todo!("x")` panics with "not yet implemented: x"; it may also arrive wrapped, for example in a
 /// `JoinError` that was unwrapped. Returns the "x".
-fn not_implemented(message: &str) -> Option<String> {
+pub(crate) fn not_implemented(message: &str) -> Option<String> {
     const MARK: &str = "not yet implemented";
     let rest = &message[message.find(MARK)? + MARK.len()..];
     let what = rest.strip_prefix(": ").unwrap_or("");

@@ -7,7 +7,7 @@
 //! that uses it asserts only what every interleaving must produce (a final count, a set), never
 //! an instant.
 
-use crate::runner::{Failure, panic_message};
+use crate::runner::{Failure, panic_message, record_and_conclude};
 use crate::{fmt_duration, verdict};
 use std::future::Future;
 use std::sync::mpsc;
@@ -25,16 +25,7 @@ where
 {
     verdict::arm();
     let result = run_on_threads(workers, wall_limit, Box::new(move || Box::pin(body())));
-    match result {
-        Ok(()) => verdict::record("passed", ""),
-        Err(failure) => {
-            verdict::record(failure.kind(), &failure.to_string());
-            match failure {
-                Failure::Panicked(payload) => std::panic::resume_unwind(payload),
-                other => panic!("{other}"),
-            }
-        }
-    }
+    record_and_conclude(result);
 }
 
 type ThreadsBody = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn Future<Output = ()>>> + Send>;

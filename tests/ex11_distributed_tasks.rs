@@ -1,0 +1,1095 @@
+//! Hidden tests for exercise 11 — distributed task processing.
+//!
+//! Two layers, two kinds of test:
+//!
+//! * [`TaskQueue`] is plain synchronous code with the time passed in: its tests call it at exact
+//!   instants of tokio's paused clock (`testkit::run`), one rule at a time — the instant a lease
+//!   runs out, the instant a retry is due, which task goes first;
+//! * the coordinator, the workers and the submitters run as hosts of a turmoil simulation (the
+//!   tokio project's deterministic network simulator): separate hosts on a simulated network with
+//!   latency, held messages, crashes and restarts, all in simulated time and reproducible from the
+//!   seed each test gives. The simulation drives its own runtimes, so these tests run under
+//!   `testkit::sim::run`, which reports them to the grader like every other test.
+//!
+//! Test names are the specification; each assertion message says what was expected and the
+//! likely cause when it is not.
+
+use ex11_distributed_tasks::*;
+use pretty_assertions::assert_eq;
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use testkit::{fmt_duration, ms, secs};
+use tokio::time::Instant;
+
+/// The rules most tests use.
+const CONFIG: Config = Config {
+    lease_duration: secs(1),
+    max_attempts: 3,
+    backoff_base: ms(200),
+    backoff_max: secs(1),
+    max_pending: 100,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The queue, at exact instants
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a queue test on the paused clock: `t0` is the instant the test starts.
+fn queue_test(body: impl FnOnce(Instant) + Send + 'static) {
+    testkit::run(|| async move { body(Instant::now()) });
+}
+
+fn key_of(lease: &Option<Lease>) -> Option<&str> {
+    lease.as_ref().map(|l| l.key.as_str())
+}
+
+#[test]
+fn a_submitted_task_is_leased_once_and_its_output_is_its_outcome() {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        assert_eq!(
+            queue.submit("k1", "payload one", t0),
+            Submitted::Accepted,
+            "a new key is accepted"
+        );
+        assert_eq!(queue.pending(), 1, "a submitted task waits to be leased");
+        let lease = queue
+            .lease(t0)
+            .expect("a task submitted at t0 is ready at t0");
+        assert_eq!(
+            lease,
+            Lease {
+                id: 1,
+                key: "k1".into(),
+                payload: "payload one".into(),
+                attempt: 1,
+                expires_at: t0 + secs(1),
+            },
+            "the first lease: id 1, attempt 1, running out lease_duration (1s) after it was granted"
+        );
+        assert_eq!(queue.pending(), 0, "a leased task no longer waits");
+        assert_eq!(
+            queue.lease(t0),
+            None,
+            "a leased task must not be leased again while its lease is current"
+        );
+        assert_eq!(queue.outcome("k1"), None, "no outcome before a report");
+        assert_eq!(
+            queue.complete(1, Ok("out".into()), t0 + ms(500)),
+            Completion::Recorded,
+            "a success under the current lease is recorded"
+        );
+        assert_eq!(
+            queue.outcome("k1"),
+            Some(&Outcome::Done("out".into())),
+            "the outcome is the output"
+        );
+        assert_eq!(
+            queue.complete(1, Ok("again".into()), t0 + ms(600)),
+            Completion::Stale,
+            "a second report for a finished task is stale: the outcome is recorded once"
+        );
+        assert_eq!(
+            queue.outcome("k1"),
+            Some(&Outcome::Done("out".into())),
+            "the outcome never changes once recorded"
+        );
+        queue.submit("k2", "two", t0 + secs(1));
+        let second = queue.lease(t0 + secs(1)).expect("k2 is ready");
+        assert_eq!(second.id, 2, "lease ids count up: the second lease is 2");
+        assert_eq!(
+            queue.next_wakeup(t0 + secs(1)),
+            Some(t0 + secs(2)),
+            "k2's lease runs out at 2s"
+        );
+    });
+}
+
+#[test]
+fn a_repeated_key_is_a_duplicate_whatever_its_state_or_payload() {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        queue.submit("k", "first", t0);
+        assert_eq!(
+            queue.submit("k", "first", t0),
+            Submitted::Duplicate,
+            "the same key while its task waits is a duplicate"
+        );
+        assert_eq!(queue.pending(), 1, "a duplicate queues nothing");
+        let lease = queue.lease(t0).expect("k is ready");
+        assert_eq!(
+            lease.payload, "first",
+            "the first submission's payload is the task's"
+        );
+        assert_eq!(
+            queue.submit("k", "other payload", t0 + ms(10)),
+            Submitted::Duplicate,
+            "the same key while its task runs is a duplicate, whatever the payload"
+        );
+        assert_eq!(
+            queue.lease(t0 + ms(10)),
+            None,
+            "a duplicate submission must not queue the task a second time"
+        );
+        queue.complete(lease.id, Ok("done".into()), t0 + ms(20));
+        assert_eq!(
+            queue.submit("k", "first", t0 + ms(30)),
+            Submitted::Duplicate,
+            "the same key once its task finished is a duplicate: the task does not run again"
+        );
+        assert_eq!(
+            queue.lease(t0 + ms(30)),
+            None,
+            "a finished task is never leased again"
+        );
+
+        let config = Config {
+            max_attempts: 1,
+            ..CONFIG
+        };
+        let mut queue = TaskQueue::new(config);
+        queue.submit("d", "x", t0);
+        let lease = queue.lease(t0).expect("d is ready");
+        queue.complete(lease.id, Err("boom".into()), t0);
+        assert_eq!(
+            queue.submit("d", "x", t0 + ms(1)),
+            Submitted::Duplicate,
+            "the same key once its task was dead-lettered is a duplicate"
+        );
+        assert_eq!(
+            queue.pending(),
+            0,
+            "a dead-lettered task is not queued again by a duplicate"
+        );
+    });
+}
+
+#[test]
+fn tasks_are_leased_in_the_order_they_became_ready_with_ties_in_submission_order() {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        for key in ["a", "b", "c", "d"] {
+            queue.submit(key, key, t0);
+        }
+        assert_eq!(
+            key_of(&queue.lease(t0)),
+            Some("a"),
+            "four tasks submitted at the same instant go in submission order: a first"
+        );
+        // a fails at once: ready again at t0 + 200ms (backoff_base).
+        assert_eq!(
+            queue.complete(1, Err("no".into()), t0),
+            Completion::Retrying(t0 + ms(200)),
+            "after a failed first attempt, ready again backoff_base (200ms) later"
+        );
+        queue.submit("e", "e", t0 + ms(100));
+        let mut order = Vec::new();
+        while let Some(lease) = queue.lease(t0 + ms(300)) {
+            order.push(lease.key);
+        }
+        assert_eq!(
+            order,
+            ["b", "c", "d", "e", "a"],
+            "tasks are leased in the order they became ready (b, c, d at 0ms in submission order, \
+             e at 100ms, a again at 200ms): not newest first, not retries first"
+        );
+    });
+}
+
+#[test]
+fn a_lease_runs_out_exactly_at_its_expiry_and_a_heartbeat_before_it_renews_it() {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        queue.submit("k", "p", t0);
+        let lease = queue.lease(t0).expect("k is ready");
+        assert_eq!(
+            queue.heartbeat(lease.id, t0 + ms(999)),
+            Some(t0 + ms(1999)),
+            "a heartbeat 1ms before the lease runs out renews it: lease_duration from the beat"
+        );
+        assert_eq!(
+            queue.expire(t0 + ms(1998)),
+            Vec::<String>::new(),
+            "the renewed lease is current until 1999ms"
+        );
+        assert_eq!(
+            queue.heartbeat(lease.id, t0 + ms(1999)),
+            None,
+            "a heartbeat at the exact instant the lease runs out is too late: a lease is current \
+             until its expiry instant, not at it"
+        );
+        assert_eq!(
+            queue.lease(t0 + ms(2198)),
+            None,
+            "the expired attempt backs off backoff_base (200ms) from the instant the lease ran out \
+             (1999ms): not ready at 2198ms"
+        );
+        let second = queue.lease(t0 + ms(2199)).expect(
+            "the task whose lease ran out at 1999ms must be ready again at 2199ms (backoff 200ms)",
+        );
+        assert_eq!(
+            second.attempt, 2,
+            "a lease that ran out counts as a failed attempt"
+        );
+        assert_eq!(
+            queue.complete(second.id, Ok("late".into()), second.expires_at),
+            Completion::Stale,
+            "a report at the exact instant the lease runs out is stale"
+        );
+        assert_eq!(queue.outcome("k"), None, "a stale report records nothing");
+
+        // expire() itself: at the instant, not a moment before, and backing off from the expiry.
+        let mut queue = TaskQueue::new(CONFIG);
+        queue.submit("x", "p", t0);
+        queue.lease(t0);
+        assert_eq!(
+            queue.expire(t0 + ms(999)),
+            Vec::<String>::new(),
+            "1ms before its expiry a lease is current"
+        );
+        assert_eq!(
+            queue.expire(t0 + ms(1050)),
+            vec!["x".to_owned()],
+            "expire returns the keys of the leases that ran out"
+        );
+        assert_eq!(
+            queue.lease(t0 + ms(1199)),
+            None,
+            "a lease found expired at 1050ms ran out at 1000ms: its task is ready at 1200ms, not \
+             before"
+        );
+        assert!(
+            queue.lease(t0 + ms(1200)).is_some(),
+            "a lease found expired at 1050ms ran out at 1000ms: the backoff (200ms) counts from \
+             1000ms, so the task is ready at 1200ms, not 1250ms"
+        );
+    });
+}
+
+#[test]
+fn failed_attempts_back_off_doubling_up_to_the_cap_and_the_last_one_dead_letters_the_task() {
+    queue_test(|t0| {
+        let config = Config {
+            max_attempts: 5,
+            backoff_base: ms(100),
+            backoff_max: ms(300),
+            ..CONFIG
+        };
+        let mut queue = TaskQueue::new(config);
+        queue.submit("p", "poison", t0);
+        let mut now = t0;
+        let mut waits = Vec::new();
+        let mut last = None;
+        for attempt in 1..=5 {
+            let lease = queue.lease(now).unwrap_or_else(|| {
+                panic!(
+                    "attempt {attempt} should be ready at t={}",
+                    fmt_duration(now - t0)
+                )
+            });
+            assert_eq!(lease.attempt, attempt, "attempts are numbered from 1");
+            let done = now + ms(10);
+            match queue.complete(lease.id, Err(format!("error {attempt}")), done) {
+                Completion::Retrying(at) => {
+                    waits.push(at - done);
+                    now = at;
+                }
+                other => last = Some(other),
+            }
+        }
+        assert_eq!(
+            last,
+            Some(Completion::DeadLettered),
+            "the fifth failed attempt of five is the last: the task is dead-lettered"
+        );
+        assert_eq!(
+            waits,
+            [ms(100), ms(200), ms(300), ms(300)],
+            "the waits after failed attempts 1–4: backoff_base (100ms), doubling, at most \
+             backoff_max (300ms)"
+        );
+        assert_eq!(
+            queue.outcome("p"),
+            Some(&Outcome::Dead("error 5".into())),
+            "a dead task's outcome is the last attempt's error"
+        );
+        assert_eq!(
+            queue.dead_letters(),
+            [DeadLetter {
+                key: "p".into(),
+                payload: "poison".into(),
+                attempts: 5,
+                last_error: "error 5".into(),
+            }],
+            "the dead letter records the key, the payload, the attempts and the last error"
+        );
+        assert_eq!(
+            queue.lease(now + secs(10)),
+            None,
+            "a dead task is never leased again"
+        );
+
+        // Dead letters in the order they died; max_attempts 0 counts as 1.
+        let config = Config {
+            max_attempts: 0,
+            ..CONFIG
+        };
+        let mut queue = TaskQueue::new(config);
+        for key in ["x", "y"] {
+            queue.submit(key, key, t0);
+        }
+        let x = queue.lease(t0).expect("x is ready");
+        let y = queue.lease(t0).expect("y is ready");
+        assert_eq!(
+            queue.complete(y.id, Err("y failed".into()), t0 + ms(1)),
+            Completion::DeadLettered,
+            "max_attempts 0 counts as 1: the first failed attempt is the last"
+        );
+        queue.complete(x.id, Err("x failed".into()), t0 + ms(2));
+        let dead: Vec<&str> = queue
+            .dead_letters()
+            .iter()
+            .map(|d| d.key.as_str())
+            .collect();
+        assert_eq!(
+            dead,
+            ["y", "x"],
+            "dead letters are listed in the order the tasks died"
+        );
+    });
+}
+
+#[test]
+fn a_report_under_a_lease_that_is_not_current_changes_nothing() {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        queue.submit("k", "p", t0);
+        let first = queue.lease(t0).expect("k is ready");
+        // The first lease runs out at 1s; the task is ready again at 1.2s and leased again.
+        let second = queue
+            .lease(t0 + ms(1200))
+            .expect("k is ready again at 1.2s");
+        assert_ne!(second.id, first.id, "a new lease gets a new id");
+        assert_eq!(
+            queue.heartbeat(first.id, t0 + ms(1300)),
+            None,
+            "a heartbeat for a superseded lease is refused"
+        );
+        assert_eq!(
+            queue.complete(first.id, Ok("from the first worker".into()), t0 + ms(1400)),
+            Completion::Stale,
+            "the first worker's late success is stale: its lease ran out and the task was leased \
+             again (only the current lease may report, or the task would have two outcomes)"
+        );
+        assert_eq!(queue.outcome("k"), None, "a stale report records nothing");
+        assert_eq!(
+            queue.complete(99, Ok("?".into()), t0 + ms(1400)),
+            Completion::Stale,
+            "an unknown lease is stale"
+        );
+        assert_eq!(
+            queue.complete(
+                second.id,
+                Ok("from the second worker".into()),
+                t0 + ms(1500)
+            ),
+            Completion::Recorded,
+            "the current lease's report is recorded"
+        );
+        assert_eq!(
+            queue.complete(second.id, Err("late failure".into()), t0 + ms(1600)),
+            Completion::Stale,
+            "after the outcome, even the lease that recorded it is stale"
+        );
+        assert_eq!(
+            queue.outcome("k"),
+            Some(&Outcome::Done("from the second worker".into())),
+            "the outcome is the current lease's, once"
+        );
+    });
+}
+
+#[test]
+fn submissions_are_refused_with_busy_once_max_pending_tasks_wait() {
+    queue_test(|t0| {
+        let config = Config {
+            max_pending: 2,
+            ..CONFIG
+        };
+        let mut queue = TaskQueue::new(config);
+        assert_eq!(
+            queue.submit("a", "a", t0),
+            Submitted::Accepted,
+            "1 of 2 pending"
+        );
+        assert_eq!(
+            queue.submit("b", "b", t0),
+            Submitted::Accepted,
+            "2 of 2 pending"
+        );
+        assert_eq!(
+            queue.submit("c", "c", t0),
+            Submitted::Busy,
+            "with max_pending (2) tasks waiting, a new key is refused"
+        );
+        assert_eq!(
+            queue.submit("a", "a", t0),
+            Submitted::Duplicate,
+            "a known key is a duplicate even when the queue is full"
+        );
+        let a = queue.lease(t0).expect("a is ready");
+        assert_eq!(
+            queue.submit("c", "c", t0 + ms(1)),
+            Submitted::Accepted,
+            "a leased task no longer counts as pending; a key refused as busy was not remembered \
+             and is accepted now"
+        );
+        assert_eq!(queue.pending(), 2, "b and c wait");
+        assert_eq!(
+            queue.complete(a.id, Err("no".into()), t0 + ms(2)),
+            Completion::Retrying(t0 + ms(202)),
+            "a retries after 200ms"
+        );
+        assert_eq!(queue.pending(), 3, "a task backing off waits too");
+        queue.lease(t0 + ms(3));
+        assert_eq!(
+            queue.submit("d", "d", t0 + ms(3)),
+            Submitted::Busy,
+            "a task backing off counts as pending: 2 wait (a backing off, c ready), d is refused"
+        );
+    });
+}
+
+#[test]
+fn next_wakeup_is_the_earliest_expiry_or_retry_after_now() {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        assert_eq!(
+            queue.next_wakeup(t0),
+            None,
+            "an empty queue has nothing due"
+        );
+        queue.submit("a", "a", t0);
+        queue.submit("b", "b", t0);
+        assert_eq!(
+            queue.next_wakeup(t0),
+            None,
+            "tasks ready now are not due after now: nothing happens by itself"
+        );
+        let a = queue.lease(t0).expect("a is ready");
+        assert_eq!(
+            queue.next_wakeup(t0),
+            Some(t0 + secs(1)),
+            "a's lease runs out at 1s"
+        );
+        let b = queue.lease(t0 + ms(100)).expect("b is ready");
+        queue.complete(b.id, Err("no".into()), t0 + ms(500));
+        assert_eq!(
+            queue.next_wakeup(t0 + ms(500)),
+            Some(t0 + ms(700)),
+            "b is ready again at 700ms, before a's lease runs out at 1s"
+        );
+        queue.complete(a.id, Ok("ok".into()), t0 + ms(600));
+        assert_eq!(
+            queue.next_wakeup(t0 + ms(700)),
+            None,
+            "b became ready at 700ms; a finished: nothing is due after 700ms"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole system on turmoil's simulated network
+// ---------------------------------------------------------------------------------------------
+
+/// The workers' settings in every simulation: a heartbeat every 300ms keeps a 1s lease alive.
+const WORKER: WorkerConfig = WorkerConfig {
+    heartbeat_interval: ms(300),
+    reconnect_delay: ms(100),
+};
+/// How long a submitter waits before it connects and submits again.
+const RETRY: Duration = ms(250);
+const COORDINATOR: &str = "coordinator:7411";
+
+/// turmoil's listener and stream behind the exercise's two traits.
+struct SimListener(turmoil::net::TcpListener);
+
+impl Listener for SimListener {
+    type Stream = turmoil::net::TcpStream;
+
+    async fn accept(&mut self) -> io::Result<Self::Stream> {
+        Ok(self.0.accept().await?.0)
+    }
+}
+
+#[derive(Clone)]
+struct SimConnector;
+
+impl Connector for SimConnector {
+    type Stream = turmoil::net::TcpStream;
+
+    async fn connect(&self) -> io::Result<Self::Stream> {
+        turmoil::net::TcpStream::connect(COORDINATOR).await
+    }
+}
+
+/// What happened, in simulated time: a worker started or ended a task, a submitter got an
+/// outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Event {
+    at: Duration,
+    host: String,
+    what: String,
+    key: String,
+}
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<Event>>>);
+
+impl Log {
+    fn record(&self, host: &str, what: &str, key: &str) {
+        self.record_at(turmoil::sim_elapsed().unwrap_or_default(), host, what, key);
+    }
+
+    /// An event of the test itself (a crash, a partition), at the simulation's time.
+    fn record_at(&self, at: Duration, host: &str, what: &str, key: &str) {
+        let event = Event {
+            at,
+            host: host.into(),
+            what: what.into(),
+            key: key.into(),
+        };
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
+
+    fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn count(&self, what: &str, key: &str) -> usize {
+        self.events()
+            .iter()
+            .filter(|e| e.what == what && e.key == key)
+            .count()
+    }
+
+    fn find(&self, what: &str, key: &str) -> Vec<Event> {
+        let events = self.events();
+        events
+            .into_iter()
+            .filter(|e| e.what == what && e.key == key)
+            .collect()
+    }
+
+    /// The timeline, for failure messages.
+    fn show(&self) -> String {
+        self.events()
+            .iter()
+            .map(|e| {
+                format!(
+                    "  {:>8} {:<12} {:<8} {}",
+                    fmt_duration(e.at),
+                    e.host,
+                    e.what,
+                    e.key
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A payload is `<key> <milliseconds of work>`, or `<key> fail`. The output names the worker.
+fn handler(
+    log: Log,
+    host: &'static str,
+) -> impl Fn(String) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>>>> {
+    move |payload: String| {
+        let log = log.clone();
+        Box::pin(async move {
+            let (key, work) = payload.split_once(' ').unwrap_or((&payload, "0"));
+            log.record(host, "start", key);
+            if work == "fail" {
+                tokio::time::sleep(ms(50)).await;
+                log.record(host, "fail", key);
+                return Err(format!("{key} failed on {host}"));
+            }
+            tokio::time::sleep(ms(work.parse().unwrap_or(0))).await;
+            log.record(host, "end", key);
+            Ok(format!("{key} by {host}"))
+        })
+    }
+}
+
+/// A simulation with a fixed message latency (or a seeded random one between `min` and `max`).
+fn simulation(seed: u64, min: Duration, max: Duration) -> turmoil::Sim<'static> {
+    turmoil::Builder::new()
+        .simulation_duration(secs(20))
+        .min_message_latency(min)
+        .max_message_latency(max)
+        .rng_seed(seed)
+        .build()
+}
+
+fn add_coordinator(sim: &mut turmoil::Sim<'static>, config: Config) {
+    sim.host("coordinator", move || async move {
+        let listener = turmoil::net::TcpListener::bind("0.0.0.0:7411").await?;
+        serve(SimListener(listener), config).await?;
+        Ok(())
+    });
+}
+
+fn add_worker(sim: &mut turmoil::Sim<'static>, host: &'static str, log: &Log) {
+    let log = log.clone();
+    sim.host(host, move || {
+        let log = log.clone();
+        async move {
+            run_worker(SimConnector, WORKER, handler(log, host)).await;
+            Ok(())
+        }
+    });
+}
+
+/// A submitter host that submits `(key, payload)`s at the given instants, all at once, and logs
+/// each outcome (`done <output>`, `dead <error>` or `busy`).
+fn add_submitter(
+    sim: &mut turmoil::Sim<'static>,
+    host: &'static str,
+    log: &Log,
+    tasks: &[(Duration, &str, &str)],
+) {
+    let log = log.clone();
+    let tasks: Vec<(Duration, String, String)> = tasks
+        .iter()
+        .map(|(at, key, payload)| (*at, key.to_string(), payload.to_string()))
+        .collect();
+    sim.client(host, async move {
+        let mut running = tokio::task::JoinSet::new();
+        for (at, key, payload) in tasks {
+            let log = log.clone();
+            running.spawn_local(async move {
+                tokio::time::sleep(at).await;
+                let answer = submit(&SimConnector, &key, &payload, RETRY).await;
+                let what = match answer {
+                    Ok(Outcome::Done(output)) => format!("done {output}"),
+                    Ok(Outcome::Dead(error)) => format!("dead {error}"),
+                    Err(Busy) => "busy".to_owned(),
+                };
+                log.record(host, &what, &key);
+            });
+        }
+        while let Some(joined) = running.join_next().await {
+            joined?;
+        }
+        Ok(())
+    });
+}
+
+/// Runs a simulation to its end (every submitter finished) or to its time limit. The test
+/// checks the rules on what happened first, then [`completed`]: a rule broken on the way explains
+/// more than "never finished".
+fn run_to_end(sim: &mut turmoil::Sim<'static>) -> Result<(), String> {
+    sim.run().map_err(|e| e.to_string())
+}
+
+/// Fails when the simulation did not complete.
+fn completed(run: Result<(), String>, log: &Log, what: &str) {
+    if let Err(e) = run {
+        panic!(
+            "{what}: the simulation did not complete ({e}); a submitter never got its outcome.\n\
+             What happened:\n{}",
+            log.show()
+        );
+    }
+}
+
+/// Steps the simulation until `until` of simulated time has passed.
+fn step_until(sim: &mut turmoil::Sim<'static>, until: Duration, log: &Log) {
+    while sim.elapsed() < until {
+        if let Err(e) = sim.step() {
+            panic!(
+                "the simulation failed ({e}).\nWhat happened:\n{}",
+                log.show()
+            );
+        }
+    }
+}
+
+/// The outcome each submitter got, by key (`done …`, `dead …`, `busy`), every one of them.
+fn outcomes(log: &Log) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in log.events() {
+        if e.what.starts_with("done") || e.what.starts_with("dead") || e.what == "busy" {
+            map.entry(e.key.clone()).or_default().push(e.what.clone());
+        }
+    }
+    map
+}
+
+fn sim_test(body: impl FnOnce() + Send + 'static) {
+    testkit::sim::run(secs(20), body);
+}
+
+#[test]
+fn tasks_submitted_over_the_network_run_on_the_workers_and_each_outcome_comes_back_once() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(1, ms(10), ms(10));
+        add_coordinator(&mut sim, CONFIG);
+        for host in ["worker1", "worker2", "worker3"] {
+            add_worker(&mut sim, host, &log);
+        }
+        let keys = ["t1", "t2", "t3", "t4", "t5", "t6"];
+        let tasks: Vec<(Duration, &str, String)> = keys
+            .iter()
+            .map(|k| (ms(100), *k, format!("{k} 1000")))
+            .collect();
+        let tasks: Vec<(Duration, &str, &str)> = tasks
+            .iter()
+            .map(|(at, k, p)| (*at, *k, p.as_str()))
+            .collect();
+        add_submitter(&mut sim, "submitter", &log, &tasks);
+        let run = run_to_end(&mut sim);
+
+        for key in keys {
+            assert_eq!(
+                log.count("start", key),
+                1,
+                "without failures each task runs exactly once ({key}); what happened:\n{}",
+                log.show()
+            );
+            let got = outcomes(&log).remove(key).unwrap_or_default();
+            let ended = log.find("end", key);
+            let expected = format!("done {key} by {}", ended.first().map_or("?", |e| &e.host));
+            assert_eq!(
+                got,
+                [expected],
+                "the submitter gets the task's output once ({key}); what happened:\n{}",
+                log.show()
+            );
+        }
+        let mut per_worker: BTreeMap<String, usize> = BTreeMap::new();
+        for e in log.events().iter().filter(|e| e.what == "start") {
+            *per_worker.entry(e.host.clone()).or_default() += 1;
+        }
+        assert_eq!(
+            per_worker.values().copied().collect::<Vec<_>>(),
+            [2, 2, 2],
+            "three idle workers share six tasks, two each (a worker runs one task at a time and \
+             asks for the next when it is done); what happened:\n{}",
+            log.show()
+        );
+        let last = log.events().iter().map(|e| e.at).max().unwrap_or_default();
+        assert!(
+            last < ms(2400),
+            "six tasks of 1s on three workers take two rounds: everything done by about 2.1s, \
+             not at {}; what happened:\n{}",
+            fmt_duration(last),
+            log.show()
+        );
+        completed(run, &log, "six tasks of 1s on three workers");
+    });
+}
+
+#[test]
+fn a_task_longer_than_its_lease_is_kept_alive_by_heartbeats_and_runs_once() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(2, ms(10), ms(10));
+        add_coordinator(&mut sim, CONFIG);
+        add_worker(&mut sim, "worker1", &log);
+        add_worker(&mut sim, "worker2", &log);
+        add_submitter(&mut sim, "submitter", &log, &[(ms(0), "long", "long 5000")]);
+        let run = run_to_end(&mut sim);
+        assert_eq!(
+            log.count("start", "long"),
+            1,
+            "a task of 5s under a 1s lease, with a heartbeat every 300ms, runs once: the worker's \
+             heartbeats must renew the lease while the task runs; what happened:\n{}",
+            log.show()
+        );
+        let got = outcomes(&log).remove("long").unwrap_or_default();
+        assert_eq!(
+            got.len(),
+            1,
+            "one outcome for the submitter; what happened:\n{}",
+            log.show()
+        );
+        completed(run, &log, "a 5s task under a 1s lease");
+    });
+}
+
+#[test]
+fn a_worker_that_crashes_mid_task_loses_its_lease_and_another_worker_runs_the_task() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(3, ms(10), ms(10));
+        add_coordinator(&mut sim, CONFIG);
+        add_worker(&mut sim, "worker1", &log);
+        add_worker(&mut sim, "worker2", &log);
+        add_submitter(&mut sim, "submitter", &log, &[(ms(0), "job", "job 2000")]);
+        step_until(&mut sim, ms(1000), &log);
+        let started = log.find("start", "job");
+        let [first] = started.as_slice() else {
+            panic!(
+                "by 1s the task should have started once; what happened:\n{}",
+                log.show()
+            );
+        };
+        let crashed = first.host.clone();
+        sim.crash(crashed.as_str());
+        log.record_at(sim.elapsed(), "test", "crash", &crashed);
+        let run = run_to_end(&mut sim);
+
+        let starts = log.find("start", "job");
+        assert_eq!(
+            starts.len(),
+            2,
+            "the crashed worker's lease runs out (no heartbeat for 1s) and the task is leased \
+             again, to the other worker: two starts in all; what happened:\n{}",
+            log.show()
+        );
+        let second = &starts[1];
+        assert!(
+            second.host != crashed && second.at > ms(1900) && second.at < ms(2300),
+            "the second attempt starts on the other worker after the crashed worker's lease ran out \
+             (its last heartbeat at about 0.9s + 1s lease + 200ms backoff ≈ 2.1s), not at {} on {}; \
+             what happened:\n{}",
+            fmt_duration(second.at),
+            second.host,
+            log.show()
+        );
+        let got = outcomes(&log).remove("job").unwrap_or_default();
+        assert_eq!(
+            got,
+            [format!("done job by {}", second.host)],
+            "the submitter gets the outcome of the attempt that finished, once; what happened:\n{}",
+            log.show()
+        );
+        completed(run, &log, "a worker crashed in the middle of the task");
+    });
+}
+
+#[test]
+fn a_worker_cut_off_by_the_network_reports_too_late_and_only_the_current_lease_counts() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(4, ms(10), ms(10));
+        add_coordinator(&mut sim, CONFIG);
+        add_worker(&mut sim, "worker1", &log);
+        add_worker(&mut sim, "worker2", &log);
+        add_submitter(&mut sim, "submitter", &log, &[(ms(0), "job", "job 2000")]);
+        step_until(&mut sim, ms(500), &log);
+        let started = log.find("start", "job");
+        let [first] = started.as_slice() else {
+            panic!(
+                "by 0.5s the task should have started once; what happened:\n{}",
+                log.show()
+            );
+        };
+        let cut = first.host.clone();
+        // Every message between the worker and the coordinator is held: heartbeats, then its
+        // success at about 2s. They arrive, late, when the link is released at 2.5s.
+        sim.hold(cut.as_str(), "coordinator");
+        log.record_at(sim.elapsed(), "test", "hold", &cut);
+        step_until(&mut sim, ms(2500), &log);
+        sim.release(cut.as_str(), "coordinator");
+        log.record_at(sim.elapsed(), "test", "release", &cut);
+        let run = run_to_end(&mut sim);
+
+        let starts = log.find("start", "job");
+        assert_eq!(
+            starts.len(),
+            2,
+            "the cut-off worker's lease runs out and the task runs again elsewhere (at least once: \
+             two starts); what happened:\n{}",
+            log.show()
+        );
+        let other = &starts[1].host;
+        let got = outcomes(&log).remove("job").unwrap_or_default();
+        assert_eq!(
+            got,
+            [format!("done job by {other}")],
+            "the cut-off worker's success arrives after its lease ran out and the task was leased \
+             again: it is stale and must be ignored. The outcome is the current lease's ({other}), \
+             delivered once; what happened:\n{}",
+            log.show()
+        );
+        completed(run, &log, "a worker cut off from the coordinator for 2s");
+    });
+}
+
+#[test]
+fn a_coordinator_that_restarts_while_a_submitter_waits_still_gives_it_one_outcome() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(5, ms(10), ms(10));
+        add_coordinator(&mut sim, CONFIG);
+        add_worker(&mut sim, "worker1", &log);
+        add_submitter(&mut sim, "submitter", &log, &[(ms(0), "job", "job 1000")]);
+        step_until(&mut sim, ms(500), &log);
+        // The worst moment: the task was accepted and runs; the coordinator's memory is lost.
+        sim.bounce("coordinator");
+        log.record_at(sim.elapsed(), "test", "restart", "coordinator");
+        let run = run_to_end(&mut sim);
+        let got = outcomes(&log).remove("job").unwrap_or_default();
+        assert_eq!(
+            got.len(),
+            1,
+            "after the restart the submitter must connect again and submit again with the same key \
+             (the new coordinator knows nothing), and get one outcome; what happened:\n{}",
+            log.show()
+        );
+        assert!(
+            got[0].starts_with("done job by worker1"),
+            "the task is run again after the restart and its output delivered, not {:?}; what \
+             happened:\n{}",
+            got[0],
+            log.show()
+        );
+        completed(run, &log, "the coordinator restarted while the task ran");
+    });
+}
+
+#[test]
+fn a_failing_task_is_retried_with_backoff_and_dead_lettered_after_max_attempts() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(6, ms(10), ms(10));
+        add_coordinator(&mut sim, CONFIG);
+        add_worker(&mut sim, "worker1", &log);
+        add_submitter(&mut sim, "submitter", &log, &[(ms(0), "bad", "bad fail")]);
+        let run = run_to_end(&mut sim);
+        let fails = log.find("fail", "bad");
+        let starts = log.find("start", "bad");
+        assert_eq!(
+            starts.len(),
+            3,
+            "a task that fails every time runs max_attempts (3) times; what happened:\n{}",
+            log.show()
+        );
+        let gaps: Vec<Duration> = fails
+            .iter()
+            .zip(&starts[1..])
+            .map(|(f, s)| s.at - f.at)
+            .collect();
+        let backoff_respected = gaps.len() == 2 && gaps[0] >= ms(200) && gaps[1] >= ms(400);
+        assert!(
+            backoff_respected && gaps.iter().all(|g| *g < ms(600)),
+            "the next attempt starts after the backoff: 200ms after the first failure, 400ms \
+             after the second (plus the network's few ms), not {:?}; what happened:\n{}",
+            gaps.iter().map(|g| fmt_duration(*g)).collect::<Vec<_>>(),
+            log.show()
+        );
+        let got = outcomes(&log).remove("bad").unwrap_or_default();
+        assert_eq!(
+            got,
+            ["dead bad failed on worker1"],
+            "the submitter gets DEAD with the last attempt's error, once; what happened:\n{}",
+            log.show()
+        );
+        completed(run, &log, "a task that always fails");
+    });
+}
+
+#[test]
+fn a_saturated_system_refuses_a_submission_with_busy_and_finishes_the_rest() {
+    sim_test(|| {
+        let log = Log::default();
+        let mut sim = simulation(7, ms(10), ms(10));
+        add_coordinator(
+            &mut sim,
+            Config {
+                max_pending: 1,
+                ..CONFIG
+            },
+        );
+        add_worker(&mut sim, "worker1", &log);
+        let tasks = [
+            (ms(0), "a", "a 1000"),
+            (ms(200), "b", "b 1000"),
+            (ms(400), "c", "c 1000"),
+        ];
+        add_submitter(&mut sim, "submitter", &log, &tasks);
+        let run = run_to_end(&mut sim);
+        let got = outcomes(&log);
+        let expected: BTreeMap<String, Vec<String>> = [
+            ("a", "done a by worker1"),
+            ("b", "done b by worker1"),
+            ("c", "busy"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), vec![v.to_owned()]))
+        .collect();
+        assert_eq!(
+            got,
+            expected,
+            "a runs on the only worker, b waits (1 pending = max_pending), so c is refused with \
+             BUSY at once and the submitter returns Busy (no retry); what happened:\n{}",
+            log.show()
+        );
+        let busy = log.find("busy", "c");
+        assert!(
+            busy.first().is_some_and(|e| e.at < ms(500)),
+            "BUSY is answered at once (c submitted at 0.4s); what happened:\n{}",
+            log.show()
+        );
+        completed(run, &log, "one worker, max_pending 1, three tasks");
+    });
+}
+
+#[test]
+fn the_same_key_from_two_submitters_runs_once_and_both_get_its_outcome_whatever_the_seed() {
+    for seed in 10..14 {
+        sim_test(move || {
+            let log = Log::default();
+            // Random latency from 1 to 80ms: messages on different connections overtake each
+            // other, differently for each seed.
+            let mut sim = simulation(seed, ms(1), ms(80));
+            add_coordinator(&mut sim, CONFIG);
+            add_worker(&mut sim, "worker1", &log);
+            add_worker(&mut sim, "worker2", &log);
+            add_submitter(
+                &mut sim,
+                "alice",
+                &log,
+                &[(ms(0), "shared", "shared 700"), (ms(5), "a", "a 300")],
+            );
+            add_submitter(
+                &mut sim,
+                "bob",
+                &log,
+                &[(ms(3), "shared", "shared 700"), (ms(0), "b", "b 300")],
+            );
+            let run = run_to_end(&mut sim);
+            assert_eq!(
+                log.count("start", "shared"),
+                1,
+                "seed {seed}: a key submitted twice is one task: it runs once (the second \
+                 submission is a duplicate); what happened:\n{}",
+                log.show()
+            );
+            let got = outcomes(&log);
+            let shared = got.get("shared").cloned().unwrap_or_default();
+            let by = log.find("end", "shared");
+            let expected = format!("done shared by {}", by.first().map_or("?", |e| &e.host));
+            assert_eq!(
+                shared,
+                [expected.clone(), expected],
+                "seed {seed}: both submitters of the key get its one outcome; what happened:\n{}",
+                log.show()
+            );
+            for key in ["a", "b"] {
+                assert_eq!(
+                    got.get(key).map(Vec::len),
+                    Some(1),
+                    "seed {seed}: every submission gets one outcome ({key}); what happened:\n{}",
+                    log.show()
+                );
+            }
+            completed(run, &log, "two submitters, one shared key");
+        });
+    }
+}
