@@ -397,6 +397,47 @@ fn parse_accepts_a_whole_number_and_rejects_anything_else_with_a_reason() {
 }
 
 #[test]
+fn parse_accepts_every_u64_and_one_sign_and_calls_a_number_beyond_u64_not_a_number() {
+    testkit::run(|| async {
+        let record = |raw: &str| Record {
+            id: 3,
+            raw: raw.to_owned(),
+        };
+        let cases = [
+            "9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "+5",
+            "-0",
+            "-18446744073709551616",
+            "--5",
+            "+-5",
+        ];
+        let got: Vec<(&str, Result<Item, Reason>)> = cases
+            .iter()
+            .map(|raw| (*raw, parse(&record(raw))))
+            .collect();
+        let item = |value| Ok(Item { id: 3, value });
+        assert_eq!(
+            got,
+            vec![
+                ("9223372036854775808", item(1 << 63)),
+                ("18446744073709551615", item(u64::MAX)),
+                ("18446744073709551616", Err(Reason::NotANumber)),
+                ("+5", item(5)),
+                ("-0", item(0)),
+                ("-18446744073709551616", Err(Reason::Negative)),
+                ("--5", Err(Reason::NotANumber)),
+                ("+-5", Err(Reason::NotANumber)),
+            ],
+            "every whole number up to u64::MAX is an item (parsing through i64 loses the top \
+             half); one sign is allowed (+5 is 5, -0 is 0); beyond u64::MAX is NotANumber; below \
+             zero is Negative however many digits; two signs are NotANumber"
+        );
+    });
+}
+
+#[test]
 fn the_pipeline_holds_at_most_two_channels_plus_k_plus_a_batch_plus_one() {
     testkit::run(|| async {
         let bounds: Vec<usize> = [(2, 3, 4), (1, 1, 1), (8, 4, 16)]
@@ -1177,4 +1218,427 @@ fn a_pipeline_cancelled_while_its_sink_is_slow_still_counts_the_finished_batches
              delivered, 10 held (the bound with K=1) and reported as not delivered"
         );
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads: the stages in parallel on a multi-thread runtime (the real clock)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_token_cancelled_before_the_call_reads_nothing_on_a_multi_thread_runtime() {
+    testkit::threads::on_threads(2, Duration::from_secs(30), || async {
+        for attempt in 1..=300 {
+            let token = CancellationToken::new();
+            token.cancel();
+            let source = stream::iter((1..=50).map(|id| Record {
+                id,
+                raw: id.to_string(),
+            }));
+            let enrich = |item: Item| async move {
+                Enriched {
+                    id: item.id,
+                    value: item.value,
+                    info: String::new(),
+                }
+            };
+            let sink = |_batch: Vec<Enriched>| async {};
+            let stats = run_pipeline(source, enrich, sink, config(2, 2, 4, ms(10)), token).await;
+            assert_eq!(
+                (stats.read, stats.delivered),
+                (0, 0),
+                "run {attempt} of 300 on a multi-thread runtime: a token already cancelled at the \
+                 call must read nothing — check it before spawning the stages, or a stage on \
+                 another thread reads records before the cancellation is noticed"
+            );
+        }
+    });
+}
+
+#[test]
+fn every_record_is_delivered_once_in_order_on_a_multi_thread_runtime() {
+    const RECORDS: u64 = 3000;
+    testkit::threads::on_threads(2, Duration::from_secs(30), || async {
+        let delivered: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let source = stream::iter((1..=RECORDS).map(|id| Record {
+            id,
+            raw: if id % 10 == 0 {
+                "x".into()
+            } else {
+                id.to_string()
+            },
+        }));
+        let enrich = |item: Item| async move {
+            // Calls that finish out of order, on whichever thread runs them.
+            for _ in 0..(item.id % 3) {
+                tokio::task::yield_now().await;
+            }
+            Enriched {
+                id: item.id,
+                value: item.value,
+                info: String::new(),
+            }
+        };
+        let into = delivered.clone();
+        let sink = move |batch: Vec<Enriched>| {
+            into.lock().unwrap().extend(batch.iter().map(|e| e.id));
+            async {}
+        };
+        let token = CancellationToken::new();
+        let stats = run_pipeline(source, enrich, sink, config(4, 3, 7, ms(5)), token).await;
+        let expected: Vec<u64> = (1..=RECORDS).filter(|id| id % 10 != 0).collect();
+        assert!(
+            *delivered.lock().unwrap() == expected,
+            "on a multi-thread runtime every good record must reach the sink exactly once, in the \
+             source's order"
+        );
+        assert_eq!(
+            (
+                stats.read,
+                stats.delivered,
+                stats.dead_letters.len(),
+                stats.not_delivered.len()
+            ),
+            (RECORDS as usize, expected.len(), (RECORDS / 10) as usize, 0),
+            "on a multi-thread runtime the report must count every record read, delivered and \
+             dead-lettered (read, delivered, dead letters, not delivered)"
+        );
+    });
+}
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests: runs generated from a fixed seed — records due at multiples of 100 ms with
+// raw texts at every boundary of `parse` (u64::MAX and one more, 2^63, signs, blanks), enrich
+// calls and sink calls of 0 to 400 ms (or a sink that stalls), every capacity, batch size and
+// window, a source that ends after its last record, later, or never, and a token cancelled before
+// the call or at 100k + 25 ms (between any two events: a cancellation sweep over the whole run) —
+// each replayed on the reference and on the learner's crate.
+//
+// With one enrich call at a time the docs fix every instant: when each record is read, when each
+// enrich and sink call starts, ends or is dropped, which items each batch holds, when
+// run_pipeline returns and what it reports. Windows are 50, 150 or 250 ms, so a window never ends
+// at an instant an item arrives (the docs leave that tie to the scheduler). With K > 1 the docs
+// leave a stage blocked on a full channel free to take another item or not, so instants are not
+// compared: only the report and the order of every item delivered.
+
+use ex04_backpressure_pipeline_reference as reference;
+use std::pin::Pin;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+type Observed = Vec<(u64, String)>;
+type Replayed = Pin<Box<dyn std::future::Future<Output = Observed>>>;
+
+/// The enrich and sink calls of one replay, each watched by a probe named after it.
+type Calls = Arc<Mutex<Vec<Probe>>>;
+
+fn watch(calls: &Calls, name: String) -> Probe {
+    let probe = Probe::new(name);
+    calls.lock().unwrap().push(probe.clone());
+    probe
+}
+
+/// Every event of a replay, sorted within each instant (the order of two things that happen at
+/// one virtual instant is in no contract): the timeline's, and each call's start, end or drop.
+fn events_of(timeline: &Timeline, calls: &Calls) -> Observed {
+    let millis = |t: Duration| t.as_millis() as u64;
+    let mut events: Observed = timeline
+        .entries()
+        .into_iter()
+        .map(|(t, e)| (millis(t), e))
+        .collect();
+    for probe in calls.lock().unwrap().iter() {
+        let name = probe.name();
+        let happened = [
+            (probe.started_at(), "starts"),
+            (probe.completed_at(), "ends"),
+            (probe.cancelled_at(), "dropped"),
+        ];
+        for (at, what) in happened {
+            if let Some(t) = at {
+                events.push((millis(t), format!("{name} {what}")));
+            }
+        }
+    }
+    events.sort();
+    events
+}
+
+/// How a generated run ends for the caller.
+#[derive(Clone, Copy, Debug)]
+enum Cancel {
+    /// Never cancelled (the replay still cancels at 10.025 s, so that every run ends).
+    No,
+    /// Cancelled before run_pipeline is called.
+    Before,
+    /// Cancelled at this instant (100k + 25 ms).
+    At(u64),
+}
+
+#[derive(Clone, Debug)]
+struct Run {
+    capacity: usize,
+    k: usize,
+    batch: usize,
+    window: u64,
+    /// Each record: due this long (ms) after the previous one, its raw text, its enrich time.
+    records: Vec<(u64, &'static str, u64)>,
+    /// Sink call n takes `sink[n % len]` ms; `None`: it never finishes.
+    sink: Vec<Option<u64>>,
+    /// The source ends this long after its last record is read (`None`: never).
+    end: Option<u64>,
+    cancel: Cancel,
+}
+
+const RAWS: [&str; 14] = [
+    "1",
+    "42",
+    " 7 ",
+    "0",
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "+5",
+    "-0",
+    "-3",
+    "",
+    "  ",
+    "1.5",
+    "12x",
+];
+
+fn runs(k: std::ops::RangeInclusive<usize>, cancels: bool) -> impl Strategy<Value = Run> {
+    let record = (
+        prop::sample::select(vec![0u64, 0, 100, 200]),
+        prop_oneof![3 => Just("8"), 2 => prop::sample::select(RAWS.to_vec())],
+        prop::sample::select(vec![0u64, 100, 100, 200, 300]),
+    );
+    let sink = prop::collection::vec(
+        prop_oneof![8 => prop::sample::select(vec![0u64, 100, 200, 400]).prop_map(Some), 1 => Just(None)],
+        1..=3,
+    );
+    let cancel = if cancels {
+        prop_oneof![
+            2 => Just(Cancel::No),
+            1 => Just(Cancel::Before),
+            4 => (0..=25u64).prop_map(|k| Cancel::At(100 * k + 25)),
+        ]
+        .boxed()
+    } else {
+        Just(Cancel::No).boxed()
+    };
+    (
+        (
+            1..=3usize,
+            k,
+            1..=4usize,
+            prop::sample::select(vec![50u64, 150, 250]),
+        ),
+        prop::collection::vec(record, 0..=10),
+        sink,
+        prop::option::weighted(0.8, prop::sample::select(vec![0u64, 100, 300])),
+        cancel,
+    )
+        .prop_map(
+            |((capacity, k, batch, window), records, sink, end, cancel)| Run {
+                capacity,
+                k,
+                batch,
+                window,
+                records,
+                sink,
+                end,
+                cancel,
+            },
+        )
+}
+
+macro_rules! replay_run {
+    ($krate:ident) => {
+        |run: Run| -> Replayed {
+            Box::pin(async move {
+                let (events, calls) = (Timeline::new(), Calls::default());
+                let start = Instant::now();
+                // The source: record i due at the sum of the gaps so far; logs every read.
+                let mut due = 0;
+                let records: Vec<(u64, u64, String)> = run
+                    .records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (gap, raw, _))| {
+                        due += gap;
+                        (due, i as u64 + 1, raw.to_string())
+                    })
+                    .collect();
+                let (reads, end) = (events.clone(), run.end);
+                let source = stream::unfold(records.into_iter(), move |mut rest| {
+                    let reads = reads.clone();
+                    async move {
+                        match rest.next() {
+                            Some((due, id, raw)) => {
+                                sleep_until(start + ms(due)).await;
+                                reads.record(format!("read #{id}"));
+                                Some(($krate::Record { id, raw }, rest))
+                            }
+                            None => {
+                                match end {
+                                    Some(after) => sleep(ms(after)).await,
+                                    None => std::future::pending::<()>().await,
+                                }
+                                reads.record("the source ends");
+                                None
+                            }
+                        }
+                    }
+                });
+                let times: Vec<u64> = run.records.iter().map(|r| r.2).collect();
+                let enrich_calls = calls.clone();
+                let enrich = move |item: $krate::Item| {
+                    let probe = watch(&enrich_calls, format!("enrich #{}", item.id));
+                    let time = times[item.id as usize - 1];
+                    Box::pin(probe.wrap(async move {
+                        sleep(ms(time)).await;
+                        $krate::Enriched {
+                            id: item.id,
+                            value: item.value,
+                            info: format!("info {}", item.id),
+                        }
+                    })) as BoxFuture<'static, $krate::Enriched>
+                };
+                let (sink_calls, sink_times) = (calls.clone(), run.sink.clone());
+                let mut n = 0;
+                let sink = move |batch: Vec<$krate::Enriched>| {
+                    let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
+                    let time = sink_times[n % sink_times.len()];
+                    n += 1;
+                    let probe = watch(&sink_calls, format!("sink {ids:?}"));
+                    Box::pin(probe.wrap(async move {
+                        match time {
+                            Some(t) => sleep(ms(t)).await,
+                            None => std::future::pending().await,
+                        }
+                    })) as BoxFuture<'static, ()>
+                };
+                let config = $krate::Config {
+                    channel_capacity: run.capacity,
+                    enrich_concurrency: run.k,
+                    batch_size: run.batch,
+                    batch_window: ms(run.window),
+                };
+                let token = CancellationToken::new();
+                let at = match run.cancel {
+                    Cancel::Before => {
+                        token.cancel();
+                        None
+                    }
+                    Cancel::At(t) => Some(t),
+                    Cancel::No => Some(10_025),
+                };
+                let canceller = at.map(|t| {
+                    let token = token.clone();
+                    testkit::spawn(async move {
+                        sleep_until(start + ms(t)).await;
+                        token.cancel();
+                    })
+                });
+                let stats = $krate::run_pipeline(source, enrich, sink, config, token).await;
+                if let Some(canceller) = canceller {
+                    canceller.abort();
+                    let _ = canceller.await;
+                }
+                let dead: Vec<String> = stats
+                    .dead_letters
+                    .iter()
+                    .map(|d| {
+                        let reason = match d.reason {
+                            $krate::Reason::Empty => "Empty",
+                            $krate::Reason::NotANumber => "NotANumber",
+                            $krate::Reason::Negative => "Negative",
+                        };
+                        format!("#{} {:?} {reason}", d.record.id, d.record.raw)
+                    })
+                    .collect();
+                events.record(format!(
+                    "returns: read {}, delivered {}, dead letters {dead:?}, not delivered {:?}",
+                    stats.read, stats.delivered, stats.not_delivered
+                ));
+                // Anything still running after the return would show up here.
+                sleep(ms(1_000)).await;
+                events_of(&events, &calls)
+            })
+        }
+    };
+}
+
+#[test]
+fn a_pipeline_with_one_enrich_call_at_a_time_matches_the_reference_on_generated_runs() {
+    Check::new("a_pipeline_with_one_enrich_call_at_a_time_matches_the_reference_on_generated_runs")
+        .cases(160)
+        .run(
+            runs(1..=1, true),
+            replay_run!(ex04_backpressure_pipeline),
+            replay_run!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "when each record was read, when each enrich and sink call started, ended or \
+                     was dropped (which items each batch held), and when run_pipeline returned \
+                     what",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
+
+/// What the docs fix with K > 1: the report, and the order in which items were delivered.
+fn outcome(events: &Observed) -> Observed {
+    let delivered: Vec<String> = events
+        .iter()
+        .filter(|(_, e)| e.starts_with("sink ") && e.ends_with(" ends"))
+        .map(|(_, e)| {
+            e.trim_start_matches("sink ")
+                .trim_end_matches(" ends")
+                .to_owned()
+        })
+        .collect();
+    let report = events.iter().find(|(_, e)| e.starts_with("returns"));
+    let mut outcome = vec![(
+        0,
+        format!("batches delivered, in order: {}", delivered.join(" ")),
+    )];
+    outcome.extend(report.map(|(_, e)| (0, e.clone())));
+    outcome
+}
+
+#[test]
+fn a_pipeline_with_several_enrich_calls_delivers_what_the_reference_delivers_in_its_order() {
+    Check::new(
+        "a_pipeline_with_several_enrich_calls_delivers_what_the_reference_delivers_in_its_order",
+    )
+    .cases(96)
+    .run(
+        runs(2..=3, false).prop_filter("a sink that finishes", |run| {
+            run.sink.iter().all(Option::is_some) && run.end.is_some()
+        }),
+        replay_run!(ex04_backpressure_pipeline),
+        replay_run!(reference),
+        |_, reference, yours| {
+            let (reference, yours) = (outcome(reference), outcome(yours));
+            let ids = |o: &Observed| -> Vec<u64> {
+                o[0].1
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            };
+            if ids(&reference) == ids(&yours) && reference[1..] == yours[1..] {
+                return Ok(());
+            }
+            same_events(
+                "with K > 1 calls at once: every item delivered, in the source's order, and the \
+                 same report (the batches may be cut at other instants)",
+                &reference,
+                &yours,
+            )
+        },
+    );
 }

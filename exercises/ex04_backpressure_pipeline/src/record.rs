@@ -57,6 +57,10 @@ pub struct DeadLetter {
 /// `" 42 "` gives `Item { id, value: 42 }`. Otherwise the error says why: [`Reason::Empty`] for
 /// empty or blank text, [`Reason::Negative`] for a number below zero, [`Reason::NotANumber`] for
 /// anything else.
+///
+/// Every whole number up to `u64::MAX` is accepted, and one sign is allowed (`"+5"` is 5, `"-0"`
+/// is 0). A number beyond `u64::MAX` is `NotANumber`; a number below zero is `Negative` however
+/// many digits it has.
 pub fn parse(record: &Record) -> Result<Item, Reason> {
     todo!("parse and validate the raw text")
 }

@@ -57,17 +57,36 @@ pub struct DeadLetter {
 /// `" 42 "` gives `Item { id, value: 42 }`. Otherwise the error says why: [`Reason::Empty`] for
 /// empty or blank text, [`Reason::Negative`] for a number below zero, [`Reason::NotANumber`] for
 /// anything else.
+///
+/// Every whole number up to `u64::MAX` is accepted, and one sign is allowed (`"+5"` is 5, `"-0"`
+/// is 0). A number beyond `u64::MAX` is `NotANumber`; a number below zero is `Negative` however
+/// many digits it has.
 pub fn parse(record: &Record) -> Result<Item, Reason> {
     let text = record.raw.trim();
     if text.is_empty() {
         return Err(Reason::Empty);
     }
-    // Parse as a signed number first, so that "-3" is reported as negative rather than as
-    // "not a number".
-    let number: i64 = text.parse().map_err(|_| Reason::NotANumber)?;
-    let value = u64::try_from(number).map_err(|_| Reason::Negative)?;
-    Ok(Item {
-        id: record.id,
-        value,
-    })
+    // As a u64 directly: a detour through i64 would call the top half of the range (from
+    // 2^63 up to u64::MAX) "not a number". `u64::from_str` takes a leading '+' too.
+    if let Ok(value) = text.parse::<u64>() {
+        return Ok(Item {
+            id: record.id,
+            value,
+        });
+    }
+    // A minus sign before digits is a negative number, however many digits — unless they are
+    // all zeros ("-0" is zero).
+    match text.strip_prefix('-') {
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            if digits.bytes().all(|b| b == b'0') {
+                Ok(Item {
+                    id: record.id,
+                    value: 0,
+                })
+            } else {
+                Err(Reason::Negative)
+            }
+        }
+        _ => Err(Reason::NotANumber),
+    }
 }
