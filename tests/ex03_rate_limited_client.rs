@@ -729,6 +729,32 @@ fn an_attempt_that_takes_longer_than_timeout_is_dropped_at_exactly_timeout() {
 }
 
 #[test]
+fn an_attempt_answered_at_exactly_timeout_is_in_time() {
+    testkit::run(|| async {
+        let server = Server::new();
+        server.script(1, vec![ok_after(250, "just in time")]);
+        let config = Config {
+            timeout: ms(250),
+            ..roomy()
+        };
+        let client = RateLimitedClient::new(server.clone(), config);
+        let result = client.get(1).await;
+        assert_eq!(
+            result,
+            Ok("just in time".to_owned()),
+            "an answer at exactly t=250ms with timeout = 250ms is in time: only an attempt that \
+             takes *longer* than timeout fails (poll the call before the timer, as \
+             tokio::time::timeout does; an unbiased select! picks either at random)"
+        );
+        assert_eq!(
+            testkit::now(),
+            ms(250),
+            "get returns the answer the moment it comes"
+        );
+    });
+}
+
+#[test]
 fn a_timed_out_attempt_is_retried_like_a_transient_error() {
     testkit::run(|| async {
         let server = Server::new();
@@ -1093,4 +1119,310 @@ fn get_many_still_obeys_the_clients_own_limits() {
         );
         assert_eq!(single, ok(7), "the direct get succeeds");
     });
+}
+
+/// An api for the multi-thread test: counts the requests it receives and answers at once.
+#[derive(Clone, Default)]
+struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Api for Counting {
+    fn call(&self, _id: u64) -> impl Future<Output = Result<String, ApiError>> + Send {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { Ok("body".to_owned()) }
+    }
+}
+
+#[test]
+fn callers_on_many_tasks_on_other_threads_share_one_bucket() {
+    testkit::threads::on_threads(2, Duration::from_secs(30), || async {
+        for round in 1..=20 {
+            let api = Counting::default();
+            let config = Config {
+                burst: 3,
+                refill_every: secs(3600),
+                ..roomy()
+            };
+            let client = RateLimitedClient::new(api.clone(), config);
+            // 40 callers on the runtime's worker threads, all at once, on clones of one client.
+            let callers: Vec<_> = (0..40)
+                .map(|id| {
+                    let client = client.clone();
+                    tokio::spawn(async move { client.get(id).await })
+                })
+                .collect();
+            // Real time: until the 3 tokens are spent (however busy the machine), then a little
+            // longer, for any request that should not be there to show up.
+            let count = || api.0.load(std::sync::atomic::Ordering::SeqCst);
+            let since = std::time::Instant::now();
+            while count() < 3 && since.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let sent = count();
+            for caller in &callers {
+                caller.abort();
+            }
+            assert_eq!(
+                sent, 3,
+                "round {round} of 20: 40 callers on other threads share a fresh bucket of 3 tokens \
+                 that refills once an hour: exactly 3 requests may reach the server — look for a \
+                 token that is checked under one lock and taken under another (two threads both \
+                 see the last token), or a bucket per clone"
+            );
+        }
+    });
+}
+
+// ---- instructor only: tests against the reference
+//
+// Differential test: runs generated from a fixed seed — get() calls issued at multiples of
+// 100 ms, a server whose n-th request (in arrival order) waits 0 to 500 ms and then answers with a
+// body, a transient error (with or without a retry-after hint) or a permanent one, and every
+// burst, in-flight cap, timeout, retry count and backoff, zeros included — each replayed on the
+// reference and on the learner's crate. With `refill_every` = 100 ms every instant of the run
+// lies on the 100 ms grid, where the two correct bucket designs (continuous, or ticks anchored at
+// creation) agree; with `refill_every` = 0 (no rate limit) one caller may drop its get() at
+// 100k + 25 ms, off that grid, so that nothing else happens at that instant.
+//
+// Compared: when requests were sent, answered or abandoned, and what each get() returned when —
+// as multisets per instant. The requests are alike but for their id and the server answers by
+// arrival order, so two requests that start waiting at one instant (which the docs leave in
+// either order) are interchangeable and the multisets are the same either way.
+
+use ex03_rate_limited_client_reference as reference;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+use tokio::time::{Instant, sleep_until, timeout_at};
+
+type Observed = Vec<(u64, String)>;
+type Replayed = Pin<Box<dyn Future<Output = Observed>>>;
+
+#[derive(Clone, Copy, Debug)]
+enum Reply {
+    Ok,
+    RateLimited(Option<u64>),
+    Unavailable,
+    NotFound,
+    Invalid,
+}
+
+#[derive(Clone, Debug)]
+struct Run {
+    burst: u32,
+    refill: u64,
+    max_in_flight: usize,
+    timeout: u64,
+    max_retries: u32,
+    initial_backoff: u64,
+    max_backoff: u64,
+    /// When each get() is issued (ms).
+    issued: Vec<u64>,
+    /// The server's n-th request waits `.0` ms, then answers `.1` (past the end: at once, a body).
+    answers: Vec<(u64, Reply)>,
+    /// The caller of get() number `.0` drops it at `.1` ms (only without a rate limit).
+    drop: Option<(usize, u64)>,
+}
+
+fn hundreds(most: u64) -> impl Strategy<Value = u64> {
+    (0..=most).prop_map(|k| 100 * k)
+}
+
+fn runs() -> impl Strategy<Value = Run> {
+    let reply = prop_oneof![
+        4 => Just(Reply::Ok),
+        2 => prop::option::of(hundreds(3)).prop_map(Reply::RateLimited),
+        2 => Just(Reply::Unavailable),
+        1 => Just(Reply::NotFound),
+        1 => Just(Reply::Invalid),
+    ];
+    let limits = (
+        0..=3u32,
+        prop_oneof![3 => Just(100u64), 1 => Just(0u64)],
+        0..=3usize,
+        (1..=4u64).prop_map(|k| 100 * k),
+        0..=3u32,
+        (1..=2u64).prop_map(|k| 100 * k),
+        (1..=4u64).prop_map(|k| 100 * k),
+    );
+    (
+        limits,
+        prop::collection::vec(hundreds(8), 1..=8),
+        prop::collection::vec(
+            (prop::sample::select(vec![0u64, 100, 200, 500]), reply),
+            0..=12,
+        ),
+        (0..8usize, (0..=15u64).prop_map(|k| 100 * k + 25)),
+    )
+        .prop_map(|(limits, issued, answers, drop)| {
+            let (burst, refill, max_in_flight, timeout, max_retries, initial_backoff, max_backoff) =
+                limits;
+            let drop = (refill == 0 && drop.0 < issued.len()).then_some(drop);
+            Run {
+                burst,
+                refill,
+                max_in_flight,
+                timeout,
+                max_retries,
+                initial_backoff,
+                max_backoff,
+                issued,
+                answers,
+                drop,
+            }
+        })
+}
+
+/// The scripted server of one replay: answers by arrival order, logs every request's fate.
+struct Script {
+    answers: Vec<(u64, Reply)>,
+    arrived: AtomicUsize,
+    requests: Mutex<Vec<Probe>>,
+}
+
+impl Script {
+    /// The next arrival's number (from 1), its delay and its reply, and a probe that watches it.
+    fn arrive(&self) -> (u64, Reply, Probe) {
+        let n = self.arrived.fetch_add(1, Ordering::SeqCst);
+        let (delay, reply) = self.answers.get(n).copied().unwrap_or((0, Reply::Ok));
+        let probe = Probe::new(format!("request #{}", n + 1));
+        self.requests.lock().unwrap().push(probe.clone());
+        (delay, reply, probe)
+    }
+
+    /// Each request's send, answer or abandonment, by instant.
+    fn events(&self) -> Observed {
+        let millis = |t: Duration| t.as_millis() as u64;
+        let mut events = Vec::new();
+        for probe in self.requests.lock().unwrap().iter() {
+            let happened = [
+                (probe.started_at(), "sent"),
+                (probe.completed_at(), "answered"),
+                (probe.cancelled_at(), "abandoned"),
+            ];
+            for (at, what) in happened {
+                if let Some(t) = at {
+                    events.push((millis(t), format!("{} {what}", probe.name())));
+                }
+            }
+        }
+        events
+    }
+}
+
+macro_rules! scripted_api {
+    ($krate:ident, $name:ident) => {
+        #[derive(Clone)]
+        struct $name(Arc<Script>);
+
+        impl $krate::Api for $name {
+            fn call(
+                &self,
+                _id: u64,
+            ) -> impl Future<Output = Result<String, $krate::ApiError>> + Send {
+                let script = self.0.clone();
+                async move {
+                    let (delay, reply, probe) = script.arrive();
+                    probe.wrap(sleep(ms(delay))).await;
+                    match reply {
+                        Reply::Ok => Ok("body".to_owned()),
+                        Reply::RateLimited(hint) => Err($krate::ApiError::RateLimited {
+                            retry_after: hint.map(ms),
+                        }),
+                        Reply::Unavailable => Err($krate::ApiError::Unavailable),
+                        Reply::NotFound => Err($krate::ApiError::NotFound),
+                        Reply::Invalid => Err($krate::ApiError::Invalid("bad".to_owned())),
+                    }
+                }
+            }
+        }
+    };
+}
+
+scripted_api!(ex03_rate_limited_client, YourApi);
+scripted_api!(reference, ReferenceApi);
+
+macro_rules! replay_run {
+    ($krate:ident, $api:ident) => {
+        |run: Run| -> Replayed {
+            Box::pin(async move {
+                let script = Arc::new(Script {
+                    answers: run.answers.clone(),
+                    arrived: AtomicUsize::new(0),
+                    requests: Mutex::default(),
+                });
+                let config = $krate::Config {
+                    burst: run.burst,
+                    refill_every: ms(run.refill),
+                    max_in_flight: run.max_in_flight,
+                    timeout: ms(run.timeout),
+                    max_retries: run.max_retries,
+                    initial_backoff: ms(run.initial_backoff),
+                    max_backoff: ms(run.max_backoff),
+                };
+                let client = $krate::RateLimitedClient::new($api(script.clone()), config);
+                let start = Instant::now();
+                let returned = Timeline::new();
+                let callers: Vec<_> = run
+                    .issued
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &at)| {
+                        let (client, returned) = (client.clone(), returned.clone());
+                        let drop_at = run.drop.filter(|d| d.0 == i).map(|d| start + ms(d.1));
+                        testkit::spawn(async move {
+                            sleep_until(start + ms(at)).await;
+                            let never = start + secs(3600);
+                            let result = timeout_at(drop_at.unwrap_or(never), client.get(i as u64));
+                            let said = match result.await {
+                                Err(_) => "a caller drops its get".to_owned(),
+                                Ok(Ok(body)) => format!("get returns Ok({body:?})"),
+                                Ok(Err($krate::ClientError::Permanent(e))) => {
+                                    format!("get returns Permanent({e})")
+                                }
+                                Ok(Err($krate::ClientError::GaveUp { attempts, last })) => {
+                                    let last = match last {
+                                        $krate::Failure::Api(e) => format!("Api({e})"),
+                                        $krate::Failure::TimedOut(d) => format!("TimedOut({d:?})"),
+                                    };
+                                    format!("get returns GaveUp {{ attempts: {attempts}, last: {last} }}")
+                                }
+                            };
+                            returned.record(said);
+                        })
+                    })
+                    .collect();
+                for caller in callers {
+                    caller.await.expect("a caller of get panicked");
+                }
+                drop(client);
+                let mut events = script.events();
+                let millis = |t: Duration| t.as_millis() as u64;
+                events.extend(returned.entries().into_iter().map(|(t, e)| (millis(t), e)));
+                events.sort();
+                events
+            })
+        }
+    };
+}
+
+#[test]
+fn the_client_matches_the_reference_on_generated_runs_on_the_refill_grid() {
+    Check::new("the_client_matches_the_reference_on_generated_runs_on_the_refill_grid")
+        .cases(192)
+        .run(
+            runs(),
+            replay_run!(ex03_rate_limited_client, YourApi),
+            replay_run!(reference, ReferenceApi),
+            |_, reference, yours| {
+                same_events(
+                    "when requests were sent, answered or abandoned, and what each get() returned \
+                     when (per instant, in any order: requests that start waiting together may go \
+                     in either order)",
+                    reference,
+                    yours,
+                )
+            },
+        );
 }

@@ -173,7 +173,8 @@ impl std::error::Error for ClientError {}
 ///    multiple of `refill_every`) the server sees at most `burst + W / refill_every` requests.
 /// 3. **Send** — call [`Api::call`] at the instant the token is taken — and give the attempt
 ///    [`Config::timeout`]. An attempt that takes longer is dropped at exactly that instant
-///    (abandoning the request) and fails with [`Failure::TimedOut`]`(config.timeout)`.
+///    (abandoning the request) and fails with [`Failure::TimedOut`]`(config.timeout)`; one that
+///    answers at exactly `timeout` is in time.
 /// 4. **Release the slot** as soon as the attempt has an outcome. No slot is held while backing
 ///    off before a retry.
 ///
