@@ -2130,3 +2130,266 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
         );
     });
 }
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests of the head parser. Each scenario is a request head built from parts — a
+// request line, header fields, line ends — with at most ONE fault in it (a bad method, target,
+// version, header name or value, a folded line, a bare CR, a missing or doubled Host, a size
+// one byte over a limit…), because where a head breaks two rules at once the docs do not say
+// which answer wins. `parse_head` then gets the whole head (plus a few bytes of what follows)
+// and every prefix of it, from each crate; the outcomes must be the same: the docs fix when a
+// request line's fault is reported (as soon as the line is complete) and when a head is too
+// long. When a fault in a header field is reported they leave open, so for those only the
+// answer to the whole head is compared.
+
+use ex10_http_server_reference as reference;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+/// The one fault of a generated head, if any.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    None,
+    LowercaseMethod,
+    MethodWithSlash,
+    DoubleSpace,
+    TargetWithoutSlash,
+    TargetWithSpaceByte,
+    TargetTooLong,
+    TargetAtTheLimit,
+    Version20,
+    Version12,
+    VersionLower,
+    NoColon,
+    SpaceBeforeColon,
+    FoldedLine,
+    ControlInValue,
+    BareCr,
+    NoHost,
+    TwoHosts,
+    HeadTooLong,
+    HeadAtTheLimit,
+}
+
+impl Fault {
+    fn in_a_header_field(self) -> bool {
+        matches!(
+            self,
+            Fault::NoColon
+                | Fault::SpaceBeforeColon
+                | Fault::FoldedLine
+                | Fault::ControlInValue
+                | Fault::BareCr
+                | Fault::NoHost
+                | Fault::TwoHosts
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+struct GenHead {
+    fault: Fault,
+    http10: bool,
+    lf_only: bool,
+    headers: Vec<(String, String)>,
+    target_len: usize,
+    trailing: Vec<u8>,
+}
+
+fn gen_heads() -> impl Strategy<Value = GenHead> {
+    let fault = prop_oneof![
+        4 => Just(Fault::None),
+        1 => Just(Fault::LowercaseMethod),
+        1 => Just(Fault::MethodWithSlash),
+        1 => Just(Fault::DoubleSpace),
+        1 => Just(Fault::TargetWithoutSlash),
+        1 => Just(Fault::TargetWithSpaceByte),
+        1 => Just(Fault::TargetTooLong),
+        1 => Just(Fault::TargetAtTheLimit),
+        1 => Just(Fault::Version20),
+        1 => Just(Fault::Version12),
+        1 => Just(Fault::VersionLower),
+        1 => Just(Fault::NoColon),
+        1 => Just(Fault::SpaceBeforeColon),
+        1 => Just(Fault::FoldedLine),
+        1 => Just(Fault::ControlInValue),
+        1 => Just(Fault::BareCr),
+        1 => Just(Fault::NoHost),
+        1 => Just(Fault::TwoHosts),
+        1 => Just(Fault::HeadTooLong),
+        1 => Just(Fault::HeadAtTheLimit),
+    ];
+    let name = prop_oneof![
+        Just("Accept"),
+        Just("X-Trace"),
+        Just("content-type"),
+        Just("X_Y")
+    ];
+    let value = prop_oneof![
+        Just(""),
+        Just("a b"),
+        Just(" padded\t"),
+        Just("é"),
+        Just("x=1, y")
+    ];
+    let header = (name, value).prop_map(|(n, v)| (n.to_owned(), v.to_owned()));
+    (
+        fault,
+        prop::bool::weighted(0.2),
+        prop::bool::weighted(0.2),
+        prop::collection::vec(header, 0..4),
+        1usize..20,
+        prop_oneof![
+            Just(Vec::new()),
+            Just(b"GET".to_vec()),
+            Just(b"body".to_vec())
+        ],
+    )
+        .prop_map(
+            |(fault, http10, lf_only, headers, target_len, trailing)| GenHead {
+                fault,
+                http10: http10 && fault != Fault::NoHost,
+                lf_only,
+                headers,
+                target_len,
+                trailing,
+            },
+        )
+}
+
+/// The bytes of a generated head, and what follows it.
+fn head_bytes(g: &GenHead) -> Vec<u8> {
+    let eol = if g.lf_only { "\n" } else { "\r\n" };
+    let method = match g.fault {
+        Fault::LowercaseMethod => "get",
+        Fault::MethodWithSlash => "GE/T",
+        _ => "GET",
+    };
+    let mut target = format!("/{}", "a".repeat(g.target_len));
+    match g.fault {
+        Fault::TargetWithoutSlash => target = target[1..].to_owned() + "x",
+        Fault::TargetWithSpaceByte => target.push('\u{7f}'),
+        Fault::TargetTooLong => target = format!("/{}", "t".repeat(CONFIG.max_target_length)),
+        Fault::TargetAtTheLimit => {
+            target = format!("/{}", "t".repeat(CONFIG.max_target_length - 1))
+        }
+        _ => {}
+    }
+    let version = match g.fault {
+        Fault::Version20 => "HTTP/2.0",
+        Fault::Version12 => "HTTP/1.2",
+        Fault::VersionLower => "http/1.1",
+        _ if g.http10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    let space = if g.fault == Fault::DoubleSpace {
+        "  "
+    } else {
+        " "
+    };
+    let mut head = format!("{method}{space}{target} {version}{eol}");
+    let hosts = match g.fault {
+        Fault::NoHost => 0,
+        Fault::TwoHosts => 2,
+        _ => 1,
+    };
+    for _ in 0..hosts {
+        head.push_str(&format!("Host: example.com{eol}"));
+    }
+    for (i, (name, value)) in g.headers.iter().enumerate() {
+        head.push_str(&format!("{name}: {value}{eol}"));
+        if i == 0 {
+            match g.fault {
+                Fault::NoColon => head.push_str(&format!("NoColonHere{eol}")),
+                Fault::SpaceBeforeColon => head.push_str(&format!("Bad : x{eol}")),
+                Fault::FoldedLine => head.push_str(&format!(" folded{eol}")),
+                Fault::ControlInValue => head.push_str(&format!("X-Ctl: a\u{1}b{eol}")),
+                Fault::BareCr => head.push_str(&format!("X-Cr: a\rb{eol}")),
+                _ => {}
+            }
+        }
+    }
+    // Pad with one header field to exactly the limit, or one byte past it.
+    let end_len = eol.len();
+    let wanted = match g.fault {
+        Fault::HeadAtTheLimit => Some(CONFIG.max_head_bytes),
+        Fault::HeadTooLong => Some(CONFIG.max_head_bytes + 1),
+        _ => None,
+    };
+    if let Some(wanted) = wanted {
+        let fixed = head.len() + "X-Pad: ".len() + eol.len() + end_len;
+        if wanted > fixed {
+            head.push_str(&format!("X-Pad: {}{eol}", "p".repeat(wanted - fixed)));
+        }
+    }
+    head.push_str(eol);
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&g.trailing);
+    bytes
+}
+
+/// What `parse_head` answered for every prefix of the head (and for all of it), with crate
+/// `$krate`: the prefixes that share an answer are folded into one line.
+macro_rules! replay_head {
+    ($krate:ident) => {
+        |g: GenHead| -> std::pin::Pin<Box<dyn Future<Output = Vec<(u64, String)>>>> {
+            Box::pin(async move {
+                let config = $krate::Config {
+                    max_head_bytes: CONFIG.max_head_bytes,
+                    max_target_length: CONFIG.max_target_length,
+                    max_body_bytes: CONFIG.max_body_bytes,
+                    header_timeout: CONFIG.header_timeout,
+                    body_timeout: CONFIG.body_timeout,
+                    idle_timeout: CONFIG.idle_timeout,
+                    shutdown_grace: CONFIG.shutdown_grace,
+                };
+                let bytes = head_bytes(&g);
+                let mut answers: Vec<(u64, String)> = Vec::new();
+                // When a fault in a header field is reported — as its line ends, or as the head
+                // does — the docs leave open: compare only the answer to the whole head then.
+                let from = if g.fault.in_a_header_field() {
+                    bytes.len()
+                } else {
+                    0
+                };
+                for end in from..=bytes.len() {
+                    let answer = match $krate::parse_head(&bytes[..end], &config) {
+                        Err(status) => format!("error {status}"),
+                        Ok(None) => "not complete yet".to_owned(),
+                        Ok(Some((r, len))) => format!(
+                            "a head of {len} bytes: {:?} {:?} {:?}, fields {:?}, body {:?}",
+                            r.method, r.target, r.version, r.headers, r.body
+                        ),
+                    };
+                    match answers.last_mut() {
+                        Some((_, last)) if last.ends_with(&format!(": {answer}")) => {
+                            let from = last.split(' ').nth(1).unwrap_or("0").to_owned();
+                            *last = format!("bytes {from}..={end}: {answer}");
+                        }
+                        _ => answers.push((0, format!("bytes {end}..={end}: {answer}"))),
+                    }
+                }
+                answers
+            })
+        }
+    };
+}
+
+#[test]
+fn parse_head_matches_the_reference_on_every_prefix_of_generated_heads() {
+    Check::new("parse_head_matches_the_reference_on_every_prefix_of_generated_heads")
+        .cases(300)
+        .run(
+            gen_heads(),
+            replay_head!(ex10_http_server),
+            replay_head!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "what parse_head answers as the head arrives byte by byte",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
