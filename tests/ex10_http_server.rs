@@ -15,6 +15,18 @@
 //! Test names are the specification; each assertion message says what was expected and the
 //! likely cause when it is not.
 
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); these state no rule a test could observe:
+//!
+//! not a rule: "The HTTP version of a request." — the heading of the type's docs
+//! not a rule: "One request, as the router's handlers see it." — the heading of the type's docs
+//! not a rule: "A response: a status, header fields, a body." — the heading of the type's docs
+//! not a rule: "The status code: 200, 404, …" — what the field holds, set by the handler
+//! not a rule: "Leave out `Content-Length` and `Connection`: the connection writes those itself." — advice to whoever writes a handler
+//! not a rule: "Answers one request:" — introduces the list whose items are rules
+//! not a rule: "The server's limits." — the heading of the type's docs
+//! not a rule: "Each one bounds what a single client can make the server hold (memory) or wait for (time)." — why the limits exist; each is tested on its own
 use ex10_http_server::*;
 use futures::FutureExt;
 use pretty_assertions::assert_eq;
@@ -446,6 +458,17 @@ fn header_list(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// contract: "The method, exactly as sent."
+/// contract: "Methods are case-sensitive: `get` is not `GET`."
+/// contract: "The request target, exactly as sent: the path and, after a `?`, the query."
+/// contract: "The version from the request line."
+/// contract: "The header fields in the order received: each name as sent, each value without the spaces and tabs around it."
+/// contract: "The value of the first header field named `name`, compared case-insensitively"
+/// contract: "The path: the target up to its first `?` (all of it when there is none)."
+/// contract: "The query: what follows the target's first `?`, or `None` when there is no `?`."
+/// contract: "Parses the head of the request at the start of `buf`: the request line, the header fields, and the empty line that ends them."
+/// contract: "Each line ends in CRLF; a bare LF is accepted too (RFC 9112 §2.2)."
+/// contract: "`Ok(Some((request, len)))`: the head is the first `len` bytes of `buf`"
 #[test]
 fn a_head_is_parsed_into_method_target_version_and_header_fields() {
     testkit::run(|| async {
@@ -547,6 +570,9 @@ fn a_head_is_parsed_into_method_target_version_and_header_fields() {
     });
 }
 
+/// contract: "`Err(status)`, the status to answer with:"
+/// contract: "**505** for a version of the form `HTTP/<digit>.<digit>` other than `HTTP/1.0` and `HTTP/1.1`;"
+/// contract: "**400** for anything else malformed"
 #[test]
 fn malformed_heads_are_refused_with_400_and_unknown_versions_with_505() {
     testkit::run(|| async {
@@ -680,6 +706,11 @@ fn head_of(len: usize) -> String {
     format!("{start}{}{end}", "p".repeat(pad))
 }
 
+/// contract: "The head's size is every byte from the request line's first through the empty line's line end."
+/// contract: "**431** when the head is longer than `config.max_head_bytes`"
+/// contract: "The longest request head accepted, in bytes: the request line, the header lines and the empty line that ends them, line ends included."
+/// contract: "Longer: 431 (414 while the request line has not ended)."
+/// contract: "or when more than `config.max_head_bytes` bytes have arrived and the request line has not ended yet"
 #[test]
 fn a_head_of_exactly_max_head_bytes_is_accepted_and_one_byte_more_is_431() {
     testkit::run(|| async {
@@ -730,6 +761,8 @@ fn a_head_of_exactly_max_head_bytes_is_accepted_and_one_byte_more_is_431() {
     });
 }
 
+/// contract: "**414** when the request line's target is longer than `config.max_target_length` bytes"
+/// contract: "The longest request target accepted, in bytes."
 #[test]
 fn a_target_of_exactly_max_target_length_is_accepted_and_one_byte_more_is_414() {
     testkit::run(|| async {
@@ -761,6 +794,12 @@ fn a_target_of_exactly_max_target_length_is_accepted_and_one_byte_more_is_414() 
 // 2. Responses and the router
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "A response with this status, no header fields and an empty body."
+/// contract: "A response with this status, the header `Content-Type: text/plain; charset=utf-8`, and `body` as its body."
+/// contract: "The same response with one more header field, after the others."
+/// contract: "The same response with `body` as its body."
+/// contract: "The server's own answer to an error"
+/// contract: "The reason phrase of a status code (RFC 9110 §15)"
 #[test]
 fn reason_phrases_and_response_builders_are_as_documented() {
     testkit::run(|| async {
@@ -891,6 +930,12 @@ async fn outcomes(
     (observed, expected)
 }
 
+/// contract: "Routes each request to the handler registered for its method and path."
+/// contract: "A `Router` is `Send + Sync`"
+/// contract: "A router with no routes: every request is answered 404."
+/// contract: "Registers `handler` for requests whose method is `method` (case-sensitive)"
+/// contract: "the handler registered for its method and path, when there is one;"
+/// contract: "**404** ([`Response::error`]) when no route has this path;"
 #[test]
 fn the_router_picks_the_handler_by_method_and_exact_path() {
     testkit::run(|| async {
@@ -922,6 +967,7 @@ fn the_router_picks_the_handler_by_method_and_exact_path() {
     });
 }
 
+/// contract: "**405** ([`Response::error`]) when routes have this path but none this method, with an `Allow` header"
 #[test]
 fn a_wrong_method_gets_405_with_an_allow_header_listing_each_allowed_method_once_sorted() {
     testkit::run(|| async {
@@ -951,6 +997,7 @@ fn a_wrong_method_gets_405_with_an_allow_header_listing_each_allowed_method_once
     });
 }
 
+/// contract: "Registering the same method and path again replaces the earlier handler."
 #[test]
 fn registering_a_route_again_replaces_the_earlier_handler() {
     testkit::run(|| async {
@@ -974,6 +1021,7 @@ fn registering_a_route_again_replaces_the_earlier_handler() {
     });
 }
 
+/// contract: "for `HEAD` without a `HEAD` route: the `GET` handler of that path"
 #[test]
 fn head_uses_the_get_handler_unless_a_head_route_exists() {
     testkit::run(|| async {
@@ -999,6 +1047,9 @@ fn head_uses_the_get_handler_unless_a_head_route_exists() {
 // 3. One connection, over an in-memory pipe
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "each request is read whole"
+/// contract: "**Responses**: `HTTP/1.1 <status> <reason>`, the response's header fields, `Content-Length`"
+/// contract: "Header fields, written in this order."
 #[test]
 fn a_request_is_answered_with_its_status_line_headers_content_length_and_body() {
     testkit::run(|| async {
@@ -1076,6 +1127,10 @@ fn a_request_is_answered_with_its_status_line_headers_content_length_and_body() 
     });
 }
 
+/// contract: "Serves one client's requests, one after another, until the connection ends."
+/// contract: "**Keep-alive**: an `HTTP/1.1` connection stays open after each response unless the request had `Connection: close`"
+/// contract: "The `Connection` value is a comma-separated list of options, compared case-insensitively."
+/// contract: "`HTTP/1.1`: the connection stays open after each response unless the request says `Connection: close`."
 #[test]
 fn keep_alive_serves_many_requests_on_one_connection_until_connection_close() {
     testkit::run(|| async {
@@ -1110,6 +1165,8 @@ fn keep_alive_serves_many_requests_on_one_connection_until_connection_close() {
     });
 }
 
+/// contract: "an `HTTP/1.0` one is closed unless it had `Connection: keep-alive`"
+/// contract: "`HTTP/1.0`: the connection closes after each response unless the request says `Connection: keep-alive`."
 #[test]
 fn http_1_0_closes_after_each_response_unless_keep_alive_is_asked() {
     testkit::run(|| async {
@@ -1140,6 +1197,7 @@ fn http_1_0_closes_after_each_response_unless_keep_alive_is_asked() {
     });
 }
 
+/// contract: "Requests that arrive together (pipelining) are answered in the order they were sent."
 #[test]
 fn pipelined_requests_are_answered_in_the_order_sent() {
     testkit::run(|| async {
@@ -1173,6 +1231,8 @@ fn pipelined_requests_are_answered_in_the_order_sent() {
     });
 }
 
+/// contract: "A response to `HEAD` has the same header fields, `Content-Length` included, and no body."
+/// contract: "Its length is sent as `Content-Length`; it is not sent at all in answer to `HEAD`."
 #[test]
 fn a_response_to_head_has_the_get_headers_and_no_body() {
     testkit::run(|| async {
@@ -1218,6 +1278,8 @@ fn chunked(chunks: &str) -> String {
     format!("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{chunks}")
 }
 
+/// contract: "is read by its framing: `Content-Length` bytes, or `Transfer-Encoding: chunked`"
+/// contract: "The body: empty when the request has none; for a chunked request, the chunks' data joined."
 #[test]
 fn chunked_bodies_are_decoded_whatever_the_chunk_boundaries() {
     testkit::run(|| async {
@@ -1287,6 +1349,7 @@ async fn assert_refusals_end_ok(endings: Vec<(String, Ending)>) {
     }
 }
 
+/// contract: "The largest body accepted, in bytes."
 #[test]
 fn a_body_of_exactly_max_body_bytes_is_accepted_and_one_byte_more_is_413_at_once() {
     testkit::run(|| async {
@@ -1351,6 +1414,7 @@ fn a_body_of_exactly_max_body_bytes_is_accepted_and_one_byte_more_is_413_at_once
     });
 }
 
+/// contract: "**Refusals**: each of these is answered with [`Response::error`](crate::Response::error) and `Connection: close`, and the connection closed"
 #[test]
 fn doubtful_framing_is_refused_and_the_connection_closed() {
     testkit::run(|| async {
@@ -1439,6 +1503,7 @@ fn doubtful_framing_is_refused_and_the_connection_closed() {
     });
 }
 
+/// contract: "A request with `Expect: 100-continue` whose body is accepted is sent `HTTP/1.1 100 Continue`"
 #[test]
 fn expect_100_continue_is_answered_before_the_body_is_read() {
     testkit::run(|| async {
@@ -1477,6 +1542,8 @@ fn expect_100_continue_is_answered_before_the_body_is_read() {
     });
 }
 
+/// contract: "no byte of a next request within `config.idle_timeout` of the connection opening or of the previous response being written: closed without a response;"
+/// contract: "How long a connection may wait for the first byte of a request"
 #[test]
 fn the_idle_timeout_closes_a_silent_connection_without_a_response() {
     testkit::run(|| async {
@@ -1506,6 +1573,8 @@ fn the_idle_timeout_closes_a_silent_connection_without_a_response() {
     });
 }
 
+/// contract: "a head not complete `config.header_timeout` after its first byte arrived"
+/// contract: "How long a request's head may take to arrive, from its first byte."
 #[test]
 fn the_head_must_arrive_within_header_timeout_of_its_first_byte_however_it_trickles() {
     testkit::run(|| async {
@@ -1558,6 +1627,7 @@ fn the_head_must_arrive_within_header_timeout_of_its_first_byte_however_it_trick
     });
 }
 
+/// contract: "for a request already received with an earlier one: after the previous response was written"
 #[test]
 fn a_pipelined_head_gets_header_timeout_from_when_the_previous_response_was_written() {
     testkit::run(|| async {
@@ -1583,6 +1653,8 @@ fn a_pipelined_head_gets_header_timeout_from_when_the_previous_response_was_writ
     });
 }
 
+/// contract: "a body not complete `config.body_timeout` after its head: 408 at exactly that instant;"
+/// contract: "How long a request's body may take to arrive, from the end of its head."
 #[test]
 fn the_body_must_arrive_within_body_timeout_of_its_head() {
     testkit::run(|| async {
@@ -1628,6 +1700,8 @@ fn the_body_must_arrive_within_body_timeout_of_its_head() {
     });
 }
 
+/// contract: "a response not written within `config.idle_timeout` (a client that does not read): closed."
+/// contract: "and how long writing one response may take, before it is closed."
 #[test]
 fn a_client_that_does_not_read_is_closed_after_idle_timeout() {
     testkit::run(|| async {
@@ -1662,6 +1736,7 @@ fn a_client_that_does_not_read_is_closed_after_idle_timeout() {
     });
 }
 
+/// contract: "**Timeouts** (none of them runs while a handler runs):"
 #[test]
 fn no_timeout_runs_while_a_handler_works() {
     testkit::run(|| async {
@@ -1685,6 +1760,7 @@ fn no_timeout_runs_while_a_handler_works() {
     });
 }
 
+/// contract: "**Shutdown**: once `shutdown` is cancelled, a connection waiting for the first byte of a request is closed at once"
 #[test]
 fn shutdown_closes_a_connection_waiting_for_a_request_at_once() {
     testkit::run(|| async {
@@ -1729,6 +1805,7 @@ fn shutdown_closes_a_connection_waiting_for_a_request_at_once() {
     });
 }
 
+/// contract: "a request of which a byte has arrived is finished"
 #[test]
 fn shutdown_finishes_the_request_in_flight_with_connection_close_and_starts_no_other() {
     testkit::run(|| async {
@@ -1784,6 +1861,8 @@ fn shutdown_finishes_the_request_in_flight_with_connection_close_and_starts_no_o
     });
 }
 
+/// contract: "Returns `Ok(())` when the connection ended by these rules"
+/// contract: "and `Err` when reading or writing failed"
 #[test]
 fn io_errors_and_a_hang_up_mid_request_are_returned_as_errors() {
     testkit::run(|| async {
@@ -1926,6 +2005,7 @@ async fn connect(name: &str, addr: SocketAddr) -> Client<TcpStream> {
     Client::new(name, stream)
 }
 
+/// contract: "Accepts connections on `listener` and serves each one with [`serve_connection`](crate::serve_connection) in its own task, all sharing `router`"
 #[test]
 fn the_server_answers_over_tcp_and_its_connections_share_the_router() {
     testkit::run(|| async {
@@ -1972,6 +2052,7 @@ fn the_server_answers_over_tcp_and_its_connections_share_the_router() {
     });
 }
 
+/// contract: "**Concurrency**: every connection is served by its own task, so a slow or silent client never delays another"
 #[test]
 fn a_slow_client_does_not_delay_the_others() {
     testkit::run(|| async {
@@ -2028,6 +2109,10 @@ fn a_slow_client_does_not_delay_the_others() {
     });
 }
 
+/// contract: "**Shutdown**: when `shutdown` is cancelled, `serve` stops accepting"
+/// contract: "It returns as soon as every connection has closed, or `config.shutdown_grace` after the cancellation"
+/// contract: "When `serve` returns, no task it started is still alive."
+/// contract: "After shutdown is requested: how long the requests in flight get to finish before every connection still open is closed."
 #[test]
 fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_after_the_grace_period()
 {
@@ -2127,6 +2212,57 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
              (its connection refused, or closed unanswered once the listener is gone); it heard \
              {}",
             late.map_or("nothing (still waiting)".to_owned(), |h| h.summary())
+        );
+    });
+}
+
+/// contract: "Heads up to 8 KiB, targets up to 2 KiB, bodies up to 1 MiB; 10 s for a head, 30 s for a body, 60 s idle; 5 s of grace."
+#[test]
+fn the_default_limits_are_8_kib_heads_2_kib_targets_and_1_mib_bodies() {
+    testkit::run(|| async {
+        let config = Config::default();
+        assert_eq!(
+            (
+                config.max_head_bytes,
+                config.max_target_length,
+                config.max_body_bytes
+            ),
+            (8 * 1024, 2 * 1024, 1024 * 1024),
+            "Config::default(): heads up to 8 KiB, targets up to 2 KiB, bodies up to 1 MiB"
+        );
+        assert_eq!(
+            (
+                config.header_timeout,
+                config.body_timeout,
+                config.idle_timeout,
+                config.shutdown_grace
+            ),
+            (secs(10), secs(30), secs(60), secs(5)),
+            "Config::default(): 10 s for a head, 30 s for a body, 60 s idle, 5 s of grace"
+        );
+        let head_of = |target_len: usize, size: usize| {
+            let line = format!(
+                "GET /{} HTTP/1.1\r\nHost: h\r\n",
+                "t".repeat(target_len - 1)
+            );
+            let pad = size - line.len() - "X-Pad: \r\n\r\n".len();
+            format!("{line}X-Pad: {}\r\n\r\n", "p".repeat(pad)).into_bytes()
+        };
+        let at_limits = head_of(2048, 8192);
+        assert!(
+            matches!(parse_head(&at_limits, &config), Ok(Some((_, 8192)))),
+            "with the default limits, a head of exactly 8192 bytes with a target of exactly 2048 \
+             bytes must be accepted"
+        );
+        assert_eq!(
+            parse_head(&head_of(2048, 8193), &config).map(|r| r.map(|(_, len)| len)),
+            Err(431),
+            "with the default limits, a head of 8193 bytes is one byte too long: 431"
+        );
+        assert_eq!(
+            parse_head(&head_of(2049, 8192), &config).map(|r| r.map(|(_, len)| len)),
+            Err(414),
+            "with the default limits, a target of 2049 bytes is one byte too long: 414"
         );
     });
 }
@@ -2376,6 +2512,8 @@ macro_rules! replay_head {
     };
 }
 
+/// contract: "`Ok(None)`: the head is not complete yet; read more and call again."
+/// contract: "An error in the request line is reported as soon as that line is complete, without waiting for the rest of the head."
 #[test]
 fn parse_head_matches_the_reference_on_every_prefix_of_generated_heads() {
     Check::new("parse_head_matches_the_reference_on_every_prefix_of_generated_heads")

@@ -68,6 +68,7 @@ const TRACED: &[&str] = &[
     "ex01_async_files",
     "ex07_stream_library",
     "ex08_web_crawler",
+    "ex10_http_server",
 ];
 
 #[test]
