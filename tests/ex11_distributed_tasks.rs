@@ -14,6 +14,49 @@
 //! Test names are the specification; each assertion message says what was expected and the
 //! likely cause when it is not.
 
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`). Listed here: headings, the given code (the line protocol and the
+//! network traits, which learners do not write), and the rules not tested yet, with the reason.
+//!
+//! not a rule: "The example tasks." — the cluster program's demo, not the library
+//! not a rule: "The rules of the queue." — the heading of the type's docs
+//! not a rule: "What [`TaskQueue::submit`] did with a submission." — the heading of the type's docs
+//! not a rule: "A task handed to a worker for a while." — the heading of the type's docs
+//! not a rule: "What became of a task." — the heading of the type's docs
+//! not a rule: "What [`TaskQueue::complete`] did with a report." — the heading of the type's docs
+//! not a rule: "The coordinator's queue of tasks." — the heading of the type's docs
+//! not a rule: "How a worker behaves on the network." — the heading of the type's docs
+//! not a rule: "Where connections come from: a listening socket." — given code (net.rs)
+//! not a rule: "A connection's byte stream." — given code (net.rs)
+//! not a rule: "The next incoming connection." — given code (net.rs)
+//! not a rule: "How to reach the coordinator: each call opens a new connection." — given code (net.rs)
+//! not a rule: "Opens a connection to the coordinator." — given code (net.rs)
+//! not a rule: "Connects to the coordinator over real TCP." — given code (net.rs)
+//! not a rule: "The coordinator's address, `host:port`." — given code (net.rs)
+//! not a rule: "One line of the protocol." — given code (protocol.rs)
+//! not a rule: "Submit a task under an idempotency key." — given code (protocol.rs)
+//! not a rule: "The task is queued (or was already, under that key)." — given code (protocol.rs)
+//! not a rule: "Refused: too many tasks wait." — given code (protocol.rs)
+//! not a rule: "Nothing was queued." — given code (protocol.rs)
+//! not a rule: "The task's outcome: it succeeded with this output." — given code (protocol.rs)
+//! not a rule: "The task's outcome: every attempt failed, the last with this error." — given code (protocol.rs)
+//! not a rule: "A worker asks for a task." — given code (protocol.rs)
+//! not a rule: "A task leased to the worker." — given code (protocol.rs)
+//! not a rule: "A worker still runs the task of this lease." — given code (protocol.rs)
+//! not a rule: "The task of this lease succeeded." — given code (protocol.rs)
+//! not a rule: "The task of this lease failed." — given code (protocol.rs)
+//! not a rule: "Parses one line (without its line end)." — given code (protocol.rs)
+//! not a rule: "`None` for anything else." — given code (protocol.rs)
+//! not a rule: "The message as a line, without its line end." — given code (protocol.rs)
+//! not a rule: "A connection that speaks the protocol over any byte stream." — given code (protocol.rs)
+//! not a rule: "Wraps a stream." — given code (protocol.rs)
+//! not a rule: "The next message; `Ok(None)` when the peer closed the connection." — given code (protocol.rs)
+//! not a rule: "A line that is not a message is an `InvalidData` error." — given code (protocol.rs)
+//! not a rule: "Cancel-safe only between messages." — given code (protocol.rs)
+//! not a rule: "Sends one message (and flushes it)." — given code (protocol.rs)
+//! not a rule: "until accepting fails (that error is returned)" — a rule, NOT TESTED yet: the simulated listener does not fail
+//! not a rule: "After a connection fails or ends, or cannot be opened, the worker waits this long before connecting again." — a rule, NOT TESTED yet: the restart test passes whatever the worker's delay
 use ex11_distributed_tasks::*;
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
@@ -45,6 +88,17 @@ fn key_of(lease: &Option<Lease>) -> Option<&str> {
     lease.as_ref().map(|l| l.key.as_str())
 }
 
+/// contract: "A new task, queued."
+/// contract: "The lease's number: 1 for the first lease the queue grants, then one more for each."
+/// contract: "The task's idempotency key."
+/// contract: "The task's payload."
+/// contract: "An attempt succeeded with this output."
+/// contract: "The task succeeded: its output is recorded as its outcome."
+/// contract: "An empty queue with these rules."
+/// contract: "Submits a task under an idempotency key, ready at once."
+/// contract: "Reports the end of an attempt under a current lease: `Ok(output)` records the task's outcome"
+/// contract: "The outcome of the task under `key`, once it has one."
+/// contract: "How many tasks wait to be leased (ready or backing off)."
 #[test]
 fn a_submitted_task_is_leased_once_and_its_output_is_its_outcome() {
     queue_test(|t0| {
@@ -107,6 +161,8 @@ fn a_submitted_task_is_leased_once_and_its_output_is_its_outcome() {
     });
 }
 
+/// contract: "The key was submitted before (the task may be waiting, running or finished): nothing new was queued, whatever the payload."
+/// contract: "A key already submitted is a [`Submitted::Duplicate`]"
 #[test]
 fn a_repeated_key_is_a_duplicate_whatever_its_state_or_payload() {
     queue_test(|t0| {
@@ -166,6 +222,8 @@ fn a_repeated_key_is_a_duplicate_whatever_its_state_or_payload() {
     });
 }
 
+/// contract: "Leases the task that has been ready longest (ready at `now` or before; ties go to the earlier submission), for `lease_duration` from `now`."
+/// contract: "`None` when no task is ready."
 #[test]
 fn tasks_are_leased_in_the_order_they_became_ready_with_ties_in_submission_order() {
     queue_test(|t0| {
@@ -198,6 +256,11 @@ fn tasks_are_leased_in_the_order_they_became_ready_with_ties_in_submission_order
     });
 }
 
+/// contract: "How long a lease lasts after it is granted or renewed by a heartbeat."
+/// contract: "The instant the lease runs out unless a heartbeat renews it."
+/// contract: "Renews a current lease: it now runs out `lease_duration` after `now`, the instant returned."
+/// contract: "A lease is current until the instant it runs out, not at that instant"
+/// contract: "Ends every lease that has run out by `now` (at its expiry instant or before)"
 #[test]
 fn a_lease_runs_out_exactly_at_its_expiry_and_a_heartbeat_before_it_renews_it() {
     queue_test(|t0| {
@@ -268,6 +331,19 @@ fn a_lease_runs_out_exactly_at_its_expiry_and_a_heartbeat_before_it_renews_it() 
     });
 }
 
+/// contract: "How many attempts a task gets in all (values below 1 count as 1)."
+/// contract: "The wait after a task's first failed attempt; it doubles after each further failed attempt."
+/// contract: "The longest wait between two attempts."
+/// contract: "Which attempt of the task this is: 1 for the first."
+/// contract: "Every attempt failed; this is the error of the last one."
+/// contract: "A task that used up its attempts."
+/// contract: "The number of attempts made."
+/// contract: "The error of the last attempt."
+/// contract: "The attempt failed and the task will be ready again at this instant."
+/// contract: "The attempt failed and it was the last one: the task is dead-lettered."
+/// contract: "`Err(error)` is a failed attempt."
+/// contract: "After a failed attempt `n` the task is ready again `backoff_base × 2^(n-1)` later (at most `backoff_max`)"
+/// contract: "The dead-lettered tasks, in the order they died."
 #[test]
 fn failed_attempts_back_off_doubling_up_to_the_cap_and_the_last_one_dead_letters_the_task() {
     queue_test(|t0| {
@@ -361,6 +437,9 @@ fn failed_attempts_back_off_doubling_up_to_the_cap_and_the_last_one_dead_letters
     });
 }
 
+/// contract: "The lease is not current (unknown, run out, or its task already finished): nothing changed."
+/// contract: "A report under a lease that is not current is [`Completion::Stale`] and changes nothing."
+/// contract: "Outcomes are *exactly once*: only the current lease may report"
 #[test]
 fn a_report_under_a_lease_that_is_not_current_changes_nothing() {
     queue_test(|t0| {
@@ -411,6 +490,9 @@ fn a_report_under_a_lease_that_is_not_current_changes_nothing() {
     });
 }
 
+/// contract: "How many tasks may wait to be leased (ready or backing off) before submissions are refused."
+/// contract: "`max_pending` tasks are already waiting: nothing was queued and the key is not remembered"
+/// contract: "a new key when `max_pending` tasks wait is [`Submitted::Busy`]"
 #[test]
 fn submissions_are_refused_with_busy_once_max_pending_tasks_wait() {
     queue_test(|t0| {
@@ -462,6 +544,64 @@ fn submissions_are_refused_with_busy_once_max_pending_tasks_wait() {
     });
 }
 
+/// contract: "as a failed attempt with the error `"lease expired"`, backing off from the instant it ran out."
+/// contract: "Returns the keys of those tasks, the earliest expiry first."
+/// contract: "Every other method does this first."
+#[test]
+fn an_expired_lease_fails_its_attempt_as_lease_expired_earliest_expiry_first_whichever_call_notices()
+ {
+    queue_test(|t0| {
+        let mut queue = TaskQueue::new(CONFIG);
+        queue.submit("k1", "p1", t0);
+        queue.submit("k2", "p2", t0);
+        let first = queue.lease(t0).expect("k1 is ready at t0");
+        assert_eq!(
+            queue.heartbeat(first.id, t0 + ms(500)),
+            Some(t0 + ms(1500)),
+            "a heartbeat at 500ms renews k1's lease to 1500ms"
+        );
+        let second = queue.lease(t0 + ms(100)).expect("k2 is ready");
+        assert_eq!(
+            second.key, "k2",
+            "the second lease is k2's (it runs out at 1100ms)"
+        );
+        assert_eq!(
+            queue.expire(t0 + secs(2)),
+            vec!["k2".to_owned(), "k1".to_owned()],
+            "expire returns the keys of the leases that ran out, the earliest expiry first: k2 \
+             (1100ms) before k1 (1500ms), whatever order they were submitted or leased in"
+        );
+
+        // One attempt only: a lease that runs out dead-letters its task, with the error
+        // "lease expired" — noticed by whichever call comes first after the expiry.
+        let mut queue = TaskQueue::new(Config {
+            max_attempts: 1,
+            ..CONFIG
+        });
+        queue.submit("k", "p", t0);
+        queue.lease(t0).expect("k is ready at t0");
+        assert_eq!(
+            queue.submit("other", "q", t0 + secs(1)),
+            Submitted::Accepted,
+            "a new key is accepted"
+        );
+        let dead: Vec<(String, u32, String)> = queue
+            .dead_letters()
+            .iter()
+            .map(|d| (d.key.clone(), d.attempts, d.last_error.clone()))
+            .collect();
+        assert_eq!(
+            dead,
+            vec![("k".to_owned(), 1, "lease expired".to_owned())],
+            "k's lease ran out at exactly 1s; the submit at 1s must first end it as a failed \
+             attempt with the error \"lease expired\" (every method expires what has run out \
+             before doing its own work), and with one attempt allowed k is dead-lettered"
+        );
+    });
+}
+
+/// contract: "The next instant after `now` at which something happens by itself"
+/// contract: "`None` when nothing is due after `now`."
 #[test]
 fn next_wakeup_is_the_earliest_expiry_or_retry_after_now() {
     queue_test(|t0| {
@@ -732,6 +872,13 @@ fn sim_test(body: impl FnOnce() + Send + 'static) {
     testkit::sim::run(secs(20), body);
 }
 
+/// contract: "Submits `payload` under the idempotency key `key` and waits for the task's outcome."
+/// contract: "Runs a coordinator with these rules on connections from `listener`"
+/// contract: "Each connection speaks the protocol of [`crate::protocol`]."
+/// contract: "A submitter sends `SUBMIT`; the coordinator answers `BUSY` when the queue refuses it, otherwise `ACCEPTED`"
+/// contract: "A worker sends `READY` and gets `TASK` once a task can be leased"
+/// contract: "Runs a worker for ever: connects to the coordinator, sends `READY`"
+/// contract: "One task at a time: run several workers for more."
 #[test]
 fn tasks_submitted_over_the_network_run_on_the_workers_and_each_outcome_comes_back_once() {
     sim_test(|| {
@@ -793,6 +940,7 @@ fn tasks_submitted_over_the_network_run_on_the_workers_and_each_outcome_comes_ba
     });
 }
 
+/// contract: "While a task runs, a `BEAT` for its lease goes out every `heartbeat_interval`"
 #[test]
 fn a_task_longer_than_its_lease_is_kept_alive_by_heartbeats_and_runs_once() {
     sim_test(|| {
@@ -821,6 +969,8 @@ fn a_task_longer_than_its_lease_is_kept_alive_by_heartbeats_and_runs_once() {
     });
 }
 
+/// contract: "Leases run out on their own, at the instant they expire, whether or not any connection is active."
+/// contract: "Execution is *at least once*: a task whose lease runs out is run again"
 #[test]
 fn a_worker_that_crashes_mid_task_loses_its_lease_and_another_worker_runs_the_task() {
     sim_test(|| {
@@ -872,6 +1022,7 @@ fn a_worker_that_crashes_mid_task_loses_its_lease_and_another_worker_runs_the_ta
     });
 }
 
+/// contract: "Outcomes are *exactly once*: only the current lease may report, so each task gets one outcome, which never changes."
 #[test]
 fn a_worker_cut_off_by_the_network_reports_too_late_and_only_the_current_lease_counts() {
     sim_test(|| {
@@ -921,6 +1072,8 @@ fn a_worker_cut_off_by_the_network_reports_too_late_and_only_the_current_lease_c
     });
 }
 
+/// contract: "If the connection cannot be opened, fails or ends before the outcome arrives, it connects again after `retry_delay` and submits again *with the same key*"
+/// contract: "When the connection fails or ends (the coordinator restarted, the network broke), the task in progress is abandoned"
 #[test]
 fn a_coordinator_that_restarts_while_a_submitter_waits_still_gives_it_one_outcome() {
     sim_test(|| {
@@ -953,6 +1106,7 @@ fn a_coordinator_that_restarts_while_a_submitter_waits_still_gives_it_one_outcom
     });
 }
 
+/// contract: "once the task has an outcome, `DONE` or `DEAD`"
 #[test]
 fn a_failing_task_is_retried_with_backoff_and_dead_lettered_after_max_attempts() {
     sim_test(|| {
@@ -994,6 +1148,9 @@ fn a_failing_task_is_retried_with_backoff_and_dead_lettered_after_max_attempts()
     });
 }
 
+/// contract: "The coordinator refused the submission: too many tasks wait."
+/// contract: "Nothing was queued; try later."
+/// contract: "A `BUSY` answer is returned as [`Busy`] at once, without retrying."
 #[test]
 fn a_saturated_system_refuses_a_submission_with_busy_and_finishes_the_rest() {
     sim_test(|| {
@@ -1040,6 +1197,7 @@ fn a_saturated_system_refuses_a_submission_with_busy_and_finishes_the_rest() {
     });
 }
 
+/// contract: "(a duplicate key too)"
 #[test]
 fn the_same_key_from_two_submitters_runs_once_and_both_get_its_outcome_whatever_the_seed() {
     for seed in 10..14 {

@@ -69,6 +69,7 @@ const TRACED: &[&str] = &[
     "ex07_stream_library",
     "ex08_web_crawler",
     "ex10_http_server",
+    "ex11_distributed_tasks",
 ];
 
 #[test]
