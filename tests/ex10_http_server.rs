@@ -2297,6 +2297,7 @@ enum Fault {
     Version20,
     Version12,
     VersionLower,
+    VersionNotDigits,
     NoColon,
     SpaceBeforeColon,
     FoldedLine,
@@ -2346,6 +2347,7 @@ fn gen_heads() -> impl Strategy<Value = GenHead> {
         1 => Just(Fault::Version20),
         1 => Just(Fault::Version12),
         1 => Just(Fault::VersionLower),
+        1 => Just(Fault::VersionNotDigits),
         1 => Just(Fault::NoColon),
         1 => Just(Fault::SpaceBeforeColon),
         1 => Just(Fault::FoldedLine),
@@ -2416,6 +2418,7 @@ fn head_bytes(g: &GenHead) -> Vec<u8> {
         Fault::Version20 => "HTTP/2.0",
         Fault::Version12 => "HTTP/1.2",
         Fault::VersionLower => "http/1.1",
+        Fault::VersionNotDigits => "HTTP/1.x",
         _ if g.http10 => "HTTP/1.0",
         _ => "HTTP/1.1",
     };
@@ -2481,7 +2484,8 @@ macro_rules! replay_head {
                     shutdown_grace: CONFIG.shutdown_grace,
                 };
                 let bytes = head_bytes(&g);
-                let mut answers: Vec<(u64, String)> = Vec::new();
+                // (first prefix length, last prefix length, answer): runs of one answer folded.
+                let mut runs: Vec<(usize, usize, String)> = Vec::new();
                 // When a fault in a header field is reported — as its line ends, or as the head
                 // does — the docs leave open: compare only the answer to the whole head then.
                 let from = if g.fault.in_a_header_field() {
@@ -2498,15 +2502,14 @@ macro_rules! replay_head {
                             r.method, r.target, r.version, r.headers, r.body
                         ),
                     };
-                    match answers.last_mut() {
-                        Some((_, last)) if last.ends_with(&format!(": {answer}")) => {
-                            let from = last.split(' ').nth(1).unwrap_or("0").to_owned();
-                            *last = format!("bytes {from}..={end}: {answer}");
-                        }
-                        _ => answers.push((0, format!("bytes {end}..={end}: {answer}"))),
+                    match runs.last_mut() {
+                        Some((_, last, same)) if *same == answer => *last = end,
+                        _ => runs.push((end, end, answer)),
                     }
                 }
-                answers
+                runs.into_iter()
+                    .map(|(a, b, answer)| (0, format!("the first {a}..={b} bytes: {answer}")))
+                    .collect()
             })
         }
     };
