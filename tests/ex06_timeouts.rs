@@ -1628,23 +1628,15 @@ use std::pin::Pin;
 use testkit::differential::proptest::prelude::*;
 use testkit::differential::{Check, same_events};
 
-type Events = Arc<Mutex<Vec<(u64, String)>>>;
+type Events = Timeline;
 type Observed = Vec<(u64, String)>;
 type Replayed = Pin<Box<dyn Future<Output = Observed>>>;
 type Answer = Pin<Box<dyn Future<Output = Result<String, String>>>>;
 
-fn log(events: &Events, event: impl Into<String>) {
-    let t = now().as_millis() as u64;
-    events
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((t, event.into()));
-}
-
 /// The events so far, sorted within each instant: the order of two things that happen at the same
 /// virtual instant (two tasks woken together) is not part of any contract.
 fn sorted(events: &Events) -> Observed {
-    let mut events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut events = events.millis();
     events.sort();
     events
 }
@@ -1659,7 +1651,7 @@ struct DropLog {
 impl Drop for DropLog {
     fn drop(&mut self) {
         if !self.done {
-            log(&self.events, format!("{} dropped", self.label));
+            self.events.record(format!("{} dropped", self.label));
         }
     }
 }
@@ -1704,7 +1696,9 @@ fn scripted_op(events: &Events, label: String, delay: u64, reply: Reply) -> Answ
             Reply::Never => std::future::pending().await,
         };
         guard.done = true;
-        log(&guard.events, format!("{} answers {answer:?}", guard.label));
+        guard
+            .events
+            .record(format!("{} answers {answer:?}", guard.label));
         answer
     })
 }
@@ -1722,7 +1716,7 @@ async fn unless_cut<F: Future>(
     match tokio::time::timeout_at(start + ms(cut), fut).await {
         Ok(output) => Some(output),
         Err(_) => {
-            log(events, "the caller gives up (drops the call)");
+            events.record("the caller gives up (drops the call)");
             None
         }
     }
@@ -1772,7 +1766,7 @@ macro_rules! replay_timeout {
                     Ok(answer) => format!("Ok({answer:?})"),
                     Err($krate::TimedOut { allowed }) => format!("TimedOut(allowed {allowed:?})"),
                 };
-                log(&events, format!("returns {said}"));
+                events.record(format!("returns {said}"));
                 sorted(&events)
             })
         }
@@ -1870,7 +1864,7 @@ macro_rules! replay_retry {
                 };
                 let (ev, script) = (events.clone(), case.script.clone());
                 let call = $krate::retry(&policy, move |n| {
-                    log(&ev, format!("attempt {n} starts"));
+                    ev.record(format!("attempt {n} starts"));
                     let (delay, reply) = script
                         .get(n as usize - 1)
                         .copied()
@@ -1889,7 +1883,7 @@ macro_rules! replay_retry {
                             attempt_error!($krate, last)
                         ),
                     };
-                    log(&events, format!("retry returns {said}"));
+                    events.record(format!("retry returns {said}"));
                 }
                 sleep(secs(2)).await;
                 sorted(&events)
@@ -1948,7 +1942,7 @@ macro_rules! replay_race {
                     .collect();
                 let call = $krate::first_ok(racers);
                 if let Some(result) = unless_cut(&events, start, case.cut, call).await {
-                    log(&events, format!("first_ok returns {result:?}"));
+                    events.record(format!("first_ok returns {result:?}"));
                 }
                 sleep(secs(2)).await;
                 sorted(&events)
@@ -2081,12 +2075,12 @@ macro_rules! replay_hedge {
                         $krate::Attempt::Primary => ("primary", case.primary),
                         $krate::Attempt::Backup => ("backup", case.backup),
                     };
-                    log(&ev, format!("{label} sent"));
+                    ev.record(format!("{label} sent"));
                     scripted_op(&ev, label.into(), delay, reply)
                 };
                 let call = $krate::hedged(ms(case.hedge_after), request);
                 if let Some(result) = unless_cut(&events, start, case.cut, call).await {
-                    log(&events, format!("hedged returns {result:?}"));
+                    events.record(format!("hedged returns {result:?}"));
                 }
                 sleep(secs(2)).await;
                 sorted(&events)
@@ -2206,10 +2200,10 @@ macro_rules! replay_worker {
                             if tx.send(sent).await.is_err() {
                                 return;
                             }
-                            log(&ev, format!("#{k} is in the channel"));
+                            ev.record(format!("#{k} is in the channel"));
                         }
                         sleep(ms(close_after)).await;
-                        log(&ev, "the producer closes the channel");
+                        ev.record("the producer closes the channel");
                     })
                 };
                 let token = CancellationToken::new();
@@ -2220,14 +2214,14 @@ macro_rules! replay_worker {
                     let (ev, token) = (events.clone(), token.clone());
                     testkit::spawn(async move {
                         sleep_until_ms(start, at).await;
-                        log(&ev, "shutdown requested");
+                        ev.record("shutdown requested");
                         token.cancel();
                     })
                 });
                 let (ev, jobs) = (events.clone(), case.jobs.clone());
                 let handler = move |job: $krate::Job| {
                     let k: usize = job.payload[1..].parse().expect("a payload of the suite");
-                    log(&ev, format!("handler starts #{k} (id {})", job.id));
+                    ev.record(format!("handler starts #{k} (id {})", job.id));
                     let mut guard = DropLog {
                         events: ev.clone(),
                         label: format!("handler of #{k}"),
@@ -2237,18 +2231,15 @@ macro_rules! replay_worker {
                     async move {
                         sleep(ms(took)).await;
                         guard.done = true;
-                        log(&guard.events, format!("handler of #{k} done"));
+                        guard.events.record(format!("handler of #{k} done"));
                     }
                 };
                 let call = $krate::run_worker(&mut rx, token, ms(case.job_limit), handler);
                 if let Some(report) = unless_cut(&events, start, case.cut, call).await {
-                    log(
-                        &events,
-                        format!(
-                            "worker returns: completed {:?}, timed out {:?}, interrupted {:?}",
-                            report.completed, report.timed_out, report.interrupted
-                        ),
-                    );
+                    events.record(format!(
+                        "worker returns: completed {:?}, timed out {:?}, interrupted {:?}",
+                        report.completed, report.timed_out, report.interrupted
+                    ));
                 }
                 producer.abort();
                 let _ = producer.await;
@@ -2260,7 +2251,7 @@ macro_rules! replay_worker {
                 while let Ok(job) = rx.try_recv() {
                     left.push(job.payload);
                 }
-                log(&events, format!("left in the channel: {left:?}"));
+                events.record(format!("left in the channel: {left:?}"));
                 sorted(&events)
             })
         }
@@ -2354,7 +2345,11 @@ fn behave(
         done: false,
     };
     Box::pin(async move {
-        let saw = |guard: &DropLog| log(&guard.events, format!("{} sees the token", guard.label));
+        let saw = |guard: &DropLog| {
+            guard
+                .events
+                .record(format!("{} sees the token", guard.label))
+        };
         let panics = match behaviour {
             Behaviour::ReturnsAt(t) => {
                 sleep(ms(t)).await;
@@ -2380,13 +2375,13 @@ fn behave(
         };
         guard.done = true;
         if panics {
-            log(&guard.events, format!("{} panics", guard.label));
+            guard.events.record(format!("{} panics", guard.label));
             panic!(
                 "{} panics (deliberately, in a differential test)",
                 guard.label
             );
         }
-        log(&guard.events, format!("{} returns", guard.label));
+        guard.events.record(format!("{} returns", guard.label));
     })
 }
 
@@ -2406,13 +2401,10 @@ macro_rules! replay_supervisor {
                 if let Some(report) =
                     unless_cut(&events, Instant::now() - ms(case.shutdown_at), cut, call).await
                 {
-                    log(
-                        &events,
-                        format!(
-                            "shutdown returns: finished {:?}, aborted {:?}, panicked {:?}",
-                            report.finished, report.aborted, report.panicked
-                        ),
-                    );
+                    events.record(format!(
+                        "shutdown returns: finished {:?}, aborted {:?}, panicked {:?}",
+                        report.finished, report.aborted, report.panicked
+                    ));
                 }
                 sleep(secs(5)).await;
                 sorted(&events)

@@ -543,7 +543,7 @@ fn the_operators_compose() {
 
 use ex07_stream_library_reference as reference;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use testkit::Timeline;
 use testkit::differential::proptest::prelude::*;
 use testkit::differential::{Check, same_events};
 
@@ -621,29 +621,21 @@ fn flows() -> impl Strategy<Value = Flow> {
 
 /// Records "source dropped before its end" if dropped while the source still had more to give.
 struct DropWatch {
-    events: Arc<Mutex<Events>>,
+    events: Timeline,
     ended: std::cell::Cell<bool>,
 }
 
 impl Drop for DropWatch {
     fn drop(&mut self) {
         if !self.ended.get() {
-            log(&self.events, "source dropped before its end".into());
+            self.events.record("source dropped before its end");
         }
     }
 }
 
-fn log(events: &Arc<Mutex<Events>>, event: String) {
-    let t = now().as_millis() as u64;
-    events
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((t, event));
-}
-
 /// The scenario's source: item `i` (from 1) at its instant, then the end; it logs every item it
 /// gives and whether it is dropped early.
-fn source(flow: &Flow, events: Arc<Mutex<Events>>) -> Items {
+fn source(flow: &Flow, events: Timeline) -> Items {
     let start = Instant::now();
     let mut instants = Vec::new();
     let mut t = 0;
@@ -662,7 +654,7 @@ fn source(flow: &Flow, events: Arc<Mutex<Events>>) -> Items {
             match instants.get(i) {
                 Some(&t) => {
                     sleep_until(start + ms(t)).await;
-                    log(&watch.events, format!("source gives {}", i + 1));
+                    watch.events.record(format!("source gives {}", i + 1));
                     Some(((i + 1).to_string(), (i + 1, instants, watch)))
                 }
                 None => {
@@ -680,7 +672,7 @@ macro_rules! replay_flow {
     ($krate:ident) => {
         |flow: Flow| -> Pin<Box<dyn std::future::Future<Output = Events>>> {
             Box::pin(async move {
-                let events = Arc::new(Mutex::new(Vec::new()));
+                let events = Timeline::new();
                 let mut s = source(&flow, events.clone());
                 for op in &flow.ops {
                     s = match *op {
@@ -700,14 +692,13 @@ macro_rules! replay_flow {
                 }
                 let mut i = 0;
                 while let Some(out) = s.next().await {
-                    log(&events, format!("out {out}"));
+                    events.record(format!("out {out}"));
                     sleep(ms(flow.consumer.get(i).copied().unwrap_or(0))).await;
                     i += 1;
                 }
-                log(&events, "end".into());
+                events.record("end");
                 drop(s);
-                let events = events.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                events
+                events.millis()
             })
         }
     };

@@ -767,6 +767,7 @@ fn a_failing_start_page_ends_the_crawl_at_once() {
 // shared between pages) and compare everything with the reference.
 
 use ex08_web_crawler_reference as reference;
+use testkit::Timeline;
 use testkit::differential::proptest::prelude::*;
 use testkit::differential::{Check, same_events};
 
@@ -839,14 +840,7 @@ macro_rules! replay_crawl {
     ($krate:ident) => {
         |g: GenCrawl| -> Pin<Box<dyn Future<Output = Vec<(u64, String)>>>> {
             Box::pin(async move {
-                let events: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
-                let log = |events: &Arc<Mutex<Vec<(u64, String)>>>, e: String| {
-                    let t = now().as_millis() as u64;
-                    events
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((t, e));
-                };
+                let events = Timeline::new();
                 let mut site = HashMap::new();
                 for (i, page) in g.pages.iter().enumerate() {
                     let links: Vec<String> = page.links.iter().map(|l| gen_url(&g, *l)).collect();
@@ -866,11 +860,11 @@ macro_rules! replay_crawl {
                             .get(&url)
                             .cloned()
                             .unwrap_or((1, Err("404".to_owned())));
-                        log(&events, format!("fetch {url} starts"));
+                        events.record(format!("fetch {url} starts"));
                         let probe = Probe::new(url.clone());
                         let _watch = FetchWatch(events.clone(), url.clone(), probe.clone());
                         probe.wrap(sleep(ms(took))).await;
-                        log(&events, format!("fetch {url} ends"));
+                        events.record(format!("fetch {url} ends"));
                         result
                     })
                 };
@@ -881,30 +875,27 @@ macro_rules! replay_crawl {
                     fetch_timeout: ms(g.fetch_timeout),
                 };
                 let report = $krate::crawl(&gen_url(&g, Some(0)), fetch, config).await;
-                log(&events, "crawl returns".to_owned());
+                events.record("crawl returns");
                 for (url, depth) in &report.pages {
-                    log(&events, format!("report: {url} fetched at depth {depth}"));
+                    events.record(format!("report: {url} fetched at depth {depth}"));
                 }
                 for (url, error) in &report.failed {
                     // Debug of the crate's own enum: the same text for both crates.
-                    log(&events, format!("report: {url} failed: {error:?}"));
+                    events.record(format!("report: {url} failed: {error:?}"));
                 }
-                let events = events.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                events
+                events.millis()
             })
         }
     };
 }
 
 /// Logs "fetch … cancelled" when a fetch's future is dropped before it finished.
-struct FetchWatch(Arc<Mutex<Vec<(u64, String)>>>, String, Probe);
+struct FetchWatch(Timeline, String, Probe);
 
 impl Drop for FetchWatch {
     fn drop(&mut self) {
         if self.2.completed_at().is_none() {
-            let t = now().as_millis() as u64;
-            let mut events = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            events.push((t, format!("fetch {} cancelled", self.1)));
+            self.0.record(format!("fetch {} cancelled", self.1));
         }
     }
 }

@@ -41,6 +41,15 @@ impl Timeline {
         self.lock().clone()
     }
 
+    /// The events with their instants in whole milliseconds: the shape in which a differential
+    /// check compares two runs (`testkit::differential::same_events`).
+    pub fn millis(&self) -> Vec<(u64, String)> {
+        self.lock()
+            .iter()
+            .map(|(t, e)| (t.as_millis() as u64, e.clone()))
+            .collect()
+    }
+
     /// The instants of every event equal to `event`.
     pub fn instants_of(&self, event: &str) -> Vec<Duration> {
         self.lock()
