@@ -3,6 +3,14 @@
 //! Publishers and subscribers are tasks on tokio's paused clock, so the tests check *when* each
 //! notification arrives, not only what arrives. Written once, compiled against the stub and the
 //! reference.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "The hub's limits." — a heading for the two fields, whose own docs are the rules
+//! not a rule: "A notification hub." — names the type; its methods' docs are the rules
+//! not a rule: "What a subscription yields." — names the enum; its variants' docs are the rules
+//! not a rule: "A subscription to one or more topics of a" — names the type; `next`'s docs are the rules
 
 use ex09_notifications::*;
 use pretty_assertions::assert_eq;
@@ -37,6 +45,10 @@ async fn drain(subscription: &mut Subscription) -> Vec<Event> {
 
 // ---- fan-out -------------------------------------------------------------------------------
 
+/// contract: "Publishes `body` on `topic`, numbered one more than the topic's previous notification, and returns how many subscriptions will receive it."
+/// contract: "Subscribes to `topics`."
+/// contract: "One notification, as every subscriber of its topic receives it."
+/// contract: "What was published."
 #[test]
 fn every_subscriber_of_a_topic_receives_every_notification() {
     testkit::run(|| async {
@@ -64,6 +76,8 @@ fn every_subscriber_of_a_topic_receives_every_notification() {
     });
 }
 
+/// contract: "Its number on that topic: 1 for the first notification ever published on it"
+/// contract: "A notification on one of the subscription's topics."
 #[test]
 fn a_subscriber_receives_only_the_topics_it_follows() {
     testkit::run(|| async {
@@ -87,6 +101,9 @@ fn a_subscriber_receives_only_the_topics_it_follows() {
     });
 }
 
+/// contract: "then every notification published on any of the topics from now on"
+/// contract: "The topic it was published on."
+/// contract: "Cloning it gives another handle to the same hub."
 #[test]
 fn a_subscription_to_several_topics_yields_them_as_they_are_published() {
     testkit::run(|| async {
@@ -119,6 +136,7 @@ fn a_subscription_to_several_topics_yields_them_as_they_are_published() {
     });
 }
 
+/// contract: "A topic listed twice counts once"
 #[test]
 fn a_topic_listed_twice_is_followed_once() {
     testkit::run(|| async {
@@ -138,6 +156,7 @@ fn a_topic_listed_twice_is_followed_once() {
     });
 }
 
+/// contract: "A topic listed twice counts once, at its first place in the list."
 #[test]
 fn a_topic_listed_twice_is_replayed_at_its_first_place() {
     testkit::run(|| async {
@@ -154,6 +173,7 @@ fn a_topic_listed_twice_is_replayed_at_its_first_place() {
     });
 }
 
+/// contract: "or at once for a subscription to no topic"
 #[test]
 fn a_subscription_to_no_topic_ends_at_once() {
     testkit::run(|| async {
@@ -174,8 +194,46 @@ fn a_subscription_to_no_topic_ends_at_once() {
     });
 }
 
+/// contract: "`capacity` must be at least 1 (a zero panics)."
+/// contract: "How many notifications of one topic a subscriber may fall behind before it misses some"
+#[test]
+fn a_hub_of_capacity_zero_panics() {
+    testkit::run(|| async {
+        let used = std::panic::catch_unwind(|| {
+            let hub = hub(0, 0);
+            let _sub = hub.subscribe(&["a"]);
+            hub.publish("a", "x");
+        });
+        assert!(
+            used.is_err(),
+            "a hub of capacity 0 was made, subscribed to and published on without a panic: the \
+             docs say a zero capacity panics (a subscriber could not hold even one \
+             notification) — do not round it up to 1"
+        );
+        let hub = hub(1, 0);
+        let mut sub = hub.subscribe(&["a"]);
+        hub.publish("a", "x1");
+        hub.publish("a", "x2");
+        assert_eq!(
+            drain(&mut sub).await,
+            vec![
+                Event::Missed {
+                    topic: "a".to_owned(),
+                    count: 1
+                },
+                note("a", 2, "x2")
+            ],
+            "a capacity of 1, the smallest allowed, holds one notification per subscriber: one \
+             2 behind must be told it missed 1, then get #2"
+        );
+    });
+}
+
 // ---- subscribers come and go ---------------------------------------------------------------
 
+/// contract: "How many subscriptions follow `topic` right now (a dropped subscription stops counting at once)."
+/// contract: "Dropping it unsubscribes."
+/// contract: "A hub with no topics yet"
 #[test]
 fn dropping_a_subscription_unsubscribes_at_once() {
     testkit::run(|| async {
@@ -228,6 +286,8 @@ fn dropping_a_subscription_unsubscribes_at_once() {
 
 // ---- real time -----------------------------------------------------------------------------
 
+/// contract: "then live notifications as they are published"
+/// contract: "Cloning it gives another handle to the same hub."
 #[test]
 fn a_notification_arrives_the_moment_it_is_published() {
     testkit::run(|| async {
@@ -255,6 +315,8 @@ fn a_notification_arrives_the_moment_it_is_published() {
     });
 }
 
+/// contract: "It never waits: a subscriber that falls behind misses notifications"
+/// contract: "How many notifications of one topic a subscriber may fall behind before it misses some"
 #[test]
 fn a_slow_subscriber_holds_up_neither_the_publisher_nor_a_fast_subscriber() {
     testkit::run(|| async {
@@ -304,6 +366,10 @@ fn a_slow_subscriber_holds_up_neither_the_publisher_nor_a_fast_subscriber() {
     });
 }
 
+/// contract: "How many notifications of one topic a subscriber may fall behind before it misses some: the capacity of each topic's broadcast channel."
+/// contract: "The subscription fell so far behind on `topic` that the hub dropped `count` notifications for it (the oldest ones); the ones after them follow."
+/// contract: "How many were missed."
+/// contract: "instead of slowing the publisher or the other subscribers"
 #[test]
 fn a_subscriber_that_falls_too_far_behind_is_told_how_many_it_missed() {
     testkit::run(|| async {
@@ -330,8 +396,44 @@ fn a_subscriber_that_falls_too_far_behind_is_told_how_many_it_missed() {
     });
 }
 
+/// contract: "The topic the notifications were missed on."
+/// contract: "How many were missed."
+/// contract: "the hub dropped `count` notifications for it (the oldest ones)"
+#[test]
+fn a_subscriber_that_lags_twice_is_told_each_time_how_many_and_on_which_topic() {
+    testkit::run(|| async {
+        let hub = hub(2, 0);
+        let mut sub = hub.subscribe(&["calm", "busy"]);
+        let missed = |count| Event::Missed {
+            topic: "busy".to_owned(),
+            count,
+        };
+        for i in 1..=5 {
+            hub.publish("busy", format!("b{i}"));
+        }
+        assert_eq!(
+            drain(&mut sub).await,
+            vec![missed(3), note("busy", 4, "b4"), note("busy", 5, "b5")],
+            "with room for 2, a subscriber 5 behind on busy (it also follows calm) must be told \
+             it missed 3 on busy — the topic it fell behind on — then get #4 and #5"
+        );
+        for i in 6..=10 {
+            hub.publish("busy", format!("b{i}"));
+        }
+        assert_eq!(
+            drain(&mut sub).await,
+            vec![missed(3), note("busy", 9, "b9"), note("busy", 10, "b10")],
+            "the same subscriber falls 5 behind a second time: it must be told it missed 3 *this \
+             time* (#6 to #8), not a running total since it subscribed"
+        );
+    });
+}
+
 // ---- replay --------------------------------------------------------------------------------
 
+/// contract: "The subscription first yields each topic's replay (its last `replay` notifications"
+/// contract: "How many of a topic's most recent notifications a new subscriber receives first"
+/// contract: "The next event: the replay first"
 #[test]
 fn a_new_subscriber_gets_the_replay_first_then_live_notifications() {
     testkit::run(|| async {
@@ -355,6 +457,7 @@ fn a_new_subscriber_gets_the_replay_first_then_live_notifications() {
     });
 }
 
+/// contract: "topic by topic in the order given, oldest first"
 #[test]
 fn the_replay_is_topic_by_topic_in_the_order_the_topics_were_given() {
     testkit::run(|| async {
@@ -378,6 +481,8 @@ fn the_replay_is_topic_by_topic_in_the_order_the_topics_were_given() {
     });
 }
 
+/// contract: "(0: none)"
+/// contract: "a topic exists from its first publish or subscribe"
 #[test]
 fn without_replay_a_new_subscriber_gets_only_what_is_published_after() {
     testkit::run(|| async {
@@ -396,6 +501,9 @@ fn without_replay_a_new_subscriber_gets_only_what_is_published_after() {
 
 // ---- closing -------------------------------------------------------------------------------
 
+/// contract: "After [`close`](Hub::close) nothing is delivered, and it returns 0."
+/// contract: "Closes the hub: every subscription yields what was published before, then ends; later publishes deliver nothing, and later subscriptions end at once."
+/// contract: "`None` once the hub is closed and everything published before has been yielded"
 #[test]
 fn closing_delivers_what_was_published_then_ends_every_subscription() {
     testkit::run(|| async {
@@ -439,6 +547,80 @@ fn closing_delivers_what_was_published_then_ends_every_subscription() {
     });
 }
 
+/// contract: "Closes the hub: every subscription yields what was published before, then ends"
+#[test]
+fn a_subscription_waiting_when_the_hub_closes_ends_at_that_instant() {
+    testkit::run(|| async {
+        let hub = hub(16, 0);
+        let mut sub = hub.subscribe(&["news", "sport"]);
+        let closer = hub.clone();
+        let closing = testkit::spawn(async move {
+            sleep(ms(50)).await;
+            closer.close();
+        });
+        let ended = timeout(ms(1000), sub.next()).await;
+        closing.await.unwrap();
+        assert_eq!(
+            (ended, now()),
+            (Ok(None), ms(50)),
+            "a subscription already waiting in `next()` when the hub closes at 50ms (nothing \
+             was published) must end then, with None: close must wake the subscribers that wait"
+        );
+    });
+}
+
+/// contract: "Closing a closed hub changes nothing."
+/// contract: "After [`close`](Hub::close) it is 0: nothing will reach them any more."
+/// contract: "After a `None`, every later call returns `None` at once."
+#[test]
+fn closing_twice_changes_nothing_and_a_closed_hub_counts_no_subscribers() {
+    testkit::run(|| async {
+        let hub = hub(16, 1);
+        let mut sub = hub.subscribe(&["news"]);
+        hub.publish("news", "last");
+        hub.close();
+        assert_eq!(
+            hub.subscribers("news"),
+            0,
+            "after close nothing reaches a subscription: subscribers(\"news\") must be 0, \
+             although the subscription (with a notification still to read) is alive"
+        );
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.close()));
+        assert!(
+            again.is_ok(),
+            "closing a closed hub must change nothing — here the second close panicked"
+        );
+        assert_eq!(
+            hub.publish("news", "later"),
+            0,
+            "after a second close, publish must still deliver nothing and return 0"
+        );
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(timeout(ms(1), sub.next()).await);
+        }
+        assert_eq!(
+            got,
+            vec![Ok(Some(note("news", 1, "last"))), Ok(None), Ok(None)],
+            "a hub closed twice: the subscription must yield what was published before, then \
+             None — and None again at once on the next call"
+        );
+        let mut after = hub.subscribe(&["news"]);
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            got.push(timeout(ms(1), after.next()).await);
+        }
+        assert_eq!(
+            got,
+            vec![Ok(None), Ok(None)],
+            "a subscription made after close ends at once (its replay is not delivered), and \
+             every later call returns None at once"
+        );
+        assert_eq!(now(), ms(0), "nothing after close may wait");
+    });
+}
+
+/// contract: "Cancel-safe: dropping the future loses nothing."
 #[test]
 fn next_is_cancel_safe() {
     testkit::run(|| async {
@@ -472,6 +654,58 @@ fn next_is_cancel_safe() {
                 (21, note("news", 3, "c")),
             ],
             "a `next()` dropped while waiting (here by `select!` every 5ms) must lose nothing"
+        );
+    });
+}
+
+/// Polls `future` at most `polls` times, then drops it: a caller that gives up at any await.
+async fn poll_then_drop<F: Future>(future: F, polls: usize) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    for _ in 0..polls {
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx)));
+        if let std::task::Poll::Ready(out) = polled.await {
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// contract: "Cancel-safe: dropping the future loses nothing."
+#[test]
+fn next_dropped_after_any_number_of_polls_loses_nothing() {
+    testkit::run(|| async {
+        let hub = hub(16, 2);
+        hub.publish("news", "r1");
+        hub.publish("news", "r2");
+        let mut sub = hub.subscribe(&["news"]);
+        for i in 3..=6 {
+            hub.publish("news", format!("n{i}"));
+        }
+        // A sweep of cancellations: `next()` polled once, twice or three times, then dropped
+        // if it has not finished — at whichever await it stands.
+        let mut seen = Vec::new();
+        for polls in [1, 1, 2, 1, 3, 2, 1, 3, 1, 2, 3, 1] {
+            if let Some(Some(event)) = poll_then_drop(sub.next(), polls).await {
+                seen.push(event);
+            }
+        }
+        seen.extend(drain(&mut sub).await);
+        let expected: Vec<Event> = (1..=6)
+            .map(|n| {
+                let body = if n <= 2 {
+                    format!("r{n}")
+                } else {
+                    format!("n{n}")
+                };
+                note("news", n, &body)
+            })
+            .collect();
+        assert_eq!(
+            seen, expected,
+            "`next()` futures dropped after 1, 2 or 3 polls (a caller's `select!` or timeout \
+             giving up at whichever await the future stood) must lose nothing: once `next` has \
+             taken an event from the replay or a channel it must return it without awaiting \
+             anything else"
         );
     });
 }
@@ -514,6 +748,9 @@ async fn subscribe_while_publishing(
     Ok(checked)
 }
 
+/// contract: "with no gap and no duplicate between the two"
+/// contract: "numbers are never reused, so a subscriber can tell what it missed"
+/// contract: "Cloning it gives another handle to the same hub."
 #[test]
 fn publishers_and_subscribers_on_other_threads_see_no_gap_and_no_duplicate() {
     const PUBLISHERS: usize = 4;
@@ -883,6 +1120,12 @@ macro_rules! replay_script {
     };
 }
 
+/// contract: "numbered one more than the topic's previous notification"
+/// contract: "the hub dropped `count` notifications for it (the oldest ones)"
+/// contract: "How many subscriptions follow `topic` right now"
+/// contract: "A topic listed twice counts once, at its first place in the list."
+/// contract: "every subscription yields what was published before, then ends"
+/// contract: "Cancel-safe: dropping the future loses nothing."
 #[test]
 fn the_hub_matches_the_reference_on_generated_scripts() {
     Check::new("the_hub_matches_the_reference_on_generated_scripts")

@@ -47,13 +47,14 @@ impl Hub {
     }
 
     /// How many subscriptions follow `topic` right now (a dropped subscription stops counting
-    /// at once).
+    /// at once). After [`close`](Hub::close) it is 0: nothing will reach them any more.
     pub fn subscribers(&self, topic: &str) -> usize {
         todo!("Hub::subscribers: the receiver count of the topic's channel")
     }
 
     /// Closes the hub: every subscription yields what was published before, then ends; later
-    /// publishes deliver nothing, and later subscriptions end at once.
+    /// publishes deliver nothing, and later subscriptions end at once. Closing a closed hub
+    /// changes nothing.
     pub fn close(&self) {
         todo!("Hub::close: drop every sender, and remember that the hub is closed")
     }

@@ -17,7 +17,8 @@ impl Subscription {
     /// The next event: the replay first, then live notifications as they are published (or a
     /// [`Event::Missed`] when this subscription fell behind on a topic). `None` once the hub is
     /// closed and everything published before has been yielded — or at once for a subscription
-    /// to no topic. Cancel-safe: dropping the future loses nothing.
+    /// to no topic. After a `None`, every later call returns `None` at once. Cancel-safe:
+    /// dropping the future loses nothing.
     pub async fn next(&mut self) -> Option<Event> {
         todo!("Subscription::next: the replay first, then the merged live streams")
     }

@@ -108,7 +108,7 @@ impl Hub {
     }
 
     /// How many subscriptions follow `topic` right now (a dropped subscription stops counting
-    /// at once).
+    /// at once). After [`close`](Hub::close) it is 0: nothing will reach them any more.
     pub fn subscribers(&self, topic: &str) -> usize {
         let state = self.inner.lock();
         state
@@ -118,7 +118,8 @@ impl Hub {
     }
 
     /// Closes the hub: every subscription yields what was published before, then ends; later
-    /// publishes deliver nothing, and later subscriptions end at once.
+    /// publishes deliver nothing, and later subscriptions end at once. Closing a closed hub
+    /// changes nothing.
     pub fn close(&self) {
         let mut state = self.inner.lock();
         state.closed = true;
