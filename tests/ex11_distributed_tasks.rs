@@ -1251,3 +1251,345 @@ fn the_same_key_from_two_submitters_runs_once_and_both_get_its_outcome_whatever_
         });
     }
 }
+
+// ---- instructor only: tests against the reference
+//
+// A differential check of the queue. `TaskQueue` is synchronous with the time passed in, so the
+// docs fix every answer at every instant: which call returns what, which task is leased next,
+// when a lease runs out, when a retry is due, what is dead-lettered, what `pending`,
+// `next_wakeup` and `outcome` say in between. The check generates runs of calls — submissions
+// (keys repeated, payloads changed, a small `max_pending`), leases, heartbeats and reports under
+// the current lease, an older one or one never granted, successes and failures, explicit
+// `expire`s — at instants chosen to hit the boundaries: a step of exactly `lease_duration` or
+// the backoff, or the instant the queue itself says something is due (`next_wakeup`) and one
+// millisecond either side of it. Both crates replay the run and everything a caller sees is
+// compared. The one thing the docs leave open is the order of tasks whose leases ran out at the
+// same instant (in `expire`'s list and among the dead letters of one call): those are compared
+// as sets.
+//
+// The instants are passed in, never slept to: a queue that reads the clock itself instead of
+// `now` disagrees with the reference at once.
+
+use ex11_distributed_tasks_reference as reference;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+/// Which lease a heartbeat or a report names.
+#[derive(Clone, Copy, Debug)]
+enum GenLease {
+    /// The lease granted `n` leases before the latest (0: the latest).
+    Back(u8),
+    /// An id the queue never granted.
+    Unknown,
+}
+
+/// One call of a generated run.
+#[derive(Clone, Debug)]
+enum GenCall {
+    Submit { key: u8, payload: u8 },
+    Lease,
+    Heartbeat(GenLease),
+    Complete { lease: GenLease, ok: bool },
+    Expire,
+}
+
+/// When a call happens.
+#[derive(Clone, Copy, Debug)]
+enum GenWhen {
+    /// This many milliseconds after the previous call.
+    After(u64),
+    /// At the instant the queue's `next_wakeup` names, moved by -1, 0 or +1 ms (or at once when
+    /// nothing is due).
+    AtWakeup(i8),
+}
+
+#[derive(Clone, Debug)]
+struct GenQueueRun {
+    lease_ms: u64,
+    max_attempts: u32,
+    backoff_base_ms: u64,
+    backoff_max_ms: u64,
+    max_pending: usize,
+    calls: Vec<(GenWhen, GenCall)>,
+}
+
+fn gen_queue_runs() -> impl Strategy<Value = GenQueueRun> {
+    (
+        prop_oneof![Just(100u64), Just(250), Just(1000)],
+        prop_oneof![Just(0u32), Just(1), Just(2), Just(3), Just(5)],
+        prop_oneof![Just(0u64), Just(50), Just(100), Just(200)],
+        prop_oneof![Just(0u64), Just(150), Just(400), Just(1000)],
+        prop_oneof![Just(0usize), Just(1), Just(2), Just(3), Just(100)],
+    )
+        .prop_flat_map(|(lease_ms, max_attempts, base, max, max_pending)| {
+            let when = prop_oneof![
+                3 => prop_oneof![
+                    Just(0u64),
+                    Just(1),
+                    Just(lease_ms - 1),
+                    Just(lease_ms),
+                    Just(lease_ms + 1),
+                    Just(base),
+                    Just(base + 1),
+                    Just(2 * base),
+                    0..=2 * lease_ms,
+                ]
+                .prop_map(GenWhen::After),
+                1 => (-1i8..=1).prop_map(GenWhen::AtWakeup),
+            ];
+            let lease = prop_oneof![
+                4 => Just(GenLease::Back(0)),
+                2 => (1u8..=3).prop_map(GenLease::Back),
+                1 => Just(GenLease::Unknown),
+            ];
+            let call = prop_oneof![
+                3 => (0u8..5, 0u8..2).prop_map(|(key, payload)| GenCall::Submit { key, payload }),
+                3 => Just(GenCall::Lease),
+                2 => lease.clone().prop_map(GenCall::Heartbeat),
+                3 => (lease, prop::bool::ANY).prop_map(|(lease, ok)| GenCall::Complete { lease, ok }),
+                1 => Just(GenCall::Expire),
+            ];
+            (
+                Just((lease_ms, max_attempts, base, max, max_pending)),
+                prop::collection::vec((when, call), 1..=32),
+            )
+        })
+        .prop_map(
+            |((lease_ms, max_attempts, backoff_base_ms, backoff_max_ms, max_pending), calls)| {
+                GenQueueRun {
+                    lease_ms,
+                    max_attempts,
+                    backoff_base_ms,
+                    backoff_max_ms,
+                    max_pending,
+                    calls,
+                }
+            },
+        )
+}
+
+/// An instant as milliseconds after the run's start (negative before it).
+fn rel_ms(t0: Instant, t: Instant) -> String {
+    match t.checked_duration_since(t0) {
+        Some(d) => fmt_duration(d),
+        None => format!("-{}", fmt_duration(t0 - t)),
+    }
+}
+
+/// An optional instant as `rel_ms` shows it, or `None`.
+fn rel_ms_or_none(t0: Instant, t: Option<Instant>) -> String {
+    t.map_or_else(|| "None".to_owned(), |t| rel_ms(t0, t))
+}
+
+/// Sorts each run of consecutive keys that share an expiry instant: the docs order `expire`'s
+/// keys (and the dead letters of one call) by expiry and leave ties open.
+fn ties_sorted(keys: Vec<String>, expiry: &HashMap<String, Instant>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(keys.len());
+    let mut start = 0;
+    for (i, key) in keys.iter().enumerate() {
+        if i > start && expiry.get(key) != expiry.get(&keys[start]) {
+            out.extend(sorted(&keys[start..i]));
+            start = i;
+        }
+    }
+    out.extend(sorted(&keys[start..]));
+    out
+}
+
+fn sorted(keys: &[String]) -> Vec<String> {
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys
+}
+
+/// Replays a generated run with the crate `$krate`: every call's answer, and every change of
+/// what `pending`, `next_wakeup`, `outcome` and `dead_letters` say, at the call's instant.
+macro_rules! replay_queue {
+    ($krate:ident) => {
+        |run: GenQueueRun| -> Pin<Box<dyn Future<Output = Vec<(u64, String)>>>> {
+            Box::pin(async move {
+                let t0 = Instant::now();
+                let mut queue = $krate::TaskQueue::new($krate::Config {
+                    lease_duration: ms(run.lease_ms),
+                    max_attempts: run.max_attempts,
+                    backoff_base: ms(run.backoff_base_ms),
+                    backoff_max: ms(run.backoff_max_ms),
+                    max_pending: run.max_pending,
+                });
+                let mut events: Vec<(u64, String)> = Vec::new();
+                let mut now = t0;
+                // What this side was told: the leases granted (ids, newest last), each lease's
+                // key, and each key's latest expiry (to tell ties apart).
+                let mut granted: Vec<u64> = Vec::new();
+                let mut key_of: HashMap<u64, String> = HashMap::new();
+                let mut expiry: HashMap<String, Instant> = HashMap::new();
+                // What the read-only methods said last.
+                let mut shown_pending = 0;
+                let mut shown_wakeup: Option<Instant> = None;
+                let mut shown_outcomes: HashMap<String, String> = HashMap::new();
+                let mut shown_dead = 0;
+                for (when, call) in run.calls {
+                    now = match when {
+                        GenWhen::After(d) => now + ms(d),
+                        GenWhen::AtWakeup(shift) => match queue.next_wakeup(now) {
+                            Some(at) if shift < 0 => at.checked_sub(ms(1)).unwrap_or(at).max(now),
+                            Some(at) => (at + ms(shift as u64)).max(now),
+                            None => now,
+                        },
+                    };
+                    let t = now.duration_since(t0).as_millis() as u64;
+                    let lease_id = |which: GenLease| match which {
+                        GenLease::Back(n) => granted
+                            .len()
+                            .checked_sub(1 + n as usize)
+                            .map_or(1000, |i| granted[i]),
+                        GenLease::Unknown => 1000,
+                    };
+                    let said = match call {
+                        GenCall::Submit { key, payload } => {
+                            let (key, payload) = (format!("k{key}"), format!("p{key}.{payload}"));
+                            let answer = match queue.submit(&key, &payload, now) {
+                                $krate::Submitted::Accepted => "Accepted",
+                                $krate::Submitted::Duplicate => "Duplicate",
+                                $krate::Submitted::Busy => "Busy",
+                            };
+                            format!("submit({key}, {payload}) → {answer}")
+                        }
+                        GenCall::Lease => match queue.lease(now) {
+                            Some(lease) => {
+                                granted.push(lease.id);
+                                key_of.insert(lease.id, lease.key.clone());
+                                expiry.insert(lease.key.clone(), lease.expires_at);
+                                format!(
+                                    "lease() → #{} {} ({}) attempt {} until {}",
+                                    lease.id,
+                                    lease.key,
+                                    lease.payload,
+                                    lease.attempt,
+                                    rel_ms(t0, lease.expires_at)
+                                )
+                            }
+                            None => "lease() → None".to_owned(),
+                        },
+                        GenCall::Heartbeat(which) => {
+                            let id = lease_id(which);
+                            let answer = queue.heartbeat(id, now);
+                            if let (Some(at), Some(key)) = (answer, key_of.get(&id)) {
+                                expiry.insert(key.clone(), at);
+                            }
+                            format!("heartbeat(#{id}) → {}", rel_ms_or_none(t0, answer))
+                        }
+                        GenCall::Complete { lease, ok } => {
+                            let id = lease_id(lease);
+                            let output = if ok {
+                                Ok(format!("out {t}"))
+                            } else {
+                                Err(format!("err {t}"))
+                            };
+                            let answer = match queue.complete(id, output.clone(), now) {
+                                $krate::Completion::Recorded => "Recorded".to_owned(),
+                                $krate::Completion::Retrying(at) => {
+                                    format!("Retrying at {}", rel_ms(t0, at))
+                                }
+                                $krate::Completion::DeadLettered => "DeadLettered".to_owned(),
+                                $krate::Completion::Stale => "Stale".to_owned(),
+                            };
+                            format!("complete(#{id}, {output:?}) → {answer}")
+                        }
+                        GenCall::Expire => {
+                            let keys = ties_sorted(queue.expire(now), &expiry);
+                            format!("expire() → {keys:?}")
+                        }
+                    };
+                    events.push((t, said));
+                    // What the read-only methods say now, where it changed.
+                    let pending = queue.pending();
+                    if pending != shown_pending {
+                        events.push((t, format!("  pending() = {pending}")));
+                        shown_pending = pending;
+                    }
+                    let wakeup = queue.next_wakeup(now);
+                    if wakeup != shown_wakeup {
+                        let at = rel_ms_or_none(t0, wakeup);
+                        events.push((t, format!("  next_wakeup(now) = {at}")));
+                        shown_wakeup = wakeup;
+                    }
+                    for key in (0..5).map(|k| format!("k{k}")) {
+                        let outcome = match queue.outcome(&key) {
+                            Some($krate::Outcome::Done(out)) => format!("Done({out:?})"),
+                            Some($krate::Outcome::Dead(error)) => format!("Dead({error:?})"),
+                            None => "None".to_owned(),
+                        };
+                        let before = shown_outcomes.get(&key).map_or("None", String::as_str);
+                        if outcome != before {
+                            events.push((t, format!("  outcome({key}) = {outcome}")));
+                            shown_outcomes.insert(key, outcome);
+                        }
+                    }
+                    let dead = queue.dead_letters();
+                    if dead.len() < shown_dead {
+                        events.push((
+                            t,
+                            format!("  dead_letters() lost entries: {} left", dead.len()),
+                        ));
+                    }
+                    let new: Vec<String> = dead
+                        .iter()
+                        .skip(shown_dead)
+                        .map(|d| d.key.clone())
+                        .collect();
+                    for key in ties_sorted(new, &expiry) {
+                        let d = dead
+                            .iter()
+                            .skip(shown_dead)
+                            .find(|d| d.key == key)
+                            .expect("listed above");
+                        events.push((
+                            t,
+                            format!(
+                                "  dead letter: {} ({}) after {} attempts, last error {:?}",
+                                d.key, d.payload, d.attempts, d.last_error
+                            ),
+                        ));
+                    }
+                    shown_dead = dead.len();
+                }
+                events
+            })
+        }
+    };
+}
+
+/// contract: "Submits a task under an idempotency key, ready at once."
+/// contract: "A key already submitted is a [`Submitted::Duplicate`]"
+/// contract: "a new key when `max_pending` tasks wait is [`Submitted::Busy`]"
+/// contract: "Leases the task that has been ready longest (ready at `now` or before; ties go to the earlier submission), for `lease_duration` from `now`."
+/// contract: "A lease is current until the instant it runs out, not at that instant: a heartbeat then is too late and returns `None`, as for any lease that is not current."
+/// contract: "After a failed attempt `n` the task is ready again `backoff_base × 2^(n-1)` later (at most `backoff_max`), unless that was attempt `max_attempts`: then it is dead-lettered."
+/// contract: "A report under a lease that is not current is [`Completion::Stale`] and changes nothing."
+/// contract: "as a failed attempt with the error `"lease expired"`, backing off from the instant it ran out."
+/// contract: "Returns the keys of those tasks, the earliest expiry first."
+/// contract: "Every other method does this first."
+/// contract: "The dead-lettered tasks, in the order they died."
+/// contract: "The next instant after `now` at which something happens by itself"
+#[test]
+fn the_queue_matches_the_reference_on_generated_runs_at_and_around_every_boundary() {
+    Check::new("the_queue_matches_the_reference_on_generated_runs_at_and_around_every_boundary")
+        .cases(400)
+        .run(
+            gen_queue_runs(),
+            replay_queue!(ex11_distributed_tasks),
+            replay_queue!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "what each call of the queue returned, and what pending, next_wakeup, \
+                     outcome and dead_letters said after it",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
