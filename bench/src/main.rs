@@ -3,7 +3,7 @@
 //! child processes that this program starts and kills. See `BENCHMARKS.md`.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/tmp/bench-target cargo build --release -p ex05_chat_server_solution -p bench
+//! CARGO_TARGET_DIR=/tmp/bench-target cargo build --release -p ex05_chat_server_solution -p ex10_http_server_solution -p bench
 //! /tmp/bench-target/release/bench            # --help for the knobs
 //! ```
 //!
@@ -15,6 +15,9 @@
 //!   notices drain, then S of them send M messages each at a fixed total rate. Each message
 //!   carries its send instant; every other client records when it arrives (one process, one
 //!   clock), which gives the fan-out latency and the deliveries per second.
+//! * **http**: `ex10-server` (ex10's reference, from scratch) and `baseline-hyper` (a minimal
+//!   hyper server). N keep-alive connections, each sending M `GET /` requests one after the other
+//!   (no pipelining), timing each round trip; every response is checked (a 200, `hello\n`).
 //! * **pipeline**: ex04's reference pipeline and the same stages on unbounded channels (the
 //!   wrong design), each with a fast sink (throughput) and a stalled one (records held, memory);
 //!   each run is an `ex04-pipeline` child process. See `pipeline_driver.rs`.
@@ -30,9 +33,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Barrier, watch};
 
 #[derive(Parser, Debug)]
@@ -41,7 +44,7 @@ struct Args {
     /// Concurrent client connections per server.
     #[arg(long, default_value_t = 1000)]
     clients: usize,
-    /// kv: request lines each client sends, one after the other.
+    /// kv, http: requests each client sends, one after the other.
     #[arg(long, default_value_t = 100)]
     requests: usize,
     /// chat: how many of the clients send messages.
@@ -65,7 +68,7 @@ struct Args {
     #[arg(long, default_value_t = 2.0)]
     stall_secs: f64,
     /// Which scenarios to run.
-    #[arg(long, value_delimiter = ',', default_value = "kv,chat,pipeline")]
+    #[arg(long, value_delimiter = ',', default_value = "kv,chat,http,pipeline")]
     only: Vec<String>,
     /// Where the server binaries are (default: next to this program).
     #[arg(long)]
@@ -154,7 +157,11 @@ async fn main() -> Result<(), String> {
             .ok_or("this program has no directory")?
             .to_path_buf(),
     };
-    if args.only.iter().any(|s| s == "kv" || s == "chat") {
+    if args
+        .only
+        .iter()
+        .any(|s| s == "kv" || s == "chat" || s == "http")
+    {
         check_fd_limit(&mut args)?;
     }
     // Bounded in time: the stalled runs are the slow part of the pipeline load.
@@ -199,7 +206,16 @@ async fn main() -> Result<(), String> {
                     baselines.push(run_chat(&bin_dir, "baseline-chat", &args, base).await?);
                     servers.push(run_chat(&bin_dir, "ex05-chat", &args, base).await?);
                 }
-                other => return Err(format!("unknown scenario {other:?} (kv, chat, pipeline)")),
+                "http" => {
+                    let (hyper, ex10) = ("baseline-hyper", "ex10-server");
+                    baselines.push(run_kv(&bin_dir, hyper, &[], &args, Reply::Http).await?);
+                    servers.push(run_kv(&bin_dir, ex10, &[], &args, Reply::Http).await?);
+                }
+                other => {
+                    return Err(format!(
+                        "unknown scenario {other:?} (kv, chat, http, pipeline)"
+                    ));
+                }
             }
         }
         rounds.extend(baselines.iter().chain(&servers).cloned());
@@ -271,7 +287,7 @@ impl Server {
         let path = bin_dir.join(name);
         if !path.is_file() {
             return Err(format!(
-                "{} not found: build first with\n  cargo build --release -p ex05_chat_server_solution -p bench\n\
+                "{} not found: build first with\n  cargo build --release -p ex05_chat_server_solution -p ex10_http_server_solution -p bench\n\
                  (or pass --bin-dir)",
                 path.display()
             ));
@@ -347,6 +363,17 @@ enum Reply {
     Echo,
     /// ex02's protocol: `SET` → `OK`, `GET` → `VALUE <the value just set>`.
     Kv,
+    /// HTTP/1.1 on a keep-alive connection: `GET /` → a 200 with the body `hello\n`.
+    Http,
+}
+
+impl Reply {
+    fn scenario(self) -> &'static str {
+        match self {
+            Reply::Http => "http",
+            Reply::Echo | Reply::Kv => "kv",
+        }
+    }
 }
 
 async fn run_kv(
@@ -358,8 +385,10 @@ async fn run_kv(
 ) -> Result<Measure, String> {
     let mut server = Server::start(bin_dir, name, extra).await?;
     eprintln!(
-        "bench: kv   {name}: {} clients × {} requests",
-        args.clients, args.requests
+        "bench: {:<4} {name}: {} clients × {} requests",
+        reply.scenario(),
+        args.clients,
+        args.requests
     );
     let barrier = Arc::new(Barrier::new(args.clients + 1));
     let mut tasks = Vec::with_capacity(args.clients);
@@ -370,6 +399,7 @@ async fn run_kv(
             // Everyone waits, even a client that could not connect: the barrier counts on it.
             barrier.wait().await;
             match stream {
+                Ok(stream) if reply == Reply::Http => http_client(stream, requests).await,
                 Ok(stream) => kv_client(stream, i, requests, reply).await,
                 Err(_) => (Vec::new(), requests as u64),
             }
@@ -392,7 +422,7 @@ async fn run_kv(
     let [p50_us, p99_us, max_us] = quantiles(latencies);
     Ok(Measure {
         server: server.name.clone(),
-        scenario: "kv",
+        scenario: reply.scenario(),
         clients: args.clients,
         ops,
         expected: (args.clients * args.requests) as u64,
@@ -423,6 +453,8 @@ async fn kv_client(stream: TcpStream, i: usize, requests: usize, reply: Reply) -
             Reply::Echo => request.clone(),
             Reply::Kv if j % 2 == 0 => "OK\n".to_owned(),
             Reply::Kv => format!("VALUE v{}\n", j - 1),
+            // Not a line protocol (`http_client` speaks it): every request would fail.
+            Reply::Http => return (latencies, requests as u64),
         };
         let sent = Instant::now();
         answer.clear();
@@ -440,6 +472,62 @@ async fn kv_client(stream: TcpStream, i: usize, requests: usize, reply: Reply) -
         }
     }
     (latencies, 0)
+}
+
+/// One client's HTTP requests on one keep-alive connection, one at a time (no pipelining).
+/// Returns the round trips of the correct responses, and how many requests failed.
+async fn http_client(stream: TcpStream, requests: usize) -> (Vec<u64>, u64) {
+    let _ = stream.set_nodelay(true);
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    let mut latencies = Vec::with_capacity(requests);
+    for j in 0..requests {
+        let sent = Instant::now();
+        let ok = writer
+            .write_all(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+            .await
+            .is_ok()
+            && read_hello(&mut reader).await;
+        if !ok {
+            return (latencies, (requests - j) as u64);
+        }
+        latencies.push(sent.elapsed().as_nanos() as u64);
+    }
+    (latencies, 0)
+}
+
+/// Reads one response and says whether it is the expected one: status 200, a `Content-Length`,
+/// the body `hello\n`. Both servers send a length, never chunks, for this route.
+async fn read_hello(reader: &mut BufReader<OwnedReadHalf>) -> bool {
+    let mut line = String::new();
+    let mut next_line = async |line: &mut String| {
+        line.clear();
+        matches!(reader.read_line(line).await, Ok(n) if n > 0)
+    };
+    if !next_line(&mut line).await {
+        return false;
+    }
+    let status_ok = line.starts_with("HTTP/1.1 200 ");
+    let mut length = None;
+    loop {
+        if !next_line(&mut line).await {
+            return false;
+        }
+        let field = line.trim_end();
+        if field.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = field.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse::<usize>().ok();
+        }
+    }
+    let Some(length) = length.filter(|&n| n <= 1024) else {
+        return false;
+    };
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.is_ok() && status_ok && body == b"hello\n"
 }
 
 // ---- chat: fan-out --------------------------------------------------------------------------------
