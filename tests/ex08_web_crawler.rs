@@ -19,6 +19,17 @@ use std::time::Duration;
 use testkit::{Gauge, Probe, ms, now, secs};
 use tokio::time::sleep;
 
+// The learner's `==` is trusted only where it is derived (testkit::derived_eq!).
+testkit::derived_eq! {
+    CrawlError = CrawlError::TimedOut,
+    CrawlConfig = CrawlConfig {
+        max_concurrent: 0,
+        max_depth: 0,
+        per_host_delay: Duration::ZERO,
+        fetch_timeout: Duration::ZERO,
+    },
+}
+
 type Fetched = Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>>;
 
 /// A web site: each page's fetch time and its links (or the error its fetch returns).

@@ -83,8 +83,12 @@ fn learner_reports(results: &[ExerciseResult], sandbox: &Sandbox) -> String {
 
 /// Grades exercise 06 of every submission in one batch, as `grade-class` does.
 fn grade(class: &[&Submission], limits: &Limits) -> Vec<ExerciseResult> {
-    let ex = exercise(EX06);
-    let dirs: Vec<PathBuf> = class.iter().map(|s| s.crate_dir(&ex)).collect();
+    grade_in(&exercise(EX06), class, limits)
+}
+
+/// Grades exercise `ex` of every submission in one batch.
+fn grade_in(ex: &Exercise, class: &[&Submission], limits: &Limits) -> Vec<ExerciseResult> {
+    let dirs: Vec<PathBuf> = class.iter().map(|s| s.crate_dir(ex)).collect();
     let labels: Vec<String> = class
         .iter()
         .map(|s| s.0.file_name().unwrap().to_string_lossy().into_owned())
@@ -96,7 +100,7 @@ fn grade(class: &[&Submission], limits: &Limits) -> Vec<ExerciseResult> {
         .collect();
     grader::grade_exercise_many(
         &Overlay::new(&root()),
-        &ex,
+        ex,
         &batch,
         limits,
         &Manifest::load(&root()).unwrap(),
@@ -1105,6 +1109,71 @@ fn the_stub_with_a_memory_reading_forger_earns_no_points() {
             sandbox().status().summary()
         );
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Points bought with the learner's own `==`
+// ------------------------------------------------------------------------------------------------
+
+/// A hand-written `PartialEq` that calls every two values equal: every `assert_eq!` on the type
+/// would pass, whatever the code computed.
+fn yes_to_everything(s: Submission, ex: &Exercise, file: &str, item: &str) -> Submission {
+    let path = s.crate_dir(ex).join("src").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let derived = format!("#[derive(Debug, Clone, PartialEq, Eq)]\n{item} ");
+    assert!(
+        text.contains(&derived),
+        "{file} derives PartialEq for `{item}`"
+    );
+    let name = item.rsplit(' ').next().unwrap();
+    let text = text.replace(&derived, &format!("#[derive(Debug, Clone, Eq)]\n{item} "))
+        + &format!(
+            "\nimpl PartialEq for {name} {{\n    fn eq(&self, _: &Self) -> bool {{\n        true\n    }}\n}}\n"
+        );
+    std::fs::write(&path, text).unwrap();
+    s
+}
+
+#[test]
+fn an_equality_that_calls_everything_equal_buys_no_points() {
+    // A type the suite's `derived_eq!` checks (ex08's `CrawlError`, every crawl error "equal"):
+    // neither suite compiles against the crate, and the reason is the compiler's own.
+    let ex08 = exercise("ex08_web_crawler");
+    let s = yes_to_everything(
+        Submission::new("eq_yes_08").with_reference(&ex08),
+        &ex08,
+        "report.rs",
+        "pub enum CrawlError",
+    );
+    let results = grade_in(&ex08, &[&s], &Limits::new(sandbox()));
+    no_points(&results[0], "a CrawlError whose == says yes to everything");
+    let reports = all_reports("eq_yes_08", &results);
+    assert!(
+        reports.contains("derive(PartialEq)"),
+        "the reports say why the tests do not compile (the type must derive PartialEq): {reports}"
+    );
+
+    // A type no constant can check (ex10's `Response`, which holds `Vec`s): the suite compares it
+    // field by field, so a builder that makes a wrong body is caught however `==` answers.
+    let ex10 = exercise("ex10_http_server");
+    let s = yes_to_everything(
+        Submission::new("eq_yes_10").with_reference(&ex10),
+        &ex10,
+        "response.rs",
+        "pub struct Response",
+    )
+    .inject(
+        &ex10,
+        "response.rs",
+        "    pub fn error(status: u16) -> Self {\n",
+        "        if status != 0 {\n            return Self::new(status);\n        }",
+    );
+    let test = "reason_phrases_and_response_builders_are_as_documented";
+    let results = grade_in(&ex10, &[&s], &only_in(&[test], sandbox()));
+    no_points(
+        &results[0],
+        "Response::error without its body, behind a Response == that says yes to everything",
+    );
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ mod culprit;
 #[cfg(feature = "differential")]
 pub mod differential;
 mod gauge;
+mod honest;
 mod probe;
 mod runner;
 pub mod sim;
