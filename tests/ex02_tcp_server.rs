@@ -30,6 +30,13 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
+// The learner's `==` is trusted only where it is derived (testkit::derived_eq!).
+testkit::derived_eq! {
+    Command = Command::Quit,
+    Reply = Reply::Ok,
+    Config = CONFIG,
+}
+
 /// The limits most tests use: ten connections, 64-byte lines, 10 s of idleness, 10 s a line, 5 s
 /// of grace.
 const CONFIG: Config = Config {

@@ -19,6 +19,22 @@ use pretty_assertions::assert_eq;
 use testkit::{Gauge, Probe, Timeline, fmt_duration, ms, secs};
 use tokio::time::sleep;
 
+// The learner's `==` is trusted only where it is derived (testkit::derived_eq!).
+testkit::derived_eq! {
+    ApiError = ApiError::Unavailable,
+    Failure = Failure::TimedOut(Duration::ZERO),
+    ClientError = ClientError::Permanent(ApiError::NotFound),
+    Config = Config {
+        burst: 0,
+        refill_every: Duration::ZERO,
+        max_in_flight: 0,
+        timeout: Duration::ZERO,
+        max_retries: 0,
+        initial_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+    },
+}
+
 // ------------------------------------------------------------------------------------------------
 // The mock server
 // ------------------------------------------------------------------------------------------------

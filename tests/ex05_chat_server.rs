@@ -21,6 +21,9 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::sleep;
 
+// The learner's `==` is trusted only where it is derived (testkit::derived_eq!).
+testkit::derived_eq! { Config = LIMITS }
+
 /// The pipe of a client that reads: far more than any test sends.
 const PIPE: usize = 64 * 1024;
 /// The pipe of a client that does not read: the greeting and the welcome fit, little else.

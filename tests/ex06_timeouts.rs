@@ -14,6 +14,21 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
+// The learner's `==` is trusted only where it is derived (testkit::derived_eq!).
+testkit::derived_eq! {
+    Attempt = Attempt::Primary,
+    TimedOut = TimedOut { allowed: Duration::ZERO },
+    AttemptError<u32> = AttemptError::Failed(0),
+    RetryError<u32> = RetryError::Exhausted { attempts: 0, last: AttemptError::Failed(0) },
+    RetryPolicy = RetryPolicy {
+        max_attempts: 0,
+        attempt_timeout: Duration::ZERO,
+        initial_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+        deadline: Duration::ZERO,
+    },
+}
+
 // The learner's types are compared by their std-typed parts, never by their own `PartialEq`: a
 // `PartialEq` that always says "equal" must not pass a test.
 
