@@ -5,6 +5,19 @@
 //! read, an enrich function with scripted delays that counts the calls in flight, and a sink
 //! that can be slow or stall — and checks what they observe: when records were read, how many
 //! enrich calls overlapped, which batches were written when, and what the report says.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "The pipeline's limits." — a heading for the fields, whose own docs are the rules
+//! not a rule: "What became of every record the pipeline read." — names the report; its fields' docs are the rules
+//! not a rule: "One raw record, as the source produces it." — names the type the caller's source yields
+//! not a rule: "Unique per record: every report names a record by its id." — a precondition on the caller's source: what repeated ids do is left open
+//! not a rule: "Whatever the enrich function looked up for the item." — the caller's enrich fills it; the pipeline passes the item on as enrich built it
+//! not a rule: "Why a record was rejected." — names the enum; its variants' docs are the rules
+//! not a rule: "The pipeline's books: which records are inside the pipeline right now" — names the given helper; what it keeps is observable only as `Stats`, whose rules are cited
+//! not a rule: "Every clone writes to the same books." — how the given helper is shared between the stages; a learner may keep the books another way
+//! not a rule: "An item that reaches this stage at the very instant the window ends may go into that batch or the next: either is right." — leaves that tie open on purpose, so no test may tell the two answers apart (the differential test's windows never end when an item arrives)
 
 use ex04_backpressure_pipeline::*;
 use futures::future::BoxFuture;
@@ -360,76 +373,76 @@ fn peak_held(reads: &Reads, sink: &Sink) -> (usize, Duration) {
     peak
 }
 
+/// Raw texts, each with what `parse` makes of it.
+type ParseTable<'a> = Vec<(&'a str, Result<Item, Reason>)>;
+
+/// The table as `parse` fills it in, for records with this id.
+fn parsed<'a>(id: u64, table: &ParseTable<'a>) -> ParseTable<'a> {
+    let record = |raw: &str| Record {
+        id,
+        raw: raw.to_owned(),
+    };
+    table
+        .iter()
+        .map(|(raw, _)| (*raw, parse(&record(raw))))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. parse and the bound
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "Parses and validates one record."
+/// contract: "The raw text, with surrounding whitespace ignored, must be a whole number of zero or more"
+/// contract: "Otherwise the error says why"
+/// contract: "The raw text is empty or only whitespace."
+/// contract: "The raw text is not a whole number"
+/// contract: "The raw text is a whole number below zero"
+/// contract: "The text to parse: a whole number such as"
+/// contract: "The parsed number."
 #[test]
 fn parse_accepts_a_whole_number_and_rejects_anything_else_with_a_reason() {
     testkit::run(|| async {
-        let record = |raw: &str| Record {
-            id: 7,
-            raw: raw.to_owned(),
-        };
-        let cases = ["42", " 7 ", "0", "", "   ", "12x", "1.5", "twelve", "-3"];
-        let got: Vec<(&str, Result<Item, Reason>)> = cases
-            .iter()
-            .map(|raw| (*raw, parse(&record(raw))))
-            .collect();
         let item = |value| Ok(Item { id: 7, value });
+        let expected = vec![
+            ("42", item(42)),
+            (" 7 ", item(7)),
+            ("0", item(0)),
+            ("", Err(Reason::Empty)),
+            ("   ", Err(Reason::Empty)),
+            ("12x", Err(Reason::NotANumber)),
+            ("1.5", Err(Reason::NotANumber)),
+            ("twelve", Err(Reason::NotANumber)),
+            ("-3", Err(Reason::Negative)),
+        ];
         assert_eq!(
-            got,
-            vec![
-                ("42", item(42)),
-                (" 7 ", item(7)),
-                ("0", item(0)),
-                ("", Err(Reason::Empty)),
-                ("   ", Err(Reason::Empty)),
-                ("12x", Err(Reason::NotANumber)),
-                ("1.5", Err(Reason::NotANumber)),
-                ("twelve", Err(Reason::NotANumber)),
-                ("-3", Err(Reason::Negative)),
-            ],
+            parsed(7, &expected),
+            expected,
             "a whole number of zero or more, surrounding whitespace ignored; otherwise Empty, \
              Negative or NotANumber"
         );
     });
 }
 
+/// contract: "Every whole number up to `u64::MAX` is accepted, and one sign is allowed"
+/// contract: "A number beyond `u64::MAX` is `NotANumber`; a number below zero is `Negative` however many digits it has."
 #[test]
 fn parse_accepts_every_u64_and_one_sign_and_calls_a_number_beyond_u64_not_a_number() {
     testkit::run(|| async {
-        let record = |raw: &str| Record {
-            id: 3,
-            raw: raw.to_owned(),
-        };
-        let cases = [
-            "9223372036854775808",
-            "18446744073709551615",
-            "18446744073709551616",
-            "+5",
-            "-0",
-            "-18446744073709551616",
-            "--5",
-            "+-5",
-        ];
-        let got: Vec<(&str, Result<Item, Reason>)> = cases
-            .iter()
-            .map(|raw| (*raw, parse(&record(raw))))
-            .collect();
         let item = |value| Ok(Item { id: 3, value });
+        let expected = vec![
+            ("9223372036854775808", item(1 << 63)),
+            ("18446744073709551615", item(u64::MAX)),
+            ("18446744073709551616", Err(Reason::NotANumber)),
+            ("+5", item(5)),
+            ("-0", item(0)),
+            ("-18446744073709551616", Err(Reason::Negative)),
+            ("--5", Err(Reason::NotANumber)),
+            ("+-5", Err(Reason::NotANumber)),
+        ];
         assert_eq!(
-            got,
-            vec![
-                ("9223372036854775808", item(1 << 63)),
-                ("18446744073709551615", item(u64::MAX)),
-                ("18446744073709551616", Err(Reason::NotANumber)),
-                ("+5", item(5)),
-                ("-0", item(0)),
-                ("-18446744073709551616", Err(Reason::Negative)),
-                ("--5", Err(Reason::NotANumber)),
-                ("+-5", Err(Reason::NotANumber)),
-            ],
+            parsed(3, &expected),
+            expected,
             "every whole number up to u64::MAX is an item (parsing through i64 loses the top \
              half); one sign is allowed (+5 is 5, -0 is 0); beyond u64::MAX is NotANumber; below \
              zero is Negative however many digits; two signs are NotANumber"
@@ -437,6 +450,87 @@ fn parse_accepts_every_u64_and_one_sign_and_calls_a_number_beyond_u64_not_a_numb
     });
 }
 
+/// contract: "and so does `"\t42\n"` (any Unicode whitespace)"
+/// contract: "for a whole number below zero, [`Reason::NotANumber`] for anything else"
+#[test]
+fn parse_ignores_any_whitespace_around_and_calls_only_a_whole_number_below_zero_negative() {
+    testkit::run(|| async {
+        let item = |value| Ok(Item { id: 9, value });
+        let expected = vec![
+            ("\t42\n", item(42)),
+            ("\u{a0}7\r\n", item(7)),
+            ("\t\n", Err(Reason::Empty)),
+            ("-", Err(Reason::NotANumber)),
+            ("+", Err(Reason::NotANumber)),
+            ("-x", Err(Reason::NotANumber)),
+            ("-1.5", Err(Reason::NotANumber)),
+            ("- 5", Err(Reason::NotANumber)),
+            ("-007", Err(Reason::Negative)),
+        ];
+        assert_eq!(
+            parsed(9, &expected),
+            expected,
+            "surrounding whitespace is any Unicode whitespace (tabs, newlines, a no-break space: \
+             `str::trim`, not only ' '); Negative is only for a whole number below zero — a lone \
+             sign, a minus before something that is not a whole number, or a space after the \
+             sign is NotANumber"
+        );
+    });
+}
+
+/// contract: "Every field must be more than zero: [`run_pipeline`] panics at the call when one is zero."
+#[test]
+fn a_zero_in_any_field_of_the_config_panics_at_the_call() {
+    use futures::FutureExt;
+    testkit::run(|| async {
+        let zeros = [
+            ("channel_capacity", config(0, 2, 4, ms(100))),
+            ("enrich_concurrency", config(2, 0, 4, ms(100))),
+            ("batch_size", config(2, 2, 0, ms(100))),
+            ("batch_window", config(2, 2, 4, Duration::ZERO)),
+        ];
+        for (field, zero) in zeros {
+            let reads = Reads::default();
+            let run = run_pipeline(
+                source(&reads, ready(3), End::AfterLast),
+                Enricher::instant().call(),
+                Sink::instant().call(),
+                zero,
+                CancellationToken::new(),
+            );
+            let outcome =
+                tokio::time::timeout(secs(1), std::panic::AssertUnwindSafe(run).catch_unwind())
+                    .await;
+            let what = match &outcome {
+                Ok(Err(_)) => continue,
+                Ok(Ok(stats)) => format!("returned {stats:?}"),
+                Err(_) => "was still running a second later".to_owned(),
+            };
+            panic!(
+                "run_pipeline with {field} = 0 {what}: every field of the Config must be more \
+                 than zero, and run_pipeline must panic at the call when one is zero (a zero \
+                 taken as 1, or a pipeline that can never make progress, hides the caller's bug)"
+            );
+        }
+        let reads = Reads::default();
+        let stats = run_pipeline(
+            source(&reads, ready(3), End::AfterLast),
+            Enricher::instant().call(),
+            Sink::instant().call(),
+            config(1, 1, 1, ms(1)),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(
+            (stats.read, stats.delivered),
+            (3, 3),
+            "every field at 1, the smallest allowed, must run: 3 records read and delivered"
+        );
+    });
+}
+
+/// contract: "The most records the pipeline ever holds"
+/// contract: "With `channel_capacity: 2, enrich_concurrency: 3, batch_size: 4` it is 12."
 #[test]
 fn the_pipeline_holds_at_most_two_channels_plus_k_plus_a_batch_plus_one() {
     testkit::run(|| async {
@@ -456,6 +550,15 @@ fn the_pipeline_holds_at_most_two_channels_plus_k_plus_a_batch_plus_one() {
 // 2. The flow: order, batches, dead letters, the end of the source
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "Runs the pipeline until the source ends and everything read is through"
+/// contract: "When the source has ended and every item before has reached this stage, the last partial batch is written at once."
+/// contract: "**End.** When the source ends, everything read is delivered or dead-lettered"
+/// contract: "Records taken from the source."
+/// contract: "The id of the record it came from."
+/// contract: "An item after the enrich step (the `enrich` function builds it): what the sink receives, in batches."
+/// contract: "Ends when the source ends or `output` closes."
+/// contract: "Ends when `input` ends (after passing on every result) or `output` closes."
+/// contract: "Ends when `input` ends, after writing the last partial batch."
 #[test]
 fn every_record_is_delivered_in_order_and_the_last_partial_batch_goes_when_the_source_ends() {
     testkit::run(|| async {
@@ -501,6 +604,7 @@ fn every_record_is_delivered_in_order_and_the_last_partial_batch_goes_when_the_s
     });
 }
 
+/// contract: "Batches are never empty"
 #[test]
 fn an_empty_source_returns_at_once_and_writes_nothing() {
     testkit::run(|| async {
@@ -529,6 +633,15 @@ fn an_empty_source_returns_at_once_and_writes_nothing() {
     });
 }
 
+/// contract: "**Parse** reads the source one record at a time and runs"
+/// contract: "A bad record becomes a [`DeadLetter`] at once, and the pipeline goes on with the next record."
+/// contract: "The records [`parse`](crate::parse) rejected, in the order they were read."
+/// contract: "only a cancelled pipeline has any"
+/// contract: "A record that passed [`parse`]: what the enrich step receives."
+/// contract: "A rejected record and the reason: the pipeline's dead-letter output."
+/// contract: "The record exactly as it was read."
+/// contract: "Why it was rejected."
+/// contract: "The parse stage: reads `source` one record at a time, records each in the `ledger`"
 #[test]
 fn bad_records_go_to_the_dead_letters_with_their_reason_and_the_rest_flow_on() {
     testkit::run(|| async {
@@ -589,6 +702,15 @@ fn bad_records_go_to_the_dead_letters_with_their_reason_and_the_rest_flow_on() {
 // 3. Backpressure
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "The capacity, in items, of each of the two channels"
+/// contract: "That is the two channels, the K items of the enrich stage"
+/// contract: "joined by two bounded channels of `channel_capacity` items"
+/// contract: "A good item goes into the first channel: the stage waits for room there, and only then reads the next record."
+/// contract: "So it holds at most one item."
+/// contract: "exactly `max_held` when K is 1"
+/// contract: "It reads the next record only once `output` has accepted the previous item."
+/// contract: "A record was taken from the source: it is now inside the pipeline."
+/// contract: "so this stage holds at most N items"
 #[test]
 fn a_stalled_sink_stops_the_source_at_exactly_the_bound_with_one_enrich_call_at_a_time() {
     testkit::run(|| async {
@@ -650,6 +772,9 @@ fn a_stalled_sink_stops_the_source_at_exactly_the_bound_with_one_enrich_call_at_
     });
 }
 
+/// contract: "**Backpressure.** Nothing in the pipeline is unbounded."
+/// contract: "With a stalled sink the pipeline fills up and then stops reading"
+/// contract: "That is at least `2 × channel_capacity + batch_size + 2` records read and at most `max_held`"
 #[test]
 fn a_stalled_sink_never_lets_the_source_run_further_ahead_than_the_bound() {
     testkit::run(|| async {
@@ -691,6 +816,9 @@ fn a_stalled_sink_never_lets_the_source_run_further_ahead_than_the_bound() {
     });
 }
 
+/// contract: "Dead letters leave at once: they never count as held."
+/// contract: "A record was rejected: it leaves the pipeline as a dead letter."
+/// contract: "The ids, ascending, of records read but neither delivered nor dead-lettered"
 #[test]
 fn dead_letters_leave_at_once_and_do_not_count_towards_the_bound() {
     testkit::run(|| async {
@@ -740,6 +868,9 @@ fn dead_letters_leave_at_once_and_do_not_count_towards_the_bound() {
     });
 }
 
+/// contract: "are written one at a time; while `sink` runs, no item is taken"
+/// contract: "When the sink slows down, the channels fill up and each stage waits for room, back to the source"
+/// contract: "`run_pipeline` returns as soon as the last `sink` call has finished"
 #[test]
 fn throughput_is_the_sink_rate_when_the_sink_is_the_bottleneck() {
     testkit::run(|| async {
@@ -789,6 +920,8 @@ fn throughput_is_the_sink_rate_when_the_sink_is_the_bottleneck() {
     });
 }
 
+/// contract: "K: the most `enrich` calls running at once"
+/// contract: "`run_pipeline` returns as soon as the last `sink` call has finished"
 #[test]
 fn throughput_is_k_calls_per_enrich_time_when_enrich_is_the_bottleneck() {
     testkit::run(|| async {
@@ -827,6 +960,9 @@ fn throughput_is_k_calls_per_enrich_time_when_enrich_is_the_bottleneck() {
 // 4. Enrich: K at once, in order
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "K: the most `enrich` calls running at once, and the most items the enrich stage holds."
+/// contract: "With items waiting and room downstream, K calls run at once."
+/// contract: "with up to K (`enrich_concurrency`) calls in flight at once"
 #[test]
 fn enrich_runs_k_calls_at_once_and_never_more() {
     testkit::run(|| async {
@@ -872,6 +1008,8 @@ fn enrich_runs_k_calls_at_once_and_never_more() {
     });
 }
 
+/// contract: "and passes the results on **in the same order**"
+/// contract: "The enrich stage: calls `enrich` on the items of `input` with up to `concurrency` calls at once and passes the results into `output` in input order."
 #[test]
 fn results_keep_the_source_order_when_enrich_calls_finish_out_of_order() {
     testkit::run(|| async {
@@ -896,6 +1034,8 @@ fn results_keep_the_source_order_when_enrich_calls_finish_out_of_order() {
     });
 }
 
+/// contract: "The stage holds at most K items: an item counts from when it is taken from the first channel until the second channel accepts its result"
+/// contract: "An item counts against `concurrency` from when it is taken from `input` until `output` accepts its result."
 #[test]
 fn a_slow_enrich_call_holds_back_the_items_behind_it_without_starting_more_than_k() {
     testkit::run(|| async {
@@ -942,6 +1082,9 @@ fn a_slow_enrich_call_holds_back_the_items_behind_it_without_starting_more_than_
 // 5. Batches: full, or at the end of the window
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "N: a batch is written as soon as it has this many items"
+/// contract: "**Batch + sink** takes items from the second channel into a batch and calls `sink(batch)` as soon as the batch has N (`batch_size`) items"
+/// contract: "The batch + sink stage: collects the items of `input` into batches of up to `batch_size`"
 #[test]
 fn a_full_batch_is_written_at_once_and_the_next_window_starts_at_its_first_item() {
     testkit::run(|| async {
@@ -969,6 +1112,9 @@ fn a_full_batch_is_written_at_once_and_the_next_window_starts_at_its_first_item(
     });
 }
 
+/// contract: "...or this long after its first item was taken, whichever comes first."
+/// contract: "or `batch_window` after the first item of the batch was taken, whichever comes first"
+/// contract: "each closed when full or `window` after its first item was taken"
 #[test]
 fn a_partial_batch_is_written_when_the_window_after_its_first_item_ends() {
     testkit::run(|| async {
@@ -999,6 +1145,7 @@ fn a_partial_batch_is_written_when_the_window_after_its_first_item_ends() {
     });
 }
 
+/// contract: "or `batch_window` after the first item of the batch was taken"
 #[test]
 fn a_trickle_of_records_is_written_once_per_window_for_a_virtual_minute() {
     testkit::run(|| async {
@@ -1049,6 +1196,9 @@ fn a_trickle_of_records_is_written_once_per_window_for_a_virtual_minute() {
 // 6. Cancellation
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "**Cancellation.** When `token` is cancelled, `run_pipeline` returns at that same instant"
+/// contract: "or until `token` is cancelled, and reports what became of every record"
+/// contract: "What is still in when the pipeline is cancelled is what was not delivered."
 #[test]
 fn cancelling_stops_every_stage_at_that_instant_and_reports_what_was_not_delivered() {
     testkit::run(|| async {
@@ -1105,6 +1255,9 @@ fn cancelling_stops_every_stage_at_that_instant_and_reports_what_was_not_deliver
     });
 }
 
+/// contract: "Nothing is lost silently: every record read is reported exactly once"
+/// contract: "The books always balance"
+/// contract: "A record goes in when it is read and comes out exactly once: delivered or dead-lettered."
 #[test]
 fn no_record_is_lost_whenever_the_pipeline_is_cancelled() {
     // The token fires at every kind of moment: while records are being read, enriched, batched,
@@ -1151,6 +1304,7 @@ fn no_record_is_lost_whenever_the_pipeline_is_cancelled() {
     }
 }
 
+/// contract: "A token already cancelled at the call reads nothing."
 #[test]
 fn a_token_cancelled_before_the_call_reads_nothing() {
     testkit::run(|| async {
@@ -1181,6 +1335,11 @@ fn a_token_cancelled_before_the_call_reads_nothing() {
     });
 }
 
+/// contract: "A batch is *delivered* when its `sink` future completes."
+/// contract: "Items in batches the sink finished writing (its future completed)."
+/// contract: "The sink finished writing the batch of these ids: they leave the pipeline, delivered."
+/// contract: "The books as they stand: whatever is still inside counts as not delivered."
+/// contract: "After `sink` returns, the batch's items are recorded as delivered in the `ledger`."
 #[test]
 fn a_pipeline_cancelled_while_its_sink_is_slow_still_counts_the_finished_batches() {
     Test::new().run(|| async {
@@ -1224,6 +1383,7 @@ fn a_pipeline_cancelled_while_its_sink_is_slow_still_counts_the_finished_batches
 // Threads: the stages in parallel on a multi-thread runtime (the real clock)
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "A token already cancelled at the call reads nothing."
 #[test]
 fn a_token_cancelled_before_the_call_reads_nothing_on_a_multi_thread_runtime() {
     testkit::threads::on_threads(2, Duration::from_secs(30), || async {
@@ -1254,6 +1414,9 @@ fn a_token_cancelled_before_the_call_reads_nothing_on_a_multi_thread_runtime() {
     });
 }
 
+/// contract: "Three stages, each its own task"
+/// contract: "and passes the results on **in the same order**"
+/// contract: "The books always balance"
 #[test]
 fn every_record_is_delivered_once_in_order_on_a_multi_thread_runtime() {
     const RECORDS: u64 = 3000;
@@ -1570,6 +1733,11 @@ macro_rules! replay_run {
     };
 }
 
+/// contract: "A number beyond `u64::MAX` is `NotANumber`"
+/// contract: "or `batch_window` after the first item of the batch was taken"
+/// contract: "the `enrich` and `sink` calls in progress are dropped (cancelled)"
+/// contract: "Nothing is lost silently: every record read is reported exactly once"
+/// contract: "A token already cancelled at the call reads nothing."
 #[test]
 fn a_pipeline_with_one_enrich_call_at_a_time_matches_the_reference_on_generated_runs() {
     Check::new("a_pipeline_with_one_enrich_call_at_a_time_matches_the_reference_on_generated_runs")
@@ -1610,6 +1778,8 @@ fn outcome(events: &Observed) -> Observed {
     outcome
 }
 
+/// contract: "and passes the results on **in the same order**"
+/// contract: "The books always balance"
 #[test]
 fn a_pipeline_with_several_enrich_calls_delivers_what_the_reference_delivers_in_its_order() {
     Check::new(

@@ -7,7 +7,8 @@ use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// The pipeline's limits. Every field must be at least 1 (a zero panics).
+/// The pipeline's limits. Every field must be more than zero: [`run_pipeline`] panics at the call
+/// when one is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// The capacity, in items, of each of the two channels (parse → enrich, enrich → sink).
@@ -72,10 +73,12 @@ pub struct Stats {
 ///   slow one is through. With items waiting and room downstream, K calls run at once.
 /// * **Batch + sink** takes items from the second channel into a batch and calls `sink(batch)`
 ///   as soon as the batch has N (`batch_size`) items, or `batch_window` after the first item of
-///   the batch was taken, whichever comes first. When the source has ended and every item before
-///   has reached this stage, the last partial batch is written at once. Batches are never empty
-///   and are written one at a time; while `sink` runs, no item is taken, so this stage holds at
-///   most N items. A batch is *delivered* when its `sink` future completes.
+///   the batch was taken, whichever comes first. An item that reaches this stage at the very
+///   instant the window ends may go into that batch or the next: either is right. When the
+///   source has ended and every item before has reached this stage, the last partial batch is
+///   written at once. Batches are never empty and are written one at a time; while `sink` runs,
+///   no item is taken, so this stage holds at most N items. A batch is *delivered* when its
+///   `sink` future completes.
 ///
 /// **Backpressure.** Nothing in the pipeline is unbounded. When the sink slows down, the
 /// channels fill up and each stage waits for room, back to the source, so the records held

@@ -38,7 +38,7 @@ pub enum Reason {
     Empty,
     /// The raw text is not a whole number (`"12x"`, `"1.5"`, `"twelve"`).
     NotANumber,
-    /// The number is below zero.
+    /// The raw text is a whole number below zero (`"-3"`).
     Negative,
 }
 
@@ -54,9 +54,10 @@ pub struct DeadLetter {
 /// Parses and validates one record.
 ///
 /// The raw text, with surrounding whitespace ignored, must be a whole number of zero or more:
-/// `" 42 "` gives `Item { id, value: 42 }`. Otherwise the error says why: [`Reason::Empty`] for
-/// empty or blank text, [`Reason::Negative`] for a number below zero, [`Reason::NotANumber`] for
-/// anything else.
+/// `" 42 "` gives `Item { id, value: 42 }`, and so does `"\t42\n"` (any Unicode whitespace).
+/// Otherwise the error says why: [`Reason::Empty`] for empty or blank text, [`Reason::Negative`]
+/// for a whole number below zero, [`Reason::NotANumber`] for anything else (`"-"`, `"-x"` and
+/// `"-1.5"` too).
 ///
 /// Every whole number up to `u64::MAX` is accepted, and one sign is allowed (`"+5"` is 5, `"-0"`
 /// is 0). A number beyond `u64::MAX` is `NotANumber`; a number below zero is `Negative` however
