@@ -13,6 +13,13 @@
 //! Every test runs on tokio's paused clock (`testkit::run`): instants are virtual and exact.
 //! Test names are the specification; each assertion message says what was expected and the
 //! likely cause when it is not.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); these state no rule a test could observe:
+//!
+//! not a rule: "The server's limits." — the heading of the configuration's docs
+//! not a rule: "Called by `Framed` once the client has closed its side" — how `Framed` drives the codec; what the server must do with the rest is the next sentences' rule
+//! not a rule: "`LinesCodec` would hand that rest back as one more line." — what the given codec would do: the reason for the rule that follows
 
 use ex02_tcp_server::*;
 use futures::FutureExt;
@@ -222,6 +229,17 @@ async fn handler_ends(task: JoinHandle<()>, probe: &Probe, limit: Duration, why:
     );
 }
 
+/// Waits for a handler task to end, and checks that it ended at virtual instant `at`.
+async fn handler_returns_at(task: JoinHandle<()>, probe: &Probe, at: Duration, why: &str) {
+    handler_ends(task, probe, secs(60), RETURNS).await;
+    assert_eq!(
+        probe.completed_at(),
+        Some(at),
+        "{}: {why}",
+        probe.describe()
+    );
+}
+
 /// A server under test: `serve` on `127.0.0.1:0`, in a task of the test's runtime.
 struct Server {
     addr: SocketAddr,
@@ -343,6 +361,14 @@ fn err(reason: &str) -> Reply {
     Reply::Error(reason.into())
 }
 
+/// contract: "Parses one line (without its `\n`)."
+/// contract: "Words are separated by ASCII whitespace; leading, trailing and repeated whitespace is ignored."
+/// contract: "The command word is case-insensitive (`get` is `GET`); keys and values are case-sensitive, and each is one word."
+/// contract: "On error, returns the reason that follows `ERR ` in the reply"
+/// contract: "a line with no word at all: `empty command`"
+/// contract: "an unknown command word: `unknown command 'FOO'` (the word as it was sent)"
+/// contract: "a known command with the wrong number of words after it"
+/// contract: "A request, parsed from one line."
 #[test]
 fn commands_are_parsed_from_one_line_each() {
     testkit::run(|| async {
@@ -367,6 +393,9 @@ fn commands_are_parsed_from_one_line_each() {
             ("del a b", wrong_args("DEL")),
             ("INCR", wrong_args("INCR")),
             ("quit now", wrong_args("QUIT")),
+            // Only ASCII whitespace separates words: a no-break space is part of a word.
+            ("SET k\u{a0}v", wrong_args("SET")),
+            ("GET\u{2003}k", Err("unknown command 'GET\u{2003}k'".into())),
         ];
         let observed: Vec<(&str, Result<Command, String>)> = expected
             .iter()
@@ -374,11 +403,21 @@ fn commands_are_parsed_from_one_line_each() {
             .collect();
         assert_eq!(
             observed, expected,
-            "Command::parse: each line and what it must parse to (see its doc comment)"
+            "Command::parse: each line and what it must parse to (see its doc comment; words are \
+             separated by ASCII whitespace only — `split_ascii_whitespace`, not \
+             `split_whitespace`, which also splits on a no-break space)"
         );
     });
 }
 
+/// contract: "The reply's line, without its `\n`"
+/// contract: "`OK` — a `SET` was done."
+/// contract: "`VALUE <value>` — what a `GET` found."
+/// contract: "`NIL` — a `GET` found nothing."
+/// contract: "`INT <n>` — the new value after `INCR`, or how many keys `DEL` removed (1 or 0)."
+/// contract: "`BYE` — the answer to `QUIT`"
+/// contract: "`ERR <reason>` — the request was refused, and why."
+/// contract: "A reply, sent back as one line."
 #[test]
 fn replies_are_written_in_the_documented_format() {
     testkit::run(|| async {
@@ -406,6 +445,19 @@ fn replies_are_written_in_the_documented_format() {
     });
 }
 
+/// contract: "Executes one command and returns its reply"
+/// contract: "`SET k v` → `OK`"
+/// contract: "`GET k` → `VALUE v`, or `NIL` when `k` is not set"
+/// contract: "`DEL k` → `INT 1` when `k` was set (it is now removed), `INT 0` when it was not"
+/// contract: "`INCR k` → `INT n`, the new value, which is also stored"
+/// contract: "When the stored value is not a decimal `i64` (as `str::parse::<i64>` reads it"
+/// contract: "In both cases the value is left as it was"
+/// contract: "`QUIT` → `BYE`"
+/// contract: "Every clone sees the same data."
+/// contract: "`SET <key> <value>` — store `value` under `key`, replacing any previous value."
+/// contract: "`GET <key>` — read the value stored under `key`."
+/// contract: "`DEL <key>` — remove `key`."
+/// contract: "`INCR <key>` — add one to the integer stored under `key` (a missing key counts as 0)."
 #[test]
 fn the_store_executes_each_command_and_every_clone_sees_the_same_data() {
     testkit::run(|| async {
@@ -430,6 +482,16 @@ fn the_store_executes_each_command_and_every_clone_sees_the_same_data() {
             (get("big"), Reply::Value("9223372036854775807".into())),
             (set("neg", "-5"), Reply::Ok),
             (incr("neg"), Reply::Int(-4)),
+            // A decimal i64 as `str::parse::<i64>` reads it: a sign, leading zeros.
+            (set("plus", "+5"), Reply::Ok),
+            (incr("plus"), Reply::Int(6)),
+            (get("plus"), Reply::Value("6".into())),
+            (set("zeros", "007"), Reply::Ok),
+            (incr("zeros"), Reply::Int(8)),
+            (set("hex", "0x10"), Reply::Ok),
+            (incr("hex"), err("value is not an integer")),
+            (set("float", "1e3"), Reply::Ok),
+            (incr("float"), err("value is not an integer")),
             (Command::Quit, Reply::Bye),
         ];
         let mut observed = Vec::new();
@@ -445,7 +507,8 @@ fn the_store_executes_each_command_and_every_clone_sees_the_same_data() {
         assert_eq!(
             observed, script,
             "Store::apply, in this order, alternating between two clones of one store (see its \
-             doc comment)"
+             doc comment; a stored value is an integer when `str::parse::<i64>` reads it: `+5` \
+             and `007` are, `0x10` and `1e3` are not)"
         );
         assert_eq!(now(), Duration::ZERO, "the store answers at once");
     });
@@ -455,6 +518,15 @@ fn the_store_executes_each_command_and_every_clone_sees_the_same_data() {
 // 2. One connection, over an in-memory pipe
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "Serves one client until the connection ends."
+/// contract: "Every line the client sends (ending in `\n`; a `\r` before it is dropped) gets exactly one reply line, in order"
+/// contract: "a command is parsed with [`Command::parse`](crate::Command::parse) and executed with [`Store::apply`](crate::Store::apply)"
+/// contract: "`QUIT` is answered `BYE`, then the connection is closed"
+/// contract: "`QUIT` — say goodbye and close the connection."
+/// contract: "the connection is closed right after it"
+/// contract: "The next complete line in `buf`, if there is one"
+/// contract: "a `\r` before the `\n` is dropped"
+/// contract: "Returns once the connection is closed (dropping `stream` closes it)."
 #[test]
 fn a_connection_answers_every_line_in_order_and_quit_closes_it() {
     testkit::run(|| async {
@@ -517,6 +589,7 @@ fn a_connection_answers_every_line_in_order_and_quit_closes_it() {
     });
 }
 
+/// contract: "a line that does not parse is answered `ERR <reason>`, and the connection **stays open**"
 #[test]
 fn malformed_lines_get_an_error_reply_and_the_connection_stays_usable() {
     testkit::run(|| async {
@@ -572,6 +645,7 @@ fn malformed_lines_get_an_error_reply_and_the_connection_stays_usable() {
     });
 }
 
+/// contract: "a line that is not valid UTF-8 is answered `ERR invalid UTF-8`; the connection may then be closed"
 #[test]
 fn invalid_utf8_gets_an_error_reply_and_harms_no_one() {
     testkit::run(|| async {
@@ -631,6 +705,10 @@ fn invalid_utf8_gets_an_error_reply_and_harms_no_one() {
     });
 }
 
+/// contract: "is answered `ERR line too long` and the connection is closed — as soon as more than that many bytes of the line have arrived"
+/// contract: "A codec for lines of at most `max_line_length` bytes, not counting the `\n`."
+/// contract: "The longest line accepted, in bytes, not counting the `\n`."
+/// contract: "Cuts the incoming bytes into lines of at most `max_line_length` bytes"
 #[test]
 fn a_line_longer_than_the_limit_is_refused_at_once_and_the_connection_closed() {
     testkit::run(|| async {
@@ -680,6 +758,9 @@ fn a_line_longer_than_the_limit_is_refused_at_once_and_the_connection_closed() {
     });
 }
 
+/// contract: "**idle timeout**: a connection is closed, without a reply, once `config.idle_timeout` has passed without a complete line from the client — exactly that long after the last complete line"
+/// contract: "A partial line does not count as activity."
+/// contract: "How long a connection may go without sending a complete line before it is closed."
 #[test]
 fn an_idle_connection_is_closed_exactly_idle_timeout_after_its_last_complete_line() {
     testkit::run(|| async {
@@ -725,6 +806,8 @@ fn an_idle_connection_is_closed_exactly_idle_timeout_after_its_last_complete_lin
     });
 }
 
+/// contract: "(or after the start, if none came)"
+/// contract: "A partial line does not count as activity."
 #[test]
 fn a_connection_that_never_sends_a_complete_line_is_closed_after_the_idle_timeout() {
     testkit::run(|| async {
@@ -757,6 +840,9 @@ fn a_connection_that_never_sends_a_complete_line_is_closed_after_the_idle_timeou
     });
 }
 
+/// contract: "when the client hangs up, the handler returns"
+/// contract: "A last line cut off by the hang-up (no `\n`) is discarded, never executed"
+/// contract: "This must not: a request the client never finished sending must not be executed"
 #[test]
 fn a_line_cut_off_by_a_hang_up_is_discarded_not_executed() {
     testkit::run(|| async {
@@ -829,6 +915,9 @@ fn a_line_cut_off_by_a_hang_up_is_discarded_not_executed() {
     });
 }
 
+/// contract: "Time spent unable to write a reply (a client that does not read) counts as idle too"
+/// contract: "never keep the store locked while writing to the client: one slow client must not delay any other"
+/// contract: "never keep the data locked across an `.await`"
 #[test]
 fn a_client_that_never_reads_is_closed_by_the_idle_timeout_and_delays_no_one() {
     testkit::run(|| async {
@@ -891,6 +980,8 @@ fn a_client_that_never_reads_is_closed_by_the_idle_timeout_and_delays_no_one() {
     });
 }
 
+/// contract: "Every clone sees the same data."
+/// contract: "Each command is atomic"
 #[test]
 fn connections_share_one_store_and_incr_is_atomic() {
     testkit::run(|| async {
@@ -929,6 +1020,7 @@ fn connections_share_one_store_and_incr_is_atomic() {
     });
 }
 
+/// contract: "**shutdown**: once `shutdown` is cancelled, a connection waiting between requests (no part of a next line received) is closed at once"
 #[test]
 fn shutdown_closes_a_connection_waiting_between_requests_at_once() {
     testkit::run(|| async {
@@ -968,6 +1060,7 @@ fn shutdown_closes_a_connection_waiting_between_requests_at_once() {
     });
 }
 
+/// contract: "a request in flight — part of its line received, or its reply being written — is finished (read to its end, executed, answered) and then the connection is closed"
 #[test]
 fn shutdown_lets_the_request_in_flight_finish_then_closes() {
     testkit::run(|| async {
@@ -1030,6 +1123,8 @@ fn shutdown_lets_the_request_in_flight_finish_then_closes() {
 // 3. The server, over loopback TCP
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "Accepts connections on `listener` and serves each one with [`handle_connection`](crate::handle_connection) in its own task, until `shutdown` is cancelled."
+/// contract: "The shared key-value store: a cheap handle, cloned into every connection."
 #[test]
 fn the_server_answers_clients_over_tcp_until_shutdown() {
     testkit::run(|| async {
@@ -1086,6 +1181,7 @@ fn the_server_answers_clients_over_tcp_until_shutdown() {
     });
 }
 
+/// contract: "**Concurrency**: every connection is served by its own task, so a slow or silent client never delays another; the accept loop never waits for a client."
 #[test]
 fn a_slow_client_does_not_delay_the_others() {
     testkit::run(|| async {
@@ -1170,6 +1266,10 @@ fn a_slow_client_does_not_delay_the_others() {
     });
 }
 
+/// contract: "**Connection limit**: at most `config.max_connections` connections are served at once."
+/// contract: "The most connections served at once."
+/// contract: "One more is answered `ERR busy` and closed."
+/// contract: "the new connection is sent `ERR busy` and closed at once; it does not count against the limit"
 #[test]
 fn at_most_max_connections_are_served_and_the_next_one_is_told_busy() {
     testkit::run(|| async {
@@ -1227,6 +1327,7 @@ fn at_most_max_connections_are_served_and_the_next_one_is_told_busy() {
     });
 }
 
+/// contract: "A connection counts from the moment it is accepted until its handler has closed it, however it ended"
 #[test]
 fn a_client_that_vanishes_mid_line_frees_its_slot() {
     testkit::run(|| async {
@@ -1267,6 +1368,11 @@ fn a_client_that_vanishes_mid_line_frees_its_slot() {
     });
 }
 
+/// contract: "**Shutdown**: when `shutdown` is cancelled, `serve` stops accepting"
+/// contract: "It returns as soon as every connection has closed, or `config.shutdown_grace` after the cancellation, whichever comes first; at that point every connection still open is closed."
+/// contract: "When `serve` returns, no task it started is still alive."
+/// contract: "After shutdown is requested: how long requests in flight get to finish before every connection still open is closed."
+/// contract: "[`serve`](crate::serve) bounds that with its grace period."
 #[test]
 fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_after_the_grace_period()
 {
@@ -1394,6 +1500,7 @@ fn shutdown_stops_accepting_finishes_requests_in_flight_and_closes_the_rest_afte
     });
 }
 
+/// contract: "It returns as soon as every connection has closed"
 #[test]
 fn shutdown_returns_at_once_when_every_connection_is_idle() {
     testkit::run(|| async {
@@ -1451,6 +1558,10 @@ async fn run_script(store: &Store, script: &[(Command, Reply)], what: &str) {
     assert_eq!(observed, script.to_vec(), "{what}");
 }
 
+/// contract: "An empty store that holds at most `max_keys` keys and at most `max_bytes` bytes"
+/// contract: "A command that would take the store beyond either limit"
+/// contract: "A store exactly at a limit is fine"
+/// contract: "a `SET` or `INCR` whose result would not fit the store's limits → `ERR store full`"
 #[test]
 fn the_store_refuses_what_would_exceed_its_limits_and_accepts_exactly_the_limit() {
     testkit::run(|| async {
@@ -1474,6 +1585,9 @@ fn the_store_refuses_what_would_exceed_its_limits_and_accepts_exactly_the_limit(
             (get("f"), Reply::Nil),
             (incr("d"), Reply::Int(10)), // grows by a byte: 13
             (set("d", "x"), Reply::Ok),  // an existing key: fine at 3 keys
+            // 2 + 8 + 10: exactly the limit again — DEL freed exactly what `a` used.
+            (set("d", "123456789"), Reply::Ok),
+            (set("d", "1234567890"), full()), // would be 21
         ];
         run_script(
             &store,
@@ -1508,6 +1622,7 @@ fn the_store_refuses_what_would_exceed_its_limits_and_accepts_exactly_the_limit(
     });
 }
 
+/// contract: "An empty store with the default limits: 10 000 keys, and 1 MiB (1 048 576 bytes)"
 #[test]
 fn a_new_store_holds_10_000_keys_and_1_mib_and_not_one_more() {
     testkit::run(|| async {
@@ -1549,6 +1664,9 @@ fn a_new_store_holds_10_000_keys_and_1_mib_and_not_one_more() {
     });
 }
 
+/// contract: "**line timeout**: once the first byte of a line has arrived, its `\n` must arrive within `config.line_timeout`"
+/// contract: "A client that sends one byte a second cannot hold its connection with a line that never ends."
+/// contract: "How long one line may take to arrive, from its first byte to its `\n`"
 #[test]
 fn a_line_that_takes_longer_than_line_timeout_is_refused_and_the_connection_closed() {
     testkit::run(|| async {
@@ -1624,17 +1742,35 @@ fn a_line_that_takes_longer_than_line_timeout_is_refused_and_the_connection_clos
     });
 }
 
+/// The limits of the full-server tests: `max_connections` slots, 5 min of idleness, 10 s a line.
+fn full_server(max_connections: usize) -> Config {
+    Config {
+        max_connections,
+        idle_timeout: secs(300),
+        line_timeout: secs(10),
+        ..CONFIG
+    }
+}
+
+/// Records on `timeline` the next thing `client` hears (within 10 minutes).
+fn watch(name: &'static str, mut client: Client<TcpStream>, timeline: &Timeline) -> JoinHandle<()> {
+    let timeline = timeline.clone();
+    testkit::spawn(async move {
+        let heard = client.hear(secs(600)).await;
+        timeline.record(format!("{name}: {heard}"));
+    })
+}
+
+/// contract: "**When full**, a new connection does not simply wait for a slot or get refused"
+/// contract: "It is closed as if shutdown had been requested for it alone"
+/// contract: "If no connection has waited that long, the new connection is sent `ERR busy` and closed at once"
+/// contract: "So a silent client holds its slot only while no one else needs it"
+/// contract: "Also, when the server is full, how long a connection must have been waiting between requests"
 #[test]
 fn when_full_the_connection_waiting_longest_for_line_timeout_gives_up_its_slot() {
     testkit::run(|| async {
-        let config = Config {
-            max_connections: 3,
-            idle_timeout: secs(300),
-            line_timeout: secs(10),
-            ..CONFIG
-        };
-        let store = Store::new();
-        let server = start_server(config, &store).await;
+        let config = full_server(3);
+        let server = start_server(config, &Store::new()).await;
         let timeline = Timeline::new();
         let mut watchers = Vec::new();
         // A, B and X each send one request (at t=0, 0.5s and 1s), then wait in silence.
@@ -1651,11 +1787,7 @@ fn when_full_the_connection_waiting_longest_for_line_timeout_gives_up_its_slot()
                 x = Some(client);
                 continue;
             }
-            let timeline = timeline.clone();
-            watchers.push(testkit::spawn(async move {
-                let heard = client.hear(secs(600)).await;
-                timeline.record(format!("{name}: {heard}"));
-            }));
+            watchers.push(watch(name, client, &timeline));
         }
         let mut x = x.expect("X connected");
         let refused = |name: &str, heard: (Heard, Heard), why: &str| {
@@ -1743,6 +1875,48 @@ fn when_full_the_connection_waiting_longest_for_line_timeout_gives_up_its_slot()
     });
 }
 
+/// contract: "Between two that have waited equally long, either one."
+#[test]
+fn when_full_and_two_have_waited_equally_long_exactly_one_gives_way() {
+    testkit::run(|| async {
+        let config = full_server(2);
+        let server = start_server(config, &Store::new()).await;
+        let timeline = Timeline::new();
+        let mut watchers = Vec::new();
+        // A and B connect at the same instant and send nothing: they have waited equally long.
+        for name in ["A", "B"] {
+            watchers.push(watch(name, connect(name, server.addr).await, &timeline));
+        }
+        until(secs(10)).await;
+        let mut c = connect("C", server.addr).await;
+        c.send("SET c 1\n").await;
+        let heard = c.hear(secs(1)).await;
+        reraise();
+        assert!(
+            heard == line("OK") && now() == secs(10),
+            "C connected at t=10s to a full server (max_connections = 2) where A and B had both \
+             waited exactly line_timeout (10s) since they were accepted: one of them gives way \
+             and C is served at once (C heard {heard} at t={})",
+            fmt_duration(now())
+        );
+        sleep(ms(1)).await;
+        let closed: Vec<String> = timeline.lines();
+        assert_eq!(
+            closed.len(),
+            1,
+            "A and B waited equally long: either one gives way, but exactly one — the other keeps \
+             its slot (closed by t=10.001s: {closed:?})"
+        );
+        for watcher in watchers {
+            watcher.abort();
+        }
+        drop(c);
+        server.shut_down(config).await;
+    });
+}
+
+/// contract: "An error accepting one connection is not fatal: the loop goes on, and the connections already open are still served."
+/// contract: "It goes on after a short pause (say 100 ms), so that an error that persists (out of file descriptors) does not keep the executor busy."
 #[test]
 fn an_error_accepting_a_connection_does_not_stop_the_server() {
     testkit::run(|| async {
@@ -1793,14 +1967,45 @@ fn an_error_accepting_a_connection_does_not_stop_the_server() {
     });
 }
 
-/// A byte stream that delivers `input`, then fails every read; every write fails once
-/// `writes_before_failing` writes have gone through.
-struct Broken {
+/// A byte stream played by the test: it delivers `input`, then fails every read (or, when
+/// `silent`, stays open and says nothing more: the handler's timers wake it); writes go through,
+/// each one kept, until `writes_before_failing` of them have, and then fail.
+struct Scripted {
     input: std::io::Cursor<Vec<u8>>,
+    silent: bool,
     writes_before_failing: usize,
+    writes: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
 }
 
-impl AsyncRead for Broken {
+impl Scripted {
+    /// A stream and the list its writes go to.
+    fn new(
+        input: &[u8],
+        silent: bool,
+        writes_before_failing: usize,
+    ) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+        let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stream = Scripted {
+            input: std::io::Cursor::new(input.to_vec()),
+            silent,
+            writes_before_failing,
+            writes: writes.clone(),
+        };
+        (stream, writes)
+    }
+}
+
+/// Every write so far, as text.
+fn writes_of(writes: &std::sync::Mutex<Vec<Vec<u8>>>) -> Vec<String> {
+    writes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect()
+}
+
+impl AsyncRead for Scripted {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -1809,11 +2014,14 @@ impl AsyncRead for Broken {
         if self.input.position() < self.input.get_ref().len() as u64 {
             return std::pin::Pin::new(&mut self.input).poll_read(cx, buf);
         }
+        if self.silent {
+            return std::task::Poll::Pending;
+        }
         std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()))
     }
 }
 
-impl AsyncWrite for Broken {
+impl AsyncWrite for Scripted {
     fn poll_write(
         mut self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
@@ -1823,6 +2031,10 @@ impl AsyncWrite for Broken {
             return std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
         }
         self.writes_before_failing -= 1;
+        self.writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(buf.to_vec());
         std::task::Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(
@@ -1839,6 +2051,7 @@ impl AsyncWrite for Broken {
     }
 }
 
+/// contract: "Errors reading or writing end the connection; there is no one to report them to."
 #[test]
 fn a_connection_whose_reads_or_writes_fail_ends_quietly_and_harms_no_one() {
     testkit::run(|| async {
@@ -1849,18 +2062,17 @@ fn a_connection_whose_reads_or_writes_fail_ends_quietly_and_harms_no_one() {
                 "a read error after one line",
                 b"SET r 1\n".to_vec(),
                 usize::MAX,
+                "OK\n",
             ),
             (
                 "a write error on the first reply",
                 b"SET w 1\nGET w\n".to_vec(),
                 0,
+                "",
             ),
         ];
-        for (what, input, writes_before_failing) in cases {
-            let stream = Broken {
-                input: std::io::Cursor::new(input),
-                writes_before_failing,
-            };
+        for (what, input, writes_before_failing, replies) in cases {
+            let (stream, writes) = Scripted::new(&input, false, writes_before_failing);
             let probe = Probe::new(format!("the handler of a connection with {what}"));
             let handler = handle_connection(stream, store.clone(), CONFIG, token.clone());
             let task = spawn_watched(probe.wrap(handler));
@@ -1874,6 +2086,13 @@ fn a_connection_whose_reads_or_writes_fail_ends_quietly_and_harms_no_one() {
                 ),
             )
             .await;
+            let written = writes_of(&writes).concat();
+            assert_eq!(
+                written, replies,
+                "with {what}, the handler wrote {written:?}: an I/O error ends the connection \
+                 without a reply (there is no one to report it to, and it is no line of the \
+                 client's to answer — least of all `ERR invalid UTF-8`)"
+            );
         }
         let (mut c, c_probe, c_task) = open("C", &store, CONFIG, &token, 4096);
         assert_eq!(
@@ -1887,6 +2106,187 @@ fn a_connection_whose_reads_or_writes_fail_ends_quietly_and_harms_no_one() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4b. Boundaries and ties the docs decide
+// ---------------------------------------------------------------------------------------------
+
+/// contract: "each reply line goes out whole, in one write"
+/// contract: "Writes `line` followed by `\n`."
+#[test]
+fn every_reply_line_goes_out_whole_in_one_write() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (stream, writes) = Scripted::new(
+            b"SET k v\nGET k\nINCR n\nDEL k\nBOGUS\nQUIT\n",
+            true,
+            usize::MAX,
+        );
+        let probe = Probe::new("the handler");
+        let task = spawn_watched(probe.wrap(handle_connection(stream, store, CONFIG, token)));
+        handler_ends(task, &probe, secs(1), "the handler returns after QUIT").await;
+        let writes = writes_of(&writes);
+        assert_eq!(
+            writes.concat(),
+            "OK\nVALUE v\nINT 1\nINT 1\nERR unknown command 'BOGUS'\nBYE\n",
+            "the replies to six lines, in order, each followed by \\n"
+        );
+        let split: Vec<&String> = writes.iter().filter(|w| !w.ends_with('\n')).collect();
+        assert!(
+            split.is_empty(),
+            "a write ended in the middle of a reply line ({split:?}; every write: {writes:?}): \
+             each reply line must go out whole, in one write — `Framed`'s `send`, or one \
+             `write_all` of the line with its \\n. A reply and its \\n written separately make \
+             the second write wait for the client's ACK (Nagle's algorithm), up to 40 ms a reply"
+        );
+    });
+}
+
+/// contract: "or its reply being written — is finished"
+#[test]
+fn shutdown_finishes_a_reply_being_written_then_closes() {
+    testkit::run(|| async {
+        let store = Store::new();
+        let token = CancellationToken::new();
+        // A 16-byte pipe: the reply to `GET k` (57 bytes) does not fit until the client reads.
+        let (mut client, probe, task) = open("client", &store, CONFIG, &token, 16);
+        let value = "x".repeat(50);
+        assert_eq!(
+            client.ask(&format!("SET k {value}")).await,
+            "OK",
+            "`SET k <50 x>` must be answered OK"
+        );
+        client.send("GET k\n").await;
+        until(secs(1)).await;
+        token.cancel();
+        until(secs(2)).await;
+        let (reply, then) = (client.hear(secs(1)).await, client.hear(secs(1)).await);
+        reraise();
+        assert_eq!(
+            (reply, then, now()),
+            (line(&format!("VALUE {value}")), Heard::Closed, secs(2)),
+            "shutdown came at t=1s while the reply to `GET k` was being written (the client \
+             reads it only at t=2s): a request in flight is finished — its whole reply written — \
+             and then the connection closed. Do not race the write against the token"
+        );
+        handler_returns_at(
+            task,
+            &probe,
+            secs(2),
+            "the handler returns once the reply is out (t=2s)",
+        )
+        .await;
+    });
+}
+
+/// contract: "a `\r` before it counts"
+#[test]
+fn a_carriage_return_counts_toward_the_line_length() {
+    testkit::run(|| async {
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &Store::new(), CONFIG, &token, 4096);
+        // `SET k ` and 57 bytes: 63, and the \r makes 64, the limit. With 58 bytes: 65.
+        let heard = [
+            client.ask(&format!("SET k {}\r", "v".repeat(57))).await,
+            {
+                client.send(&format!("SET k {}\r\n", "v".repeat(58))).await;
+                client.hear(secs(1)).await.to_string()
+            },
+            client.hear(secs(1)).await.to_string(),
+        ];
+        reraise();
+        assert_eq!(
+            heard,
+            ["OK", "ERR line too long", "(closed)"],
+            "63 bytes and a \\r before the \\n make 64 bytes, exactly max_line_length: allowed; \
+             64 bytes and a \\r make 65: a \\r before the \\n counts toward the limit (as in \
+             LinesCodec), so that line is `ERR line too long` and the connection closed"
+        );
+        handler_ends(task, &probe, secs(1), RETURNS).await;
+    });
+}
+
+/// contract: "When the idle timeout and the line timeout fall at the same instant, either may close the connection."
+#[test]
+fn when_the_idle_and_the_line_deadlines_fall_together_the_connection_closes_then() {
+    testkit::run(|| async {
+        let config = Config {
+            idle_timeout: secs(10),
+            line_timeout: secs(5),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut client, probe, task) = open("client", &store, config, &token, 4096);
+        assert_eq!(client.ask("SET a 1").await, "OK", "`SET a 1` at t=0: OK");
+        // A line begins at t=5s: its deadline (t=10s) is the idle deadline too.
+        until(secs(5)).await;
+        client.send("GET").await;
+        let mut heard = vec![client.hear(secs(60)).await];
+        if heard[0] != Heard::Closed {
+            heard.push(client.hear(secs(1)).await);
+        }
+        reraise();
+        assert!(
+            heard == [Heard::Closed] || heard == [line("ERR line timeout"), Heard::Closed],
+            "idle deadline (last line at t=0 + 10s) and line deadline (first byte at t=5s + 5s) \
+             both at t=10s: either rule may close the connection — silently, or with `ERR line \
+             timeout` — but it must close; heard {heard:?}"
+        );
+        handler_returns_at(
+            task,
+            &probe,
+            secs(10),
+            "both deadlines fell at t=10s: it must return then",
+        )
+        .await;
+    });
+}
+
+/// contract: "100 connections, lines up to 1 KiB, 5 minutes of idleness, 10 seconds a line, 5 seconds of grace."
+/// contract: "Same as [`Store::new`]."
+#[test]
+fn the_defaults_are_the_documented_ones() {
+    testkit::run(|| async {
+        assert_eq!(
+            Config::default(),
+            Config {
+                max_connections: 100,
+                max_line_length: 1024,
+                idle_timeout: secs(300),
+                line_timeout: secs(10),
+                shutdown_grace: secs(5),
+            },
+            "Config::default(): 100 connections, 1 KiB lines, 5 min idle, 10 s a line, 5 s grace"
+        );
+        let store = Store::default();
+        let mib = 1024 * 1024;
+        assert_eq!(
+            (
+                store.apply(set("k", &"x".repeat(mib - 1))).await,
+                store.apply(set("j", "1")).await,
+            ),
+            (Reply::Ok, err("store full")),
+            "Store::default() is Store::new(), 1 MiB of keys and values: `k` and 1 048 575 bytes \
+             fill it exactly, and `j 1` is one key and 2 bytes too many"
+        );
+        let store = Store::default();
+        for i in 0..10_000 {
+            assert_eq!(
+                store.apply(set(&format!("k{i}"), "v")).await,
+                Reply::Ok,
+                "Store::default() is Store::new(), 10 000 keys: key number {} was refused",
+                i + 1
+            );
+        }
+        assert_eq!(
+            store.apply(set("one-more", "v")).await,
+            err("store full"),
+            "Store::default() is Store::new(): the 10 001st key must be `ERR store full`"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 // 5. Real threads: "each command is atomic", on a multi-thread runtime
 // ---------------------------------------------------------------------------------------------
 
@@ -1894,6 +2294,7 @@ fn a_connection_whose_reads_or_writes_fail_ends_quietly_and_harms_no_one() {
 const TASKS: usize = 8;
 const INCRS: usize = 5_000;
 
+/// contract: "Each command is atomic, on any runtime (many threads included)"
 #[test]
 fn incr_is_atomic_when_clones_of_the_store_are_used_from_many_threads() {
     testkit::threads::on_threads(4, secs(30), || async {
@@ -1937,6 +2338,8 @@ fn incr_is_atomic_when_clones_of_the_store_are_used_from_many_threads() {
     });
 }
 
+/// contract: "Each command is atomic, on any runtime (many threads included)"
+/// contract: "Must never block the thread"
 #[test]
 fn connections_on_many_threads_lose_no_update() {
     const CLIENTS: usize = 8;
@@ -1988,4 +2391,313 @@ fn connections_on_many_threads_lose_no_update() {
              atomic on any runtime"
         );
     });
+}
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests: generated runs of the whole server over loopback TCP — a few clients, each
+// connecting at its own instant and then sending whole lines (commands of every kind, malformed
+// ones, lines at and one past the length limit, the same keys again and again, INCR on text and
+// at i64::MAX), parts of lines that trickle or never end, and hang-ups; a bounded store that
+// fills up; one to three connection slots, so that full servers refuse or make room; a shutdown
+// with requests in flight and a grace period. The reference and the learner's crate play the same
+// run on the paused clock, and what every client hears — each reply line and when the connection
+// closed, at its virtual instant — and when `serve` returned must be the same.
+//
+// Where the docs leave a tie open (an idle and a line deadline at one instant, two connections
+// that waited equally long, a line that arrives at the very instant of a deadline), the runs never
+// produce it: steps are 100 ms apart, client `i` acts at `100k + i + 1` ms (so no two clients ever
+// act at one instant, nor wait equally long), every timeout is `100k + 50` ms and the shutdown
+// comes at `100k + 25` ms. No line is invalid UTF-8 (after `ERR invalid UTF-8` the docs let the
+// connection close or go on), and no client sends after QUIT in the same write (the server would
+// close with unread data, and the kernel's reset could swallow the last reply).
+
+use ex02_tcp_server_reference as reference;
+use std::pin::Pin;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+use tokio::net::tcp::OwnedReadHalf;
+
+type Observed = Vec<(u64, String)>;
+
+/// The length limit of every generated run: short enough that lines at and past it are common.
+const GEN_MAX_LINE: usize = 16;
+
+/// One thing a generated client does.
+#[derive(Clone, Debug)]
+enum Act {
+    /// A whole line, its `\n` added, in one write.
+    Line(String),
+    /// Bytes of a line, without a `\n`.
+    Part(String),
+    /// Closes its sending side (like `nc -N`); it still hears the server.
+    HangUp,
+}
+
+/// A generated client: the step at which it connects, then each act after a pause (in steps).
+#[derive(Clone, Debug)]
+struct GenClient {
+    connect_at: u64,
+    acts: Vec<(u64, Act)>,
+}
+
+/// A generated run: the server's limits (in ms), the store's, the clients, and the step at
+/// which shutdown is requested.
+#[derive(Clone, Debug)]
+struct GenRun {
+    max_connections: usize,
+    idle_timeout: u64,
+    line_timeout: u64,
+    shutdown_grace: u64,
+    max_keys: usize,
+    max_bytes: usize,
+    clients: Vec<GenClient>,
+    shutdown_at: u64,
+}
+
+/// Step `k` of client `i`: `100k + i + 1` ms.
+fn step(k: u64, client: usize) -> Duration {
+    ms(100 * k + client as u64 + 1)
+}
+
+fn gen_line() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec!["a", "b", "c", "A"]);
+    let value = prop::sample::select(vec!["1", "x", "-3", "+7", "99999", "9223372036854775807"]);
+    let malformed = prop::sample::select(vec![
+        String::new(),
+        "  ".to_owned(),
+        "FOO a".to_owned(),
+        "SET a".to_owned(),
+        "GET a b".to_owned(),
+        "get b\r".to_owned(),
+        "QUIT now".to_owned(),
+        "x".repeat(GEN_MAX_LINE),
+        "x".repeat(GEN_MAX_LINE + 1),
+        format!("SET c {}", "v".repeat(GEN_MAX_LINE - 6)),
+    ]);
+    prop_oneof![
+        3 => (key.clone(), value).prop_map(|(k, v)| format!("SET {k} {v}")),
+        2 => key.clone().prop_map(|k| format!("GET {k}")),
+        1 => key.clone().prop_map(|k| format!("DEL {k}")),
+        2 => key.prop_map(|k| format!("incr {k}")),
+        1 => Just("QUIT".to_owned()),
+        2 => malformed,
+    ]
+}
+
+fn gen_act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        8 => gen_line().prop_map(Act::Line),
+        5 => prop::sample::select(vec!["GET", "SET b", " a", "x"]).prop_map(|s| Act::Part(s.to_owned())),
+        1 => Just(Act::HangUp),
+    ]
+}
+
+fn gen_runs() -> impl Strategy<Value = GenRun> {
+    let client = (
+        0u64..=20,
+        prop::collection::vec((1u64..=8, gen_act()), 0..=6),
+    )
+        .prop_map(|(connect_at, acts)| GenClient { connect_at, acts });
+    prop::collection::vec(client, 1..=5).prop_flat_map(|clients| {
+        // Shutdown after every client has connected (the docs let a connection attempted after it
+        // be refused or closed unanswered), and often while some are in the middle of a line.
+        let connected = clients.iter().map(|c| c.connect_at).max().unwrap_or(0) + 1;
+        let busy_until = clients
+            .iter()
+            .map(|c| c.connect_at + c.acts.iter().map(|(pause, _)| pause).sum::<u64>())
+            .max()
+            .unwrap_or(0);
+        let anytime = (connected..=connected.max(busy_until) + 2).boxed();
+        // The step right after a client sent part of a line: a request in flight at shutdown.
+        let mid_line: Vec<u64> = clients
+            .iter()
+            .flat_map(|c| {
+                c.acts.iter().scan(c.connect_at, |at, (pause, act)| {
+                    *at += pause;
+                    Some(matches!(act, Act::Part(_)).then_some(*at + 1))
+                })
+            })
+            .flatten()
+            .filter(|k| *k >= connected)
+            .collect();
+        let shutdown_at = if mid_line.is_empty() {
+            anytime
+        } else {
+            prop_oneof![1 => anytime, 3 => prop::sample::select(mid_line)].boxed()
+        };
+        (
+            1usize..=3,
+            prop::sample::select(vec![750u64, 1550, 3050]),
+            prop::sample::select(vec![350u64, 1050, 2050]),
+            prop::sample::select(vec![550u64, 1550]),
+            prop::sample::select(vec![2usize, 100]),
+            prop::sample::select(vec![12usize, 1000]),
+            Just(clients),
+            shutdown_at,
+        )
+            .prop_map(
+                |(
+                    max_connections,
+                    idle_timeout,
+                    line_timeout,
+                    shutdown_grace,
+                    max_keys,
+                    max_bytes,
+                    clients,
+                    shutdown_at,
+                )| GenRun {
+                    max_connections,
+                    idle_timeout,
+                    line_timeout,
+                    shutdown_grace,
+                    max_keys,
+                    max_bytes,
+                    clients,
+                    shutdown_at,
+                },
+            )
+    })
+}
+
+/// A listener on `127.0.0.1:0` whose connections do not wait for ACKs (see `start_server`).
+fn gen_listener() -> (tokio::net::TcpListener, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_nodelay(true).expect("TCP_NODELAY");
+    socket
+        .bind("127.0.0.1:0".parse().unwrap())
+        .expect("the test could not bind 127.0.0.1:0");
+    let listener = socket.listen(64).expect("listen");
+    let addr = listener.local_addr().expect("the listener's address");
+    (listener, addr)
+}
+
+/// Everything client `name` hears, each line numbered, until the server closes.
+async fn gen_listen(name: String, read: OwnedReadHalf, events: Timeline) {
+    let mut read = BufReader::new(read);
+    for n in 1.. {
+        let mut buf = Vec::new();
+        let heard = match read.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => "(closed)".to_owned(),
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                match text.strip_suffix('\n') {
+                    Some(line) => line.to_owned(),
+                    None => format!("{text:?} without its \\n, then (closed)"),
+                }
+            }
+        };
+        let closed = heard.ends_with("(closed)");
+        events.record(format!("{name} #{n:02}: {heard}"));
+        if closed {
+            return;
+        }
+    }
+}
+
+/// Plays one generated client: connects, acts, and hears until the server closes.
+async fn gen_play(i: usize, client: GenClient, addr: SocketAddr, events: Timeline) {
+    let name = format!("client {i}");
+    until(step(client.connect_at, i)).await;
+    let Ok(stream) = TcpStream::connect(addr).await else {
+        events.record(format!("{name}: could not connect"));
+        return;
+    };
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let (read, mut write) = stream.into_split();
+    let listener = testkit::spawn(gen_listen(name, read, events));
+    let mut at = client.connect_at;
+    for (pause, act) in client.acts {
+        at += pause;
+        until(step(at, i)).await;
+        let sent = match act {
+            Act::Line(text) => write.write_all(format!("{text}\n").as_bytes()).await,
+            Act::Part(text) => write.write_all(text.as_bytes()).await,
+            Act::HangUp => {
+                let _ = write.shutdown().await;
+                break;
+            }
+        };
+        if sent.is_err() {
+            break; // the server has closed: nothing more to say
+        }
+    }
+    // Hold the sending side open until the server closes (dropping it would hang up).
+    let _ = listener.await;
+    drop(write);
+}
+
+/// Replays a generated run with the crate `$krate`: what each client heard and when, and when
+/// `serve` returned.
+macro_rules! replay_server {
+    ($krate:ident) => {
+        |run: GenRun| -> Pin<Box<dyn Future<Output = Observed>>> {
+            Box::pin(async move {
+                let config = $krate::Config {
+                    max_connections: run.max_connections,
+                    max_line_length: GEN_MAX_LINE,
+                    idle_timeout: ms(run.idle_timeout),
+                    line_timeout: ms(run.line_timeout),
+                    shutdown_grace: ms(run.shutdown_grace),
+                };
+                let store = $krate::Store::bounded(run.max_keys, run.max_bytes);
+                let (listener, addr) = gen_listener();
+                let shutdown = CancellationToken::new();
+                let events = Timeline::new();
+                let server =
+                    testkit::spawn($krate::serve(listener, config, store, shutdown.clone()));
+                let clients: Vec<_> = run
+                    .clients
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| testkit::spawn(gen_play(i, c.clone(), addr, events.clone())))
+                    .collect();
+                until(ms(100 * run.shutdown_at + 25)).await;
+                shutdown.cancel();
+                let limit = ms(run.shutdown_grace) + secs(60);
+                match timeout(limit, server).await {
+                    Ok(_) => events.record("serve returned"),
+                    Err(_) => events.record(format!(
+                        "serve had not returned {} after shutdown",
+                        fmt_duration(limit)
+                    )),
+                }
+                for client in clients {
+                    if timeout(secs(60), client).await.is_err() {
+                        events.record("a client was never closed");
+                    }
+                }
+                let mut observed = events.millis();
+                // Events of one instant in any order: each client's lines are numbered.
+                observed.sort();
+                observed
+            })
+        }
+    };
+}
+
+/// contract: "exactly that long after the last complete line (or after the start, if none came)"
+/// contract: "once the first byte of a line has arrived, its `\n` must arrive within `config.line_timeout`"
+/// contract: "the connection that has been *waiting between requests* the longest"
+/// contract: "If no connection has waited that long, the new connection is sent `ERR busy` and closed at once"
+/// contract: "It returns as soon as every connection has closed, or `config.shutdown_grace` after the cancellation"
+/// contract: "a request in flight — part of its line received, or its reply being written — is finished"
+/// contract: "A command that would take the store beyond either limit"
+/// contract: "A last line cut off by the hang-up (no `\n`) is discarded, never executed"
+#[test]
+fn the_server_matches_the_reference_on_generated_clients() {
+    Check::new("the_server_matches_the_reference_on_generated_clients")
+        .cases(256)
+        .run(
+            gen_runs(),
+            replay_server!(ex02_tcp_server),
+            replay_server!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "what each client heard and when (its lines numbered), and when serve returned",
+                    reference,
+                    yours,
+                )
+            },
+        );
 }

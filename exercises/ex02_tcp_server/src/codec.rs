@@ -28,13 +28,13 @@ impl Decoder for RequestLines {
         self.0.decode(buf)
     }
 
-    /// Called by `Framed` once the client has closed its side, until it returns `None`.
-    /// `LinesCodec` would hand back whatever follows the last `\n` as one more line. This returns
-    /// the complete lines still in `buf`, one per call, and then drops an unterminated rest: a
-    /// request the client never finished sending must not be executed (`SET price 10` may be
-    /// what is left of `SET price 1000`).
+    /// Called by `Framed` once the client has closed its side, until it returns `None`; by then
+    /// every complete line has gone through `decode`, so `buf` holds at most an unterminated
+    /// rest. `LinesCodec` would hand that rest back as one more line. This must not: a request
+    /// the client never finished sending must not be executed (`SET price 10` may be what is
+    /// left of `SET price 1000`).
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<String>, LinesCodecError> {
-        todo!("return the complete lines left in buf, then drop an unterminated rest")
+        todo!("drop the unterminated rest instead of returning it as a line")
     }
 }
 

@@ -27,9 +27,10 @@ use tokio_util::sync::CancellationToken;
 /// * each reply line goes out whole, in one write (`Framed`'s `send` does that): a reply split
 ///   over several small writes waits for the client's acknowledgement between them (Nagle's
 ///   algorithm), up to 40 ms a reply on a real network;
-/// * a line longer than `config.max_line_length` bytes (not counting the `\n`) is answered
-///   `ERR line too long` and the connection is closed — as soon as more than that many bytes
-///   of the line have arrived, without waiting for its end: memory stays bounded;
+/// * a line longer than `config.max_line_length` bytes (not counting the `\n`; a `\r` before it
+///   counts) is answered `ERR line too long` and the connection is closed — as soon as more
+///   than that many bytes of the line have arrived, without waiting for its end: memory stays
+///   bounded;
 /// * a line that is not valid UTF-8 is answered `ERR invalid UTF-8`; the connection may then be
 ///   closed;
 /// * **idle timeout**: a connection is closed, without a reply, once `config.idle_timeout` has

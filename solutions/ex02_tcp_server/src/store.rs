@@ -71,7 +71,9 @@ impl Store {
     /// * `DEL k` → `INT 1` when `k` was set (it is now removed), `INT 0` when it was not;
     /// * `INCR k` → `INT n`, the new value, which is also stored (as decimal text, so a `GET`
     ///   then says `VALUE n`); a key that is not set counts as 0. When the stored value is not a
-    ///   decimal `i64`: `ERR value is not an integer`; when adding one would overflow an `i64`:
+    ///   decimal `i64` (as `str::parse::<i64>` reads it: an optional `+` or `-`, then ASCII
+    ///   digits, so `+5` and `007` count): `ERR value is not an integer`; when adding one would
+    ///   overflow an `i64`:
     ///   `ERR increment would overflow`. In both cases the value is left as it was;
     /// * `QUIT` → `BYE` (nothing to do here: the connection closes after sending it);
     /// * a `SET` or `INCR` whose result would not fit the store's limits → `ERR store full`, and
