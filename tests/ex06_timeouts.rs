@@ -3,6 +3,18 @@
 //! Every test runs on tokio's paused clock (`testkit::run`): instants are virtual and exact, and
 //! the whole suite covers minutes of virtual time in milliseconds of real time. Test names are the
 //! specification; each assertion message says what was expected and the likely cause when it is not.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "Which copy of the request an invocation is." — the heading of `Attempt`; its variants' docs state the rules
+//! not a rule: "How [`retry`] paces and bounds its attempts." — the heading of `RetryPolicy`; its fields' docs state the rules
+//! not a rule: "Why one attempt failed." — the heading of `AttemptError`; its variants' docs state the rules
+//! not a rule: "Why [`retry`] gave up." — the heading of `RetryError`; its variants' docs state the rules
+//! not a rule: "The schedule, exactly:" — the heading of the list of rules after it
+//! not a rule: "One unit of work." — what a `Job` is: an id and a payload, no behaviour
+//! not a rule: "The futures need not be `Send` or `'static`" — the signature has neither bound and the suite's racers are neither, so the compiler holds a solution to it; how to meet it is advice
+//! not a rule: "The worker should return soon after the token is cancelled." — advice to whoever writes a worker, not a rule of the supervisor (what happens to a worker that does not is the rules of `shutdown`)
 
 use ex06_timeouts::*;
 use pretty_assertions::assert_eq;
@@ -85,6 +97,18 @@ fn names_of(report: &ShutdownReport) -> (Vec<String>, Vec<String>, Vec<String>) 
     )
 }
 
+/// Asserts that the call under test returned at `expected` (virtual time since the test started).
+#[track_caller]
+fn returned_at(expected: Duration, call: &str) {
+    assert_eq!(
+        now(),
+        expected,
+        "{call} returned at t={:?}, expected t={:?}",
+        now(),
+        expected
+    );
+}
+
 /// A future that completes with `value` after `after` of virtual time.
 async fn after<T>(after: Duration, value: T) -> T {
     sleep(after).await;
@@ -95,6 +119,7 @@ async fn after<T>(after: Duration, value: T) -> T {
 // 1. with_timeout / with_deadline
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "Returns `Ok(output)` as soon as `fut` completes within the limit"
 #[test]
 fn with_timeout_returns_the_value_of_an_operation_that_finishes_in_time() {
     testkit::run(|| async {
@@ -113,6 +138,11 @@ fn with_timeout_returns_the_value_of_an_operation_that_finishes_in_time() {
     });
 }
 
+/// contract: "Runs `fut` for at most `limit`"
+/// contract: "Otherwise returns `Err(TimedOut { allowed: limit })` at exactly `limit` after the call"
+/// contract: "The error of an operation that did not finish in the time it was allowed"
+/// contract: "How long the operation was allowed to run"
+/// contract: "Says how long was allowed, for example `timed out after 250ms`"
 #[test]
 fn with_timeout_gives_up_at_exactly_the_limit_and_says_how_long_was_allowed() {
     testkit::run(|| async {
@@ -136,6 +166,7 @@ fn with_timeout_gives_up_at_exactly_the_limit_and_says_how_long_was_allowed() {
     });
 }
 
+/// contract: "and `fut` has been dropped (cancelled) by then"
 #[test]
 fn with_timeout_cancels_the_operation_when_the_limit_passes() {
     testkit::run(|| async {
@@ -150,6 +181,9 @@ fn with_timeout_cancels_the_operation_when_the_limit_passes() {
     });
 }
 
+/// contract: "Runs `fut` until `deadline` at the latest"
+/// contract: "Like [`with_timeout`], but with an absolute instant"
+/// contract: "On timeout the error's `allowed` is the time that was left at the call: `deadline - now`"
 #[test]
 fn with_deadline_stops_at_the_deadline_and_reports_the_time_that_was_left() {
     testkit::run(|| async {
@@ -182,6 +216,7 @@ fn with_deadline_stops_at_the_deadline_and_reports_the_time_that_was_left() {
     });
 }
 
+/// contract: "or zero when the deadline had already passed (then the call fails at once, without waiting"
 #[test]
 fn with_deadline_in_the_past_allows_nothing() {
     testkit::run(|| async {
@@ -241,6 +276,11 @@ fn scripted(
     }
 }
 
+/// contract: "The wait after the first failure; it doubles after every further failure"
+/// contract: "...but never exceeds this"
+/// contract: "`initial_backoff * 2^(failures-1)`, capped at `max_backoff`"
+/// contract: "Never panics, however many failures"
+/// contract: "`backoff(0)` is treated as `backoff(1)`"
 #[test]
 fn backoff_doubles_from_the_initial_wait_up_to_the_cap() {
     testkit::run(|| async {
@@ -259,9 +299,36 @@ fn backoff_doubles_from_the_initial_wait_up_to_the_cap() {
             uncapped.backoff(200) >= uncapped.backoff(40),
             "a long run of failures must not overflow: the wait only ever grows"
         );
+        let most = std::panic::catch_unwind(|| uncapped.backoff(u32::MAX));
+        assert!(
+            most.is_ok(),
+            "backoff(u32::MAX) panicked: backoff never panics, however many failures (2^(n-1) \
+             overflows every integer type: saturate, or stop doubling once past the cap)"
+        );
+        let zero = std::panic::catch_unwind(|| p.backoff(0));
+        assert_eq!(
+            zero.ok(),
+            Some(ms(100)),
+            "backoff(0) is treated as backoff(1): the initial wait (100ms), and no panic (None \
+             here is a panic: failures - 1 underflows at 0, use saturating_sub)"
+        );
+        let low_cap = RetryPolicy {
+            initial_backoff: ms(500),
+            max_backoff: ms(300),
+            ..policy()
+        };
+        assert_eq!(
+            (low_cap.backoff(1), low_cap.backoff(2)),
+            (ms(300), ms(300)),
+            "with initial_backoff 500ms and max_backoff 300ms, every wait is 300ms: the cap holds \
+             from the first failure on, not only once the wait has doubled"
+        );
     });
 }
 
+/// contract: "Calls `op(1)`, `op(2)`, ... until one attempt succeeds, following `policy`"
+/// contract: "attempt 1 starts at once; `op` receives the attempt number (1-based)"
+/// contract: "the first `Ok` is returned at once; no further attempt is made"
 #[test]
 fn retry_returns_the_first_success_and_makes_no_further_attempt() {
     testkit::run(|| async {
@@ -287,6 +354,10 @@ fn retry_returns_the_first_success_and_makes_no_further_attempt() {
     });
 }
 
+/// contract: "after the n-th failure (an error or a timeout) retry waits `policy.backoff(n)`"
+/// contract: "Every one of `max_attempts` attempts failed; `last` is the last failure"
+/// contract: "after `max_attempts` failed attempts: `Exhausted` with the last failure, at once (no wait after the last attempt)"
+/// contract: "The operation returned an error"
 #[test]
 fn retry_schedule_is_exact_with_backoff_capped() {
     testkit::run(|| async {
@@ -323,6 +394,8 @@ fn retry_schedule_is_exact_with_backoff_capped() {
     });
 }
 
+/// contract: "after the n-th failure (an error or a timeout) retry waits `policy.backoff(n)`"
+/// contract: "when the next attempt would start at or after the deadline: `DeadlineExceeded` with the last failure, *immediately*"
 #[test]
 fn a_production_policy_retries_for_ten_minutes_on_an_exact_schedule() {
     // 1s initial backoff, capped at a minute, ten minutes in all: 543 s of retrying, checked to the
@@ -354,6 +427,7 @@ fn a_production_policy_retries_for_ten_minutes_on_an_exact_schedule() {
     });
 }
 
+/// contract: "counted from the moment the attempt failed, then starts attempt n + 1"
 #[test]
 fn backoff_is_measured_from_the_end_of_the_failed_attempt() {
     testkit::run(|| async {
@@ -376,6 +450,8 @@ fn backoff_is_measured_from_the_end_of_the_failed_attempt() {
     });
 }
 
+/// contract: "How long one attempt may run before it is cancelled and counted as failed"
+/// contract: "each attempt may run for `attempt_timeout`"
 #[test]
 fn each_attempt_is_cancelled_at_its_own_timeout_and_retried() {
     testkit::run(|| async {
@@ -417,6 +493,8 @@ fn each_attempt_is_cancelled_at_its_own_timeout_and_retried() {
     });
 }
 
+/// contract: "The operation was cancelled because it ran out of time"
+/// contract: "after the n-th failure (an error or a timeout)"
 #[test]
 fn retry_reports_a_timed_out_last_attempt_as_timed_out() {
     testkit::run(|| async {
@@ -452,6 +530,8 @@ fn retry_reports_a_timed_out_last_attempt_as_timed_out() {
     });
 }
 
+/// contract: "or the next attempt could not have started before it"
+/// contract: "when the next attempt would start at or after the deadline: `DeadlineExceeded` with the last failure, *immediately*"
 #[test]
 fn retry_gives_up_as_soon_as_the_next_attempt_could_not_start_before_the_deadline() {
     testkit::run(|| async {
@@ -485,6 +565,10 @@ fn retry_gives_up_as_soon_as_the_next_attempt_could_not_start_before_the_deadlin
     });
 }
 
+/// contract: "The whole operation, waits included, ends by this long after the call"
+/// contract: "but never past the overall deadline (`deadline` after the call): it is cancelled (dropped) when its time is up"
+/// contract: "it cut an attempt short (`last` is then `TimedOut` with the time that attempt was given)"
+/// contract: "when the deadline cuts an attempt short (it had less than `attempt_timeout` left, and its time ran out): `DeadlineExceeded`, at the deadline"
 #[test]
 fn the_deadline_cuts_a_running_attempt_short() {
     testkit::run(|| async {
@@ -512,17 +596,21 @@ fn the_deadline_cuts_a_running_attempt_short() {
                 attempts: 2,
                 last: AttemptError::TimedOut(TimedOut { allowed: ms(100) })
             })),
-            "attempt 2 starts at t=900ms with only 100ms left before the deadline"
+            "attempt 2 starts at t=900ms with only 100ms left before the deadline: the deadline \
+             cuts it short at t=1000ms, so retry gives up with DeadlineExceeded, and `last` is a \
+             TimedOut with the 100ms that attempt was given (not attempt_timeout's 800ms)"
         );
         assert_eq!(
             probes[1].cancelled_at(),
             Some(ms(1000)),
-            "{}",
+            "attempt 2 must be dropped at the overall deadline (t=1000ms), not run on to its own \
+             800ms timeout ({})",
             probes[1].describe()
         );
     });
 }
 
+/// contract: "The most attempts to make (at least one is always made)"
 #[test]
 fn retry_always_makes_at_least_one_attempt() {
     testkit::run(|| async {
@@ -563,6 +651,9 @@ fn racer(probe: &Probe, delay: u64, result: Result<&'static str, &str>) -> Racer
     Box::pin(probe.wrap(after(ms(delay), result)))
 }
 
+/// contract: "Runs all `futures` concurrently and returns the first `Ok`"
+/// contract: "The first `Ok` is returned the instant it arrives, and every other future has been dropped (cancelled) by then"
+/// contract: "an earlier `Err` does not end the race"
 #[test]
 fn first_ok_returns_the_first_success_and_drops_the_losers_at_that_instant() {
     testkit::run(|| async {
@@ -573,15 +664,17 @@ fn first_ok_returns_the_first_success_and_drops_the_losers_at_that_instant() {
             racer(&probes[2], 100, Err("boom")),
         ];
         let result = first_ok(racers).await;
-        assert_eq!(
-            now(),
-            ms(200),
+        let why = if now() < ms(200) {
+            "first_ok returned before any success: an earlier error does not end the race"
+        } else {
             "first_ok must return when the first success arrives (t=200ms), not wait for the others"
-        );
+        };
+        assert_eq!(now(), ms(200), "returned at t={:?}: {why}", now());
         assert_eq!(
             result,
             Ok("fast"),
-            "the first Ok wins; an earlier error does not"
+            "racer \"failing\" fails at t=100ms, \"fast\" succeeds at t=200ms, \"slow\" at t=500ms: \
+             the first Ok wins, and an earlier error does not end the race"
         );
         assert_eq!(
             probes[0].cancelled_at(),
@@ -592,6 +685,7 @@ fn first_ok_returns_the_first_success_and_drops_the_losers_at_that_instant() {
     });
 }
 
+/// contract: "Every future starts at once (they run concurrently, not one after another)"
 #[test]
 fn first_ok_runs_the_futures_concurrently() {
     testkit::run(|| async {
@@ -612,6 +706,7 @@ fn first_ok_runs_the_futures_concurrently() {
     });
 }
 
+/// contract: "If all fail, returns every error, **in the order the futures were given** (not the order in which they failed), when the last one fails"
 #[test]
 fn first_ok_returns_every_error_in_input_order_when_all_fail() {
     testkit::run(|| async {
@@ -639,6 +734,7 @@ fn first_ok_returns_every_error_in_input_order_when_all_fail() {
     });
 }
 
+/// contract: "An empty input gives `Err(vec![])`"
 #[test]
 fn first_ok_of_nothing_is_an_empty_list_of_errors() {
     testkit::run(|| async {
@@ -675,14 +771,28 @@ fn hedge_requests(
     }
 }
 
+/// `hedged` after `hedge_after` ms with the two requests of [`hedge_requests`]: its result, the
+/// timeline of what was sent when, and the two requests' probes.
+async fn hedge(
+    hedge_after: u64,
+    primary: (u64, Result<&'static str, &'static str>),
+    backup: (u64, Result<&'static str, &'static str>),
+) -> (Result<&'static str, String>, Timeline, [Probe; 2]) {
+    let timeline = Timeline::new();
+    let probes = [Probe::new("primary"), Probe::new("backup")];
+    let requests = hedge_requests(&timeline, &probes, primary, backup);
+    (hedged(ms(hedge_after), requests).await, timeline, probes)
+}
+
+/// contract: "The first request, sent at once"
+/// contract: "The second request, sent only if the primary is slow or fails fast"
+/// contract: "Primary succeeds before `hedge_after`"
 #[test]
 fn hedged_sends_no_backup_when_the_primary_answers_in_time() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(&timeline, &probes, (80, Ok("primary")), (10, Ok("backup")));
+        let (result, timeline, _) = hedge(100, (80, Ok("primary")), (10, Ok("backup"))).await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Ok("primary"),
             "the primary answers at t=80ms, before the 100ms hedge delay: hedged must return its \
              answer, and never send the backup"
@@ -701,14 +811,14 @@ fn hedged_sends_no_backup_when_the_primary_answers_in_time() {
     });
 }
 
+/// contract: "if it has not answered after `hedge_after`, also sends `request(Backup)`, and returns the first success"
+/// contract: "The first `Ok` of the two wins and the other is dropped at that instant"
 #[test]
 fn hedged_sends_a_backup_after_the_delay_and_the_backup_can_win() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(&timeline, &probes, (500, Ok("primary")), (50, Ok("backup")));
+        let (result, timeline, probes) = hedge(100, (500, Ok("primary")), (50, Ok("backup"))).await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Ok("backup"),
             "the primary takes 500ms and the backup, sent at t=100ms, answers 50ms later: hedged \
              must return the first Ok of the two, the backup's"
@@ -730,19 +840,14 @@ fn hedged_sends_a_backup_after_the_delay_and_the_backup_can_win() {
     });
 }
 
+/// contract: "Primary still running at `hedge_after`: send the backup and keep the primary running (do not restart it)"
+/// contract: "The first `Ok` of the two wins and the other is dropped at that instant"
 #[test]
 fn hedged_keeps_the_primary_running_and_it_can_still_win() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(
-            &timeline,
-            &probes,
-            (130, Ok("primary")),
-            (100, Ok("backup")),
-        );
+        let (result, _, probes) = hedge(100, (130, Ok("primary")), (100, Ok("backup"))).await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Ok("primary"),
             "the primary must not be dropped or restarted when the backup is sent"
         );
@@ -762,14 +867,13 @@ fn hedged_keeps_the_primary_running_and_it_can_still_win() {
     });
 }
 
+/// contract: "Primary fails before `hedge_after`: send the backup at once and return its result"
 #[test]
 fn hedged_sends_the_backup_at_once_when_the_primary_fails_fast() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(&timeline, &probes, (30, Err("refused")), (40, Ok("backup")));
+        let (result, timeline, _) = hedge(100, (30, Err("refused")), (40, Ok("backup"))).await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Ok("backup"),
             "the primary fails at t=30ms, before the hedge delay: hedged must send the backup at \
              once and return its result, not the primary's error"
@@ -788,19 +892,13 @@ fn hedged_sends_the_backup_at_once_when_the_primary_fails_fast() {
     });
 }
 
+/// contract: "If one fails, wait for the other: its result is the answer"
 #[test]
 fn hedged_waits_for_the_other_request_when_one_fails_after_hedging() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(
-            &timeline,
-            &probes,
-            (300, Ok("primary")),
-            (20, Err("refused")),
-        );
+        let (result, _, _) = hedge(100, (300, Ok("primary")), (20, Err("refused"))).await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Ok("primary"),
             "a failed backup is not the answer while the primary may still succeed"
         );
@@ -814,19 +912,18 @@ fn hedged_waits_for_the_other_request_when_one_fails_after_hedging() {
     });
 }
 
+/// contract: "If both fail, return the error of the one that failed last"
 #[test]
 fn hedged_returns_the_last_error_when_both_fail() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(
-            &timeline,
-            &probes,
+        let (result, _, _) = hedge(
+            100,
             (300, Err("primary failed")),
             (50, Err("backup failed")),
-        );
+        )
+        .await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Err("primary failed".to_string()),
             "both fail — the backup at t=150ms, the primary at t=300ms: hedged must wait for both \
              and return the error of the one that failed last (the primary's)"
@@ -947,6 +1044,10 @@ fn assert_nothing_lost(
     assert_eq!(handled, once, "a job was handed to the handler twice");
 }
 
+/// contract: "Takes jobs from `jobs` one at a time and runs `handler` on each"
+/// contract: "Jobs are taken in channel order, one at a time; each starts as soon as the previous one is done"
+/// contract: "Jobs whose handler finished, in the order they were taken"
+/// contract: "Returns when every sender is gone and the channel is empty"
 #[test]
 fn worker_handles_jobs_in_order_one_at_a_time_until_the_channel_closes() {
     testkit::run(|| async {
@@ -986,6 +1087,8 @@ fn worker_handles_jobs_in_order_one_at_a_time_until_the_channel_closes() {
     });
 }
 
+/// contract: "(or as soon as it arrives, if the worker was idle)"
+/// contract: "Returns when every sender is gone and the channel is empty"
 #[test]
 fn worker_waits_for_jobs_that_arrive_later() {
     testkit::run(|| async {
@@ -1018,6 +1121,8 @@ fn worker_waits_for_jobs_that_arrive_later() {
     });
 }
 
+/// contract: "A handler that runs longer than `job_limit` is dropped at exactly that instant; its id goes to `timed_out`, and the worker moves on"
+/// contract: "Jobs whose handler ran out of time and was cancelled"
 #[test]
 fn a_job_over_its_time_limit_is_cancelled_and_reported_as_timed_out() {
     testkit::run(|| async {
@@ -1052,6 +1157,7 @@ fn a_job_over_its_time_limit_is_cancelled_and_reported_as_timed_out() {
     });
 }
 
+/// contract: "When `shutdown` is cancelled the worker returns **at once**: if it was idle, with nothing more"
 #[test]
 fn shutdown_while_idle_returns_at_once() {
     testkit::run(|| async {
@@ -1079,6 +1185,9 @@ fn shutdown_while_idle_returns_at_once() {
     });
 }
 
+/// contract: "if a handler was running, that handler is dropped and its id reported as `interrupted`"
+/// contract: "The job whose handler was running when shutdown was requested, if any"
+/// contract: "Jobs not taken stay in the channel"
 #[test]
 fn shutdown_interrupts_the_running_job_at_once_and_reports_it() {
     testkit::run(|| async {
@@ -1111,13 +1220,16 @@ fn shutdown_interrupts_the_running_job_at_once_and_reports_it() {
         assert_eq!(
             handler.probe(2).cancelled_at(),
             Some(ms(150)),
-            "{}",
+            "job 2's handler must be dropped the instant shutdown is requested (t=150ms), not \
+             left to finish or run on in the background ({})",
             handler.probe(2).describe()
         );
         assert_nothing_lost(&[1, 2, 3, 4], &report, &mut rx, &handler.handled());
     });
 }
 
+/// contract: "A worker whose token is already cancelled takes no further job, even when one is ready"
+/// contract: "Jobs not taken stay in the channel"
 #[test]
 fn a_worker_told_to_stop_takes_no_further_job_even_when_one_is_ready() {
     // Many rounds: a select! without a fixed order picks a ready branch at random.
@@ -1145,6 +1257,8 @@ fn a_worker_told_to_stop_takes_no_further_job_even_when_one_is_ready() {
     });
 }
 
+/// contract: "every job taken from the channel is reported exactly once (completed, timed out or interrupted)"
+/// contract: "What a worker did with every job it took from the channel"
 #[test]
 fn no_job_is_lost_or_handled_twice_whenever_shutdown_comes() {
     // Shutdown lands at every kind of moment: while idle, mid-job, at a job boundary, while a
@@ -1200,6 +1314,7 @@ fn no_job_is_lost_or_handled_twice_whenever_shutdown_comes() {
     });
 }
 
+/// contract: "If the worker's own future is dropped while it waits for a job, no job is lost either"
 #[test]
 fn dropping_the_worker_while_it_waits_loses_no_job() {
     testkit::run(|| async {
@@ -1256,6 +1371,12 @@ fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// contract: "Owns a group of named worker tasks and shuts them down together"
+/// contract: "Cancels the token, waits until every worker has ended or `grace` has passed"
+/// contract: "Who ended how, each list sorted by name"
+/// contract: "The token is cancelled the instant `shutdown` is called"
+/// contract: "Returns as soon as the last worker ends, without waiting out the grace period"
+/// contract: "Workers that returned on their own (before or during the shutdown)"
 #[test]
 fn shutdown_signals_every_worker_and_returns_when_the_last_one_finishes() {
     testkit::run(|| async {
@@ -1294,6 +1415,8 @@ fn shutdown_signals_every_worker_and_returns_when_the_last_one_finishes() {
     });
 }
 
+/// contract: "Workers still running when the grace period ended, and aborted"
+/// contract: "No worker task may be alive when this returns"
 #[test]
 fn a_worker_that_ignores_shutdown_is_aborted_when_the_grace_period_ends() {
     testkit::run(|| async {
@@ -1328,6 +1451,7 @@ fn a_worker_that_ignores_shutdown_is_aborted_when_the_grace_period_ends() {
     });
 }
 
+/// contract: "`grace` is one period for the whole group, not one per worker: at `grace` after the call, every worker still running is aborted"
 #[test]
 fn the_grace_period_is_shared_by_all_workers_not_given_to_each() {
     testkit::run(|| async {
@@ -1354,6 +1478,9 @@ fn the_grace_period_is_shared_by_all_workers_not_given_to_each() {
     });
 }
 
+/// contract: "Workers that panicked"
+/// contract: "Workers that returned on their own (before or during the shutdown)"
+/// contract: "Spawns `worker(token)` as a task named `name`"
 #[test]
 fn workers_that_ended_before_shutdown_count_as_finished_and_panics_are_reported() {
     testkit::run(|| async {
@@ -1385,6 +1512,7 @@ fn workers_that_ended_before_shutdown_count_as_finished_and_panics_are_reported(
     });
 }
 
+/// contract: "An empty supervisor"
 #[test]
 fn shutdown_with_no_workers_returns_at_once() {
     Test::new().run(|| async {
@@ -1408,6 +1536,8 @@ fn shutdown_with_no_workers_returns_at_once() {
 // 7. Boundaries, ties, repeats and a caller that gives up: what the docs decide
 // ---------------------------------------------------------------------------------------------
 
+/// contract: "An operation that completes at the very instant the limit is reached is in time: `Ok`"
+/// contract: "So is one that is ready at once under a zero limit"
 #[test]
 fn with_timeout_counts_an_operation_done_exactly_at_the_limit_as_in_time() {
     testkit::run(|| async {
@@ -1425,15 +1555,11 @@ fn with_timeout_counts_an_operation_done_exactly_at_the_limit_as_in_time() {
             "an operation ready at once under a zero limit is in time: with_timeout must return \
              Ok(5) (check the operation before the clock, at the very instant of the limit)"
         );
-        assert_eq!(
-            now(),
-            ms(200),
-            "with_timeout returned at t={:?}, expected t=200ms",
-            now()
-        );
+        returned_at(ms(200), "with_timeout");
     });
 }
 
+/// contract: "An attempt whose own `attempt_timeout` ends exactly at the deadline was not cut short: it timed out"
 #[test]
 fn a_last_attempt_whose_timeout_ends_at_the_deadline_is_exhausted_not_cut_short() {
     testkit::run(|| async {
@@ -1462,15 +1588,12 @@ fn a_last_attempt_whose_timeout_ends_at_the_deadline_is_exhausted_not_cut_short(
              out on its own, so retry gives up with Exhausted (cut short means it had less than \
              attempt_timeout left)"
         );
-        assert_eq!(
-            now(),
-            ms(300),
-            "retry returned at t={:?}, expected t=300ms",
-            now()
-        );
+        returned_at(ms(300), "retry");
     });
 }
 
+/// contract: "with `max_attempts` 0 the one attempt made is the last, so `attempts` is 1"
+/// contract: "The most attempts to make (at least one is always made)"
 #[test]
 fn max_attempts_zero_makes_one_attempt_and_says_so() {
     testkit::run(|| async {
@@ -1496,32 +1619,27 @@ fn max_attempts_zero_makes_one_attempt_and_says_so() {
     });
 }
 
+/// contract: "if they fail at the same instant, the backup's error"
 #[test]
 fn hedged_returns_the_backup_error_when_both_fail_at_the_same_instant() {
     testkit::run(|| async {
-        let timeline = Timeline::new();
-        let probes = [Probe::new("primary"), Probe::new("backup")];
-        let requests = hedge_requests(
-            &timeline,
-            &probes,
+        let (result, _, _) = hedge(
+            100,
             (150, Err("primary failed")),
             (50, Err("backup failed")),
-        );
+        )
+        .await;
         assert_eq!(
-            hedged(ms(100), requests).await,
+            result,
             Err("backup failed".to_string()),
             "the primary (sent at t=0) and the backup (sent at t=100ms) both fail at t=150ms: \
              when both fail at the same instant, hedged must return the backup's error"
         );
-        assert_eq!(
-            now(),
-            ms(150),
-            "hedged returned at t={:?}, expected t=150ms",
-            now()
-        );
+        returned_at(ms(150), "hedged");
     });
 }
 
+/// contract: "A handler that finishes at the very instant `job_limit` is reached has finished in time: `completed`"
 #[test]
 fn a_handler_done_exactly_at_its_limit_is_completed() {
     testkit::run(|| async {
@@ -1548,25 +1666,38 @@ fn a_handler_done_exactly_at_its_limit_is_completed() {
     });
 }
 
+/// contract: "Ids need not be unique: a job is reported once per time it was taken, repeats included"
+/// contract: "Jobs whose handler ran out of time and was cancelled, in the order they were taken"
 #[test]
 fn a_job_id_taken_twice_is_reported_twice_in_the_order_taken() {
     testkit::run(|| async {
-        let (tx, mut rx) = mpsc::channel(8);
-        for id in [3, 1, 3] {
-            tx.send(job(id)).await.unwrap();
+        // Once with every handler in time, once with every handler over the 100ms limit.
+        let in_time: fn(u64) -> Duration = |_| ms(10);
+        let too_long: fn(u64) -> Duration = |_| secs(60);
+        let runs = [
+            (in_time, (vec![3, 1, 3], vec![]), "completed"),
+            (too_long, (vec![], vec![3, 1, 3]), "timed out"),
+        ];
+        for (took, (completed, timed_out), how) in runs {
+            let (tx, mut rx) = mpsc::channel(8);
+            for id in [3, 1, 3] {
+                tx.send(job(id)).await.unwrap();
+            }
+            drop(tx);
+            let handler = Handler::new(took);
+            let report =
+                run_worker(&mut rx, CancellationToken::new(), ms(100), handler.run()).await;
+            assert_eq!(
+                parts(&report),
+                (completed, timed_out, None),
+                "jobs with ids 3, 1, 3 are all {how}: ids need not be unique, and a job is \
+                 reported once per time it was taken, in the order taken (no set, no sorting)"
+            );
         }
-        drop(tx);
-        let handler = Handler::new(|_| ms(10));
-        let report = run_worker(&mut rx, CancellationToken::new(), secs(1), handler.run()).await;
-        assert_eq!(
-            parts(&report),
-            (vec![3, 1, 3], vec![], None),
-            "jobs with ids 3, 1, 3 are all completed: ids need not be unique, and a job is \
-             reported once per time it was taken, in the order taken (no set, no sorting)"
-        );
     });
 }
 
+/// contract: "Names need not be unique: two workers spawned under one name are two entries"
 #[test]
 fn two_workers_with_one_name_are_two_entries_of_the_report() {
     testkit::run(|| async {
@@ -1582,15 +1713,11 @@ fn two_workers_with_one_name_are_two_entries_of_the_report() {
             "two workers spawned under the name \"twin\" are two entries of `finished`: names need \
              not be unique (keep a name per task, not a task per name)"
         );
-        assert_eq!(
-            now(),
-            ms(20),
-            "shutdown returned at t={:?}, expected t=20ms",
-            now()
-        );
+        returned_at(ms(20), "shutdown");
     });
 }
 
+/// contract: "If this future is dropped before it completes (a caller's timeout, say), every worker still running is aborted at that instant"
 #[test]
 fn a_shutdown_dropped_by_its_caller_aborts_every_worker_at_once() {
     testkit::run(|| async {
@@ -1620,6 +1747,345 @@ fn a_shutdown_dropped_by_its_caller_aborts_every_worker_at_once() {
              shutdown was dropped at t=300ms: no worker outlives its supervisor — abort every \
              worker still running when shutdown's future is dropped"
         );
+    });
+}
+
+/// contract: "unless `fut` is ready at once: an operation done by the deadline, or at it, is in time and returns `Ok`"
+#[test]
+fn with_deadline_returns_an_operation_done_by_the_deadline_even_one_already_past() {
+    testkit::run(|| async {
+        let passed = Instant::now();
+        sleep(ms(10)).await;
+        let ready = with_deadline(passed, async { 5 }).await;
+        assert_eq!(
+            timed(&ready),
+            Ok(5),
+            "the deadline passed 10ms before the call, but the operation is ready at once: an \
+             operation done by the deadline is in time, so with_deadline must return Ok(5) (poll \
+             the operation before deciding that no time is left)"
+        );
+        let on_time = with_deadline(Instant::now() + ms(50), after(ms(50), 7)).await;
+        assert_eq!(
+            timed(&on_time),
+            Ok(7),
+            "an operation done exactly at its deadline (50ms after the call) is in time: \
+             with_deadline must return Ok(7), not TimedOut (check the operation before the clock)"
+        );
+        returned_at(ms(60), "with_deadline");
+    });
+}
+
+/// contract: "an attempt that answers at the very instant its time is up has answered in time"
+#[test]
+fn retry_counts_an_attempt_answering_exactly_when_its_time_is_up_as_in_time() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let policy = RetryPolicy {
+            attempt_timeout: ms(200),
+            ..policy()
+        };
+        let result = retry(
+            &policy,
+            scripted(&timeline, vec![(ms(200), Some(Ok("just in time")))]),
+        )
+        .await;
+        assert_eq!(
+            retried(&result),
+            Ok("just in time"),
+            "attempt 1 answers Ok exactly at its 200ms attempt_timeout: an attempt that answers \
+             at the very instant its time is up has answered in time (check the attempt before \
+             its timer)"
+        );
+        returned_at(ms(200), "retry");
+
+        let start = now();
+        let timeline = Timeline::new();
+        let cut = RetryPolicy {
+            deadline: ms(250),
+            ..policy
+        };
+        let result = retry(
+            &cut,
+            scripted(
+                &timeline,
+                vec![
+                    (ms(0), Some(Err("down".into()))),
+                    (ms(150), Some(Ok("at the deadline"))),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(
+            retried(&result),
+            Ok("at the deadline"),
+            "attempt 2 starts at t=100ms with 150ms left before the 250ms deadline and answers \
+             Ok exactly at the deadline: an attempt that answers at the very instant its time is \
+             up has answered in time, the deadline's cut included"
+        );
+        assert_eq!(
+            now() - start,
+            ms(250),
+            "retry returned {:?} after the call, expected 250ms",
+            now() - start
+        );
+    });
+}
+
+/// contract: "when the next attempt would start at or after the deadline"
+#[test]
+fn retry_gives_up_at_once_when_the_next_attempt_would_start_exactly_at_the_deadline() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        // Attempt 1 at t=0, attempt 2 at t=100ms; attempt 3 is due 200ms later: at t=300ms, the
+        // deadline itself.
+        let policy = RetryPolicy {
+            deadline: ms(300),
+            ..policy()
+        };
+        let result = retry(&policy, scripted(&timeline, vec![])).await;
+        assert_eq!(
+            retried(&result),
+            Err("DeadlineExceeded { attempts: 2, last: Failed(\"down\") }".to_string()),
+            "attempt 3 would start at t=300ms, exactly the deadline: the next attempt would start \
+             at or after the deadline, so retry gives up with DeadlineExceeded after 2 attempts \
+             (`>=`, not `>`: an attempt starting at the deadline has no time at all)"
+        );
+        assert_eq!(
+            now(),
+            ms(100),
+            "retry returned at t={:?}, expected t=100ms: it gives up right after attempt 2 fails, \
+             without sleeping towards the deadline",
+            now()
+        );
+        assert_eq!(
+            timeline.len(),
+            2,
+            "retry made {} attempts, expected 2",
+            timeline.len()
+        );
+    });
+}
+
+/// contract: "`DeadlineExceeded`, at the deadline, even if it was the last attempt"
+#[test]
+fn retry_gives_up_with_deadline_exceeded_when_the_deadline_cuts_the_last_attempt_short() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        // Attempt 1 times out on its own at t=800ms; attempt 2 (of 2) starts at t=900ms with only
+        // 100ms left, and hangs.
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            attempt_timeout: ms(800),
+            deadline: secs(1),
+            ..policy()
+        };
+        let result = retry(
+            &policy,
+            scripted(&timeline, vec![(ms(0), None), (ms(0), None)]),
+        )
+        .await;
+        assert_eq!(
+            retried(&result),
+            Err("DeadlineExceeded { attempts: 2, last: TimedOut(100ms allowed) }".to_string()),
+            "the last attempt (2 of 2) had only 100ms left before the 1s deadline and its time \
+             ran out: the deadline cut it short, so retry gives up with DeadlineExceeded even \
+             though it was the last attempt (look at the deadline's cut before counting attempts)"
+        );
+        assert_eq!(
+            now(),
+            secs(1),
+            "retry returned at t={:?}, expected t=1000ms",
+            now()
+        );
+    });
+}
+
+/// contract: "also when the last attempt failed at or near the deadline, as long as the deadline did not cut it short"
+#[test]
+fn retry_reports_a_last_attempt_failing_exactly_at_the_deadline_as_exhausted() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        // Attempt 2 (of 2) starts at t=100ms with 200ms left and fails exactly at the 300ms
+        // deadline: it answered in time, so the deadline did not cut it short.
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            deadline: ms(300),
+            ..policy()
+        };
+        let result = retry(
+            &policy,
+            scripted(
+                &timeline,
+                vec![
+                    (ms(0), Some(Err("down".into()))),
+                    (ms(200), Some(Err("late".into()))),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(
+            retried(&result),
+            Err("Exhausted { attempts: 2, last: Failed(\"late\") }".to_string()),
+            "the last attempt (2 of 2) failed with an error exactly at the deadline: that is \
+             Exhausted with its failure, at once — also when the last attempt failed at or near \
+             the deadline, as long as the deadline did not cut it short (count the attempts \
+             before looking at the clock)"
+        );
+        returned_at(ms(300), "retry");
+    });
+}
+
+/// contract: "nor does an `Err` at the same instant"
+#[test]
+fn first_ok_takes_an_ok_that_arrives_with_an_err_at_the_same_instant() {
+    testkit::run(|| async {
+        let probes: Vec<Probe> = ["fails", "succeeds", "slow"].map(Probe::new).into();
+        let racers = vec![
+            racer(&probes[0], 100, Err("boom")),
+            racer(&probes[1], 100, Ok("tied")),
+            racer(&probes[2], 300, Ok("slow")),
+        ];
+        let result = first_ok(racers).await;
+        assert_eq!(
+            result,
+            Ok("tied"),
+            "one racer fails and another succeeds, both at t=100ms: an Err at the same instant \
+             does not end the race, the Ok wins"
+        );
+        assert_eq!(
+            (now(), probes[2].cancelled_at()),
+            (ms(100), Some(ms(100))),
+            "first_ok must return at t=100ms, when the Ok arrived, and drop the slow racer then \
+             ({})",
+            probes[2].describe()
+        );
+    });
+}
+
+/// contract: "or at that very instant: return it; the backup is never sent"
+#[test]
+fn hedged_takes_a_primary_answering_exactly_at_the_hedge_delay_and_sends_no_backup() {
+    testkit::run(|| async {
+        let (result, timeline, _) = hedge(100, (100, Ok("primary")), (10, Ok("backup"))).await;
+        assert_eq!(
+            result,
+            Ok("primary"),
+            "the primary answers at t=100ms, the very instant of the 100ms hedge delay: hedged \
+             must return its answer"
+        );
+        timeline.assert_eq(
+            &[(0, "Primary sent")],
+            "a primary that succeeds at the very instant of the hedge delay is in time: the \
+             backup is never sent (check the primary before the hedge timer)",
+        );
+        returned_at(ms(100), "hedged");
+    });
+}
+
+/// contract: "send the backup at once and return its result"
+#[test]
+fn hedged_returns_the_backups_error_when_the_primary_failed_fast_and_the_backup_fails_too() {
+    testkit::run(|| async {
+        let (result, _, _) =
+            hedge(100, (30, Err("primary failed")), (40, Err("backup failed"))).await;
+        assert_eq!(
+            result,
+            Err("backup failed".to_string()),
+            "the primary fails at t=30ms, before the hedge delay, and the backup sent then fails \
+             at t=70ms: hedged returns the backup's result, its error here (not the primary's)"
+        );
+        returned_at(ms(70), "hedged");
+    });
+}
+
+/// contract: "A worker that ends at the very instant the grace period ends may be reported either way"
+#[test]
+fn a_worker_ending_exactly_when_the_grace_period_ends_is_reported_once_either_way() {
+    testkit::run(|| async {
+        let timeline = Timeline::new();
+        let probe = Probe::new("stubborn");
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("on the dot", polite(&timeline, "on the dot", ms(100)));
+        supervisor.spawn("stubborn", stubborn(&probe));
+        let report = supervisor.shutdown(ms(100)).await;
+        let (finished, aborted, panicked) = names_of(&report);
+        let on_the_dot = finished
+            .iter()
+            .chain(&aborted)
+            .filter(|n| *n == "on the dot")
+            .count();
+        assert_eq!(
+            (on_the_dot, panicked),
+            (1, vec![]),
+            "the worker \"on the dot\" ends at t=100ms, the very instant the 100ms grace period \
+             ends: it may be reported as finished or as aborted, but exactly once\n\
+             report: {report:?}"
+        );
+        assert!(
+            aborted.contains(&"stubborn".to_string()),
+            "the stubborn worker ignores the token: it must be aborted when the grace period ends\n\
+             report: {report:?}"
+        );
+        assert_eq!(
+            now(),
+            ms(100),
+            "shutdown returned at t={:?}, expected t=100ms, when the grace period ended",
+            now()
+        );
+    });
+}
+
+/// contract: "No worker task may be alive when this returns (an aborted task is gone only once it has been joined)"
+/// contract: "aborts the rest, and returns once no worker task is left alive"
+#[test]
+fn shutdown_on_a_multi_thread_runtime_leaves_no_worker_running() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Busy workers that ignore the token are mid-poll on another thread when they are aborted: an
+    // abort only asks, and a worker is gone once it has been joined. Real clock, real threads.
+    testkit::threads::on_threads(4, secs(30), || async {
+        for round in 0..6 {
+            let ticks = Arc::new(AtomicU64::new(0));
+            let mut supervisor = Supervisor::new();
+            for name in ["busy 1", "busy 2", "busy 3"] {
+                let ticks = ticks.clone();
+                supervisor.spawn(name, move |_token| async move {
+                    loop {
+                        let started = std::time::Instant::now();
+                        while started.elapsed() < Duration::from_micros(50) {
+                            std::hint::spin_loop();
+                        }
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                        tokio::task::yield_now().await;
+                    }
+                });
+            }
+            supervisor.spawn("polite", |token| async move { token.cancelled().await });
+            sleep(ms(5)).await;
+            let report = supervisor.shutdown(ms(250)).await;
+            let at_return = ticks.load(Ordering::SeqCst);
+            sleep(ms(20)).await;
+            let later = ticks.load(Ordering::SeqCst);
+            assert_eq!(
+                later,
+                at_return,
+                "round {round}: a worker kept running after shutdown returned ({} more ticks in \
+                 the next 20ms): no worker task may be alive when shutdown returns — an aborted \
+                 task is gone only once it has been joined (await its JoinHandle, or join_next \
+                 on a JoinSet, after aborting)",
+                later - at_return
+            );
+            assert_eq!(
+                names_of(&report),
+                (
+                    names(&["polite"]),
+                    names(&["busy 1", "busy 2", "busy 3"]),
+                    vec![]
+                ),
+                "round {round}: three busy workers ignore the token and one returns when it is \
+                 cancelled: the three are aborted when the 250ms grace ends, the polite one \
+                 finished"
+            );
+        }
     });
 }
 
@@ -1788,6 +2254,9 @@ macro_rules! replay_timeout {
     };
 }
 
+/// contract: "Otherwise returns `Err(TimedOut { allowed: limit })` at exactly `limit` after the call"
+/// contract: "An operation that completes at the very instant the limit is reached is in time: `Ok`"
+/// contract: "unless `fut` is ready at once: an operation done by the deadline, or at it, is in time and returns `Ok`"
 #[test]
 fn timeouts_match_the_reference_at_and_around_the_limit() {
     Check::new("timeouts_match_the_reference_at_and_around_the_limit")
@@ -1907,6 +2376,11 @@ macro_rules! replay_retry {
     };
 }
 
+/// contract: "after the n-th failure (an error or a timeout) retry waits `policy.backoff(n)`"
+/// contract: "an attempt that answers at the very instant its time is up has answered in time"
+/// contract: "also when the last attempt failed at or near the deadline, as long as the deadline did not cut it short"
+/// contract: "An attempt whose own `attempt_timeout` ends exactly at the deadline was not cut short: it timed out"
+/// contract: "when the next attempt would start at or after the deadline"
 #[test]
 fn retry_matches_the_reference_on_generated_policies_and_failures() {
     Check::new("retry_matches_the_reference_on_generated_policies_and_failures")
@@ -2025,6 +2499,9 @@ fn open_ties_of_the_race(case: &RaceCase, observed: &Observed) -> Observed {
     open_ties(observed, "first_ok", &parties)
 }
 
+/// contract: "The first `Ok` is returned the instant it arrives, and every other future has been dropped (cancelled) by then"
+/// contract: "If several succeed at the same instant, any one of them is a right answer"
+/// contract: "in the order the futures were given"
 #[test]
 fn first_ok_matches_the_reference_on_generated_races_with_ties() {
     Check::new("first_ok_matches_the_reference_on_generated_races_with_ties")
@@ -2125,6 +2602,9 @@ fn open_ties_of_the_hedge(case: &HedgeCase, observed: &Observed) -> Observed {
     open_ties(observed, "hedged", &parties)
 }
 
+/// contract: "or at that very instant: return it; the backup is never sent"
+/// contract: "if they fail at the same instant, the backup's error"
+/// contract: "If both succeed at the same instant, either answer is right"
 #[test]
 fn hedged_matches_the_reference_on_generated_timings_with_ties() {
     Check::new("hedged_matches_the_reference_on_generated_timings_with_ties")
@@ -2277,6 +2757,9 @@ async fn sleep_until_ms(start: Instant, at: u64) {
     tokio::time::sleep_until(start + ms(at)).await;
 }
 
+/// contract: "every job taken from the channel is reported exactly once (completed, timed out or interrupted)"
+/// contract: "A handler that finishes at the very instant `job_limit` is reached has finished in time: `completed`"
+/// contract: "If the worker's own future is dropped while it waits for a job, no job is lost either"
 #[test]
 fn run_worker_matches_the_reference_on_generated_jobs_shutdowns_and_drops() {
     Check::new("run_worker_matches_the_reference_on_generated_jobs_shutdowns_and_drops")
@@ -2428,6 +2911,9 @@ macro_rules! replay_supervisor {
     };
 }
 
+/// contract: "Names need not be unique"
+/// contract: "Workers that panicked"
+/// contract: "If this future is dropped before it completes (a caller's timeout, say), every worker still running is aborted at that instant"
 #[test]
 fn shutdown_matches_the_reference_on_generated_workers_and_give_ups() {
     Check::new("shutdown_matches_the_reference_on_generated_workers_and_give_ups")

@@ -22,7 +22,7 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// The wait after the `failures`-th failed attempt (1-based): `initial_backoff * 2^(failures-1)`,
     /// capped at `max_backoff`. Never panics, however many failures: past the cap, the exact
-    /// value no longer matters (think about overflow).
+    /// value no longer matters (think about overflow). `backoff(0)` is treated as `backoff(1)`.
     pub fn backoff(&self, failures: u32) -> Duration {
         todo!("compute the capped exponential backoff")
     }
