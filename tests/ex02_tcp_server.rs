@@ -22,14 +22,12 @@
 //! not a rule: "`LinesCodec` would hand that rest back as one more line." — what the given codec would do: the reason for the rule that follows
 
 use ex02_tcp_server::*;
-use futures::FutureExt;
 use pretty_assertions::assert_eq;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
+use testkit::servers::{reraise, spawn_watched};
 use testkit::{Probe, Timeline, fmt_duration, ms, now, secs};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::net::TcpStream;
@@ -57,42 +55,6 @@ const CONFIG: Config = Config {
 // ---------------------------------------------------------------------------------------------
 // Harness: panics in the code under test, clients, connections, servers
 // ---------------------------------------------------------------------------------------------
-
-thread_local! {
-    // The first panic of a task running the code under test. Every task of a test runs on the
-    // test's one runtime thread, so a thread-local is shared by all of them.
-    static TASK_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Spawns code under test. If it panics (a `todo!()`, an `unwrap`), the panic is kept and
-/// re-raised in the test body by [`reraise`], so the test reports it instead of a silent server.
-fn spawn_watched<F>(fut: F) -> JoinHandle<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    testkit::spawn(async move {
-        if let Err(payload) = AssertUnwindSafe(fut).catch_unwind().await {
-            let message = if let Some(s) = payload.downcast_ref::<&str>() {
-                (*s).to_owned()
-            } else if let Some(s) = payload.downcast_ref::<String>() {
-                s.clone()
-            } else {
-                "a panic without a message".to_owned()
-            };
-            TASK_PANIC.with(|p| {
-                p.borrow_mut().get_or_insert(message);
-            });
-        }
-    })
-}
-
-/// Fails the test with the panic of the code under test, if there was one.
-#[track_caller]
-fn reraise() {
-    if let Some(message) = TASK_PANIC.with(|p| p.borrow_mut().take()) {
-        panic!("the server panicked in a task: {message}");
-    }
-}
 
 /// Sleeps until virtual instant `t` of the test.
 async fn until(t: Duration) {
@@ -207,7 +169,7 @@ fn open(
     config: Config,
     shutdown: &CancellationToken,
     buffer: usize,
-) -> (Client<DuplexStream>, Probe, JoinHandle<()>) {
+) -> (Client<DuplexStream>, Probe, JoinHandle<Option<()>>) {
     let (client, server) = tokio::io::duplex(buffer);
     let probe = Probe::new(format!("{name}'s handler"));
     let handler = handle_connection(server, store.clone(), config, shutdown.clone());
@@ -218,7 +180,7 @@ fn open(
 const RETURNS: &str = "handle_connection must return once its connection is over";
 
 /// Waits (up to `limit`) for a handler task to end; fails if it did not.
-async fn handler_ends(task: JoinHandle<()>, probe: &Probe, limit: Duration, why: &str) {
+async fn handler_ends(task: JoinHandle<Option<()>>, probe: &Probe, limit: Duration, why: &str) {
     let ended = timeout(limit, task).await;
     reraise();
     assert!(
@@ -230,7 +192,7 @@ async fn handler_ends(task: JoinHandle<()>, probe: &Probe, limit: Duration, why:
 }
 
 /// Waits for a handler task to end, and checks that it ended at virtual instant `at`.
-async fn handler_returns_at(task: JoinHandle<()>, probe: &Probe, at: Duration, why: &str) {
+async fn handler_returns_at(task: JoinHandle<Option<()>>, probe: &Probe, at: Duration, why: &str) {
     handler_ends(task, probe, secs(60), RETURNS).await;
     assert_eq!(
         probe.completed_at(),
@@ -244,23 +206,14 @@ async fn handler_returns_at(task: JoinHandle<()>, probe: &Probe, at: Duration, w
 struct Server {
     addr: SocketAddr,
     shutdown: CancellationToken,
-    task: JoinHandle<()>,
+    task: JoinHandle<Option<()>>,
     probe: Probe,
     /// A second descriptor of the listening socket, to make `accept` fail on purpose.
     listener: std::net::TcpListener,
 }
 
 async fn start_server(config: Config, store: &Store) -> Server {
-    // TCP_NODELAY on the listener is inherited by every connection it accepts (Linux): without
-    // it, a reply written in two small writes would wait for the client's delayed ACK — tens of
-    // milliseconds of *real* time, during which the paused clock jumps ahead.
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_nodelay(true).expect("TCP_NODELAY");
-    socket
-        .bind("127.0.0.1:0".parse().unwrap())
-        .expect("the test could not bind 127.0.0.1:0");
-    let listener = socket.listen(64).expect("listen");
-    let addr = listener.local_addr().expect("the listener's address");
+    let (listener, addr) = testkit::servers::listener();
     let listener = listener.into_std().expect("the listener as std");
     let second = listener
         .try_clone()
@@ -288,34 +241,13 @@ impl Server {
     /// Requests shutdown now and waits (up to a minute past the grace period) for `serve` to
     /// return. Returns the instant it returned.
     async fn shut_down(self, config: Config) -> Duration {
-        let asked = now();
         self.shutdown.cancel();
-        let limit = config.shutdown_grace + secs(60);
-        let returned = timeout(limit, self.task).await;
-        reraise();
-        assert!(
-            returned.is_ok(),
-            "serve had not returned at t={}, {} after shutdown was requested at t={} (grace \
-             period: {}): when the grace period ends, every connection still open must be \
-             closed and serve must return",
-            fmt_duration(now()),
-            fmt_duration(limit),
-            fmt_duration(asked),
-            fmt_duration(config.shutdown_grace)
-        );
-        self.probe
-            .completed_at()
-            .expect("serve's task ended, so serve returned")
+        testkit::servers::serve_returns(self.task, &self.probe, config.shutdown_grace).await
     }
 }
 
 async fn connect(name: &str, addr: SocketAddr) -> Client<TcpStream> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{name} could not connect to the server: {e}"));
-    // Every write leaves at once: none waits in the kernel for an ACK, in real time.
-    stream.set_nodelay(true).expect("TCP_NODELAY");
-    Client::new(name, stream)
+    Client::new(name, testkit::servers::connect(name, addr).await)
 }
 
 /// Compares (instant, event) rows regardless of the order in which tasks recorded events of the
@@ -2560,18 +2492,6 @@ fn gen_runs() -> impl Strategy<Value = GenRun> {
     })
 }
 
-/// A listener on `127.0.0.1:0` whose connections do not wait for ACKs (see `start_server`).
-fn gen_listener() -> (tokio::net::TcpListener, SocketAddr) {
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_nodelay(true).expect("TCP_NODELAY");
-    socket
-        .bind("127.0.0.1:0".parse().unwrap())
-        .expect("the test could not bind 127.0.0.1:0");
-    let listener = socket.listen(64).expect("listen");
-    let addr = listener.local_addr().expect("the listener's address");
-    (listener, addr)
-}
-
 /// Everything client `name` hears, each line numbered, until the server closes.
 async fn gen_listen(name: String, read: OwnedReadHalf, events: Timeline) {
     let mut read = BufReader::new(read);
@@ -2641,7 +2561,7 @@ macro_rules! replay_server {
                     shutdown_grace: ms(run.shutdown_grace),
                 };
                 let store = $krate::Store::bounded(run.max_keys, run.max_bytes);
-                let (listener, addr) = gen_listener();
+                let (listener, addr) = testkit::servers::listener();
                 let shutdown = CancellationToken::new();
                 let events = Timeline::new();
                 let server =

@@ -28,17 +28,15 @@
 //! not a rule: "The server's limits." — the heading of the type's docs
 //! not a rule: "Each one bounds what a single client can make the server hold (memory) or wait for (time)." — why the limits exist; each is tested on its own
 use ex10_http_server::*;
-use futures::FutureExt;
 use pretty_assertions::assert_eq;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use testkit::servers::{reraise, spawn_watched};
 use testkit::{Probe, Timeline, fmt_duration, ms, now, secs};
 use tokio::io::{
     AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf,
@@ -68,47 +66,6 @@ const CONFIG: Config = Config {
 // ---------------------------------------------------------------------------------------------
 // Harness: panics in the code under test, the test application, clients, connections, servers
 // ---------------------------------------------------------------------------------------------
-
-thread_local! {
-    // The first panic of a task running the code under test. Every task of a test runs on the
-    // test's one runtime thread, so a thread-local is shared by all of them.
-    static TASK_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Spawns code under test. If it panics (a `todo!()`, an `unwrap`), the panic is kept and
-/// re-raised in the test body by [`reraise`], and the task's output is `None`.
-fn spawn_watched<T, F>(fut: F) -> JoinHandle<Option<T>>
-where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    testkit::spawn(async move {
-        match AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(value) => Some(value),
-            Err(payload) => {
-                let message = if let Some(s) = payload.downcast_ref::<&str>() {
-                    (*s).to_owned()
-                } else if let Some(s) = payload.downcast_ref::<String>() {
-                    s.clone()
-                } else {
-                    "a panic without a message".to_owned()
-                };
-                TASK_PANIC.with(|p| {
-                    p.borrow_mut().get_or_insert(message);
-                });
-                None
-            }
-        }
-    })
-}
-
-/// Fails the test with the panic of the code under test, if there was one.
-#[track_caller]
-fn reraise() {
-    if let Some(message) = TASK_PANIC.with(|p| p.borrow_mut().take()) {
-        panic!("the server panicked in a task: {message}");
-    }
-}
 
 /// Sleeps until virtual instant `t` of the test.
 async fn until(t: Duration) {
@@ -2013,16 +1970,7 @@ struct Server {
 }
 
 async fn start_server(router: Router, config: Config) -> Server {
-    // TCP_NODELAY on the listener is inherited by every connection it accepts (Linux): without
-    // it, a small write could wait for the client's delayed ACK — tens of milliseconds of *real*
-    // time, during which the paused clock jumps ahead.
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_nodelay(true).expect("TCP_NODELAY");
-    socket
-        .bind("127.0.0.1:0".parse().expect("an address"))
-        .expect("the test could not bind 127.0.0.1:0");
-    let listener = socket.listen(64).expect("listen");
-    let addr = listener.local_addr().expect("the listener's address");
+    let (listener, addr) = testkit::servers::listener();
     let shutdown = CancellationToken::new();
     let probe = Probe::new("serve");
     let task = spawn_watched(probe.wrap(serve(listener, router, config, shutdown.clone())));
@@ -2044,34 +1992,13 @@ impl Server {
     /// Requests shutdown now and waits (up to a minute past the grace period) for `serve` to
     /// return. Returns the instant it returned.
     async fn shut_down(self, config: Config) -> Duration {
-        let asked = now();
         self.shutdown.cancel();
-        let limit = config.shutdown_grace + secs(60);
-        let returned = timeout(limit, self.task).await;
-        reraise();
-        assert!(
-            returned.is_ok(),
-            "serve had not returned at t={}, {} after shutdown was requested at t={} (grace \
-             period: {}): when the grace period ends, every connection still open must be \
-             closed and serve must return",
-            fmt_duration(now()),
-            fmt_duration(limit),
-            fmt_duration(asked),
-            fmt_duration(config.shutdown_grace)
-        );
-        self.probe
-            .completed_at()
-            .expect("serve's task ended, so serve returned")
+        testkit::servers::serve_returns(self.task, &self.probe, config.shutdown_grace).await
     }
 }
 
 async fn connect(name: &str, addr: SocketAddr) -> Client<TcpStream> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{name} could not connect to the server: {e}"));
-    // Every write leaves at once: none waits in the kernel for an ACK, in real time.
-    stream.set_nodelay(true).expect("TCP_NODELAY");
-    Client::new(name, stream)
+    Client::new(name, testkit::servers::connect(name, addr).await)
 }
 
 /// contract: "Accepts connections on `listener` and serves each one with [`serve_connection`](crate::serve_connection) in its own task, all sharing `router`"

@@ -31,6 +31,7 @@ mod gauge;
 mod honest;
 mod probe;
 mod runner;
+pub mod servers;
 pub mod sim;
 pub mod threads;
 mod timeline;
