@@ -969,6 +969,91 @@ fn a_task_longer_than_its_lease_is_kept_alive_by_heartbeats_and_runs_once() {
     });
 }
 
+/// One connection to a coordinator that the test plays itself, over an in-memory pipe: the first
+/// `connect` gets it, later ones are refused.
+#[derive(Clone)]
+struct OneConnection(Arc<Mutex<Option<tokio::io::DuplexStream>>>);
+
+impl Connector for OneConnection {
+    type Stream = tokio::io::DuplexStream;
+
+    async fn connect(&self) -> io::Result<Self::Stream> {
+        let stream = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        stream.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "the test's coordinator takes one connection",
+            )
+        })
+    }
+}
+
+/// contract: "the first one `heartbeat_interval` after the task arrived"
+/// contract: "While a task runs, a `BEAT` for its lease goes out every `heartbeat_interval`"
+#[test]
+fn a_task_longer_than_its_lease_gets_its_first_heartbeat_one_interval_after_it_arrived() {
+    testkit::run(|| async {
+        let (worker_end, test_end) = tokio::io::duplex(4096);
+        let connector = OneConnection(Arc::new(Mutex::new(Some(worker_end))));
+        let config = WorkerConfig {
+            heartbeat_interval: ms(300),
+            reconnect_delay: ms(100),
+        };
+        // The task takes 1s: heartbeats are due 300, 600 and 900ms after it arrived.
+        let work = |payload: String| async move {
+            tokio::time::sleep(secs(1)).await;
+            Ok::<String, String>(format!("{payload} done"))
+        };
+        // Watched: a panic in the worker (a `todo!()`) is what the test reports, not the closed
+        // connection it leaves behind.
+        let worker = testkit::servers::spawn_watched(run_worker(connector, config, work));
+        let mut coordinator = protocol::Connection::new(test_end);
+        let seen = testkit::Timeline::new();
+        let mut task_sent = false;
+        loop {
+            let message = coordinator.receive().await;
+            testkit::servers::reraise();
+            let message = match message {
+                Ok(Some(message)) => message,
+                Ok(None) => panic!("the worker closed its connection while its task ran"),
+                Err(e) => panic!("the worker sent something that is not a message: {e}"),
+            };
+            seen.record(message.to_string());
+            if matches!(message, protocol::Message::Ok { .. }) {
+                break;
+            }
+            if matches!(message, protocol::Message::Ready) && !task_sent {
+                // The task arrives 100ms after the worker asked: the heartbeats count from here.
+                tokio::time::sleep(ms(100)).await;
+                let task = protocol::Message::Task {
+                    lease: 7,
+                    attempt: 1,
+                    key: "k".into(),
+                    payload: "job".into(),
+                };
+                coordinator
+                    .send(&task)
+                    .await
+                    .expect("the worker reads its task");
+                task_sent = true;
+            }
+        }
+        worker.abort();
+        seen.assert_eq(
+            &[
+                (0, "READY"),
+                (400, "BEAT 7"),
+                (700, "BEAT 7"),
+                (1000, "BEAT 7"),
+                (1100, "OK 7 job done"),
+            ],
+            "the task arrived at 100ms and ran 1s: a BEAT every heartbeat_interval (300ms), the \
+             first one heartbeat_interval after the task arrived (not at once, not counted from \
+             the connection), then OK when it finished",
+        );
+    });
+}
+
 /// contract: "Leases run out on their own, at the instant they expire, whether or not any connection is active."
 /// contract: "Execution is *at least once*: a task whose lease runs out is run again"
 #[test]
