@@ -40,8 +40,7 @@ impl Default for Config {
     }
 }
 
-/// A chat room: the state every client handler shares. Cloning is cheap, and every clone is the
-/// same room.
+/// A chat room: the state every client handler shares. Every clone is the same room.
 #[derive(Clone)]
 pub struct Room {
     // Add the fields you need, behind an `Arc` so that every clone is the same room:

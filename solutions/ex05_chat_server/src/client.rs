@@ -16,37 +16,47 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 /// Runs one client's session over `stream` (a TCP connection, or anything else that reads and
 /// writes bytes) until the client quits or disconnects, or the room shuts down.
 ///
-/// The protocol is lines of UTF-8 text ending in `\n` (a `\r\n` from the client is fine too).
-/// What the server sends, exactly:
+/// The protocol is lines of UTF-8 text ending in `\n` (a `\r\n` from the client is fine too). A
+/// last line cut short by the client disconnecting still counts as a line.
 ///
-/// | when | to whom | line |
-/// |---|---|---|
-/// | on connect, with `max_clients` already connected | the client | `! server full`, then the connection is closed |
-/// | on connect | the client | `* choose a nickname` |
-/// | a nickname is free | the client | `* welcome <nick>` |
-/// | | everyone else | `* <nick> joined` |
-/// | a nickname is taken | the client | `! nickname <nick> is taken` |
-/// | a nickname is not 1–16 ASCII letters, digits, `-` or `_` | the client | `! invalid nickname` |
-/// | any other line | everyone else | `<nick>: <line>` |
-/// | `/nick <new>` | the client | `* you are now <new>` (or one of the two errors above) |
-/// | | everyone else | `* <old> is now <new>` |
-/// | `/list` | the client | `* online: <nick>, <nick>, …` (everyone, sorted) |
-/// | `/msg <nick> <text>` | `<nick>` only | `(private) <sender>: <text>` |
-/// | `/msg` to no one online | the client | `! no such user: <nick>` |
-/// | `/msg` while `<nick>` is not reading | the client | `! <nick> is not keeping up, message dropped` |
-/// | `/msg` without a text | the client | `! usage: /msg <nick> <text>` |
-/// | `/quit` | the client | `* bye`, then the connection is closed |
-/// | any other `/…` | the client | `! unknown command: /<command>` |
-/// | quitting or disconnecting | everyone else | `* <nick> left` |
-/// | having missed room messages | the client | `! missed <n> messages` (`! missed 1 message`) |
-/// | a line longer than `max_line_length` | the client | `! line too long`, then the connection is closed |
-/// | a line that is not UTF-8 | the client | `! invalid UTF-8`, then the connection is closed |
-/// | no nickname accepted `nickname_timeout` after connecting | the client | `! no nickname chosen in time`, then the connection is closed |
-/// | shutdown | every client | `* server shutting down`, then the connection is closed |
+/// What the server sends, exactly, line by line:
+///
+/// * On connect: `* choose a nickname` to the client.
+/// * On connect with `max_clients` already connected: `! server full` to the client, then the
+///   connection is closed.
+/// * A nickname that is free: `* welcome <nick>` to the client and `* <nick> joined` to everyone
+///   else.
+/// * A nickname that is taken: `! nickname <nick> is taken` to the client.
+/// * A nickname that is not 1–16 ASCII letters, digits, `-` or `_`: `! invalid nickname` to the
+///   client.
+/// * Any other line from a member: `<nick>: <line>` to everyone else.
+/// * `/nick <new>`: `* you are now <new>` to the client (or one of the two nickname errors
+///   above) and `* <old> is now <new>` to everyone else.
+/// * `/list`: `* online: <nick>, <nick>, …` to the client, naming everyone who has joined
+///   (the client too), sorted byte by byte (`Zoe` before `amy`).
+/// * `/msg <nick> <text>`: `(private) <sender>: <text>` to `<nick>` only (to yourself, if that
+///   is you).
+/// * `/msg` to no one online: `! no such user: <nick>` to the client.
+/// * `/msg` while `<nick>` is not reading: `! <nick> is not keeping up, message dropped` to the
+///   client.
+/// * `/msg` without a text: `! usage: /msg <nick> <text>` to the client.
+/// * `/quit`: `* bye` to the client, then the connection is closed.
+/// * Any other `/…` from a member: `! unknown command: /<command>` to the client.
+/// * A member quitting or disconnecting: `* <nick> left` to everyone else.
+/// * Having missed room messages: `! missed <n> messages` to the client (`! missed 1 message`
+///   for one).
+/// * A line longer than `max_line_length`: `! line too long` to the client, then the connection
+///   is closed.
+/// * A line that is not UTF-8, once its `\n` has arrived: `! invalid UTF-8` to the client, then
+///   the connection is closed.
+/// * No nickname accepted `nickname_timeout` after connecting: `! no nickname chosen in time` to
+///   the client, then the connection is closed.
+/// * Shutdown: `* server shutting down` to every client, then the connection is closed.
 ///
 /// Until a nickname is accepted every line (even a blank one, or one starting with `/`) is a
 /// nickname attempt, and the client receives nothing but the replies to its attempts: no room
-/// messages, no notices. Once joined, a blank line is ignored.
+/// messages, no notices. Once joined, a blank line is ignored. Nicknames are case-sensitive
+/// (`Amy` and `amy` are two), and a member's own nickname counts as taken for its `/nick`.
 ///
 /// The limits (see [`Config`](crate::Config)), each exact:
 ///
@@ -64,6 +74,10 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 /// * Nobody receives their own room messages back. Room messages from one sender reach every
 ///   receiver complete and in the order they were sent, however the bytes arrive; so do private
 ///   messages from one sender to one recipient (the two kinds are not ordered with each other).
+///   A member's notices (joined, renamed, left) are room messages from that member, in order
+///   with its lines.
+/// * From its welcome on, a member receives every room message that the others receive after
+///   its `* <nick> joined`, even when its welcome was slow to go out.
 /// * A client that stops reading never delays anyone else. Room messages wait for it up to
 ///   `capacity` (at least); beyond that it misses some, and is told `! missed <n> messages` before
 ///   the next room message it receives — every message is either delivered or counted. Private
@@ -78,8 +92,8 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 ///   started, whatever the client does. A client that connects after shutdown is told at once.
 ///
 /// Returns `Ok(())` when the client quits or disconnects, is closed for breaking a limit, or the
-/// room shuts down, and an error only when reading from or writing to the connection fails. Never blocks the thread: every
-/// wait is an `.await`.
+/// room shuts down, and an error only when reading from or writing to the connection fails.
+/// Never blocks the thread: every wait is an `.await`.
 pub async fn handle_client<S>(stream: S, room: Room) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -93,6 +107,9 @@ where
     };
     let mut session = Session::new(stream, room.clone());
     tokio::select! {
+        // `biased`: the session first, so that a client that reads gets its goodbye even when
+        // the grace period is zero (both branches are ready at the instant of the shutdown).
+        biased;
         result = session.run() => result,
         // `grace` after shutdown the handler is done, whatever its client does. Dropping `run`
         // here drops whatever it was waiting on (typically a write to a client that is not

@@ -54,8 +54,7 @@ impl Default for Config {
     }
 }
 
-/// A chat room: the state every client handler shares. Cloning is cheap, and every clone is the
-/// same room.
+/// A chat room: the state every client handler shares. Every clone is the same room.
 #[derive(Clone)]
 pub struct Room {
     shared: Arc<Shared>,
