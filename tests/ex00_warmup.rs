@@ -597,12 +597,21 @@ fn delay_after_counts_from_its_creation_not_from_its_first_poll() {
 }
 
 /// contract: "A deadline that has already passed makes it ready at its first poll."
+/// contract: "For a deadline that had already passed, it is still that deadline"
 #[test]
 fn delay_with_a_deadline_in_the_past_is_ready_at_its_first_poll() {
     testkit::run(|| async {
         let start = Instant::now();
         sleep(ms(10)).await;
-        let mut late = spawn(Delay::until(start));
+        let late = Delay::until(start);
+        assert_eq!(
+            late.deadline().saturating_duration_since(start),
+            Duration::ZERO,
+            "Delay::until(t=0), made at t=10ms: deadline() must still be t=0, the deadline it was \
+             given, not the moment of the call (keep the deadline: tokio::time::sleep_until(deadline), \
+             not sleep(deadline - now))"
+        );
+        let mut late = spawn(late);
         assert!(
             late.poll().is_ready(),
             "a Delay whose deadline (t=0) passed before its first poll (t=10ms) must be ready at once"
@@ -824,4 +833,509 @@ fn with_progress_may_make_or_skip_a_report_due_as_the_work_finishes() {
              and before returning); nothing may be late or repeated",
         );
     });
+}
+
+// ---- instructor only: tests against the reference
+//
+// Differential tests: scenarios generated from a fixed seed, each replayed on the reference and on
+// the learner's crate, and compared event by event — when each fetch or piece of work started,
+// finished or was dropped, what each hand-polled future answered and whether it had woken its
+// task, what each call returned and when. Instants are multiples of 50 ms (the work of
+// with_progress: of 25 ms), so boundaries come up all the time: two fetches due together, a
+// deadline at the very instant of a poll or in the past, a report due as the work finishes,
+// repeated ids, empty inputs, countdowns of 0 and 1. A caller that gives up (drops the call) or
+// comes back late (polls the call once, then not again for a while) does so at 50k + 10 ms, so
+// that no order between two tasks woken together decides the outcome. Events of one instant are
+// compared sorted: the contract orders nothing within an instant.
+
+use ex00_warmup_reference as reference;
+use testkit::differential::proptest::prelude::*;
+use testkit::differential::{Check, same_events};
+
+type Observed = Vec<(u64, String)>;
+type Replayed = Pin<Box<dyn Future<Output = Observed>>>;
+
+/// The events so far, sorted within each instant.
+fn sorted(events: &Timeline) -> Observed {
+    let mut events = events.millis();
+    events.sort();
+    events
+}
+
+/// Logs `<label> dropped` when dropped before `done` was set: work cancelled midway. Created at a
+/// future's first poll, so a future created and never started logs nothing.
+struct DropLog {
+    events: Timeline,
+    label: String,
+    done: bool,
+}
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        if !self.done {
+            self.events.record(format!("{} dropped", self.label));
+        }
+    }
+}
+
+/// Work that logs when it starts (its first poll), when it finishes after `delay` ms, and when it
+/// is dropped midway; `Send + 'static`, so that it can be spawned too.
+fn work<T: Send + 'static>(
+    events: &Timeline,
+    label: String,
+    delay: u64,
+    output: T,
+) -> Pin<Box<dyn Future<Output = T> + Send>> {
+    let events = events.clone();
+    Box::pin(async move {
+        let mut guard = DropLog {
+            events,
+            label,
+            done: false,
+        };
+        guard.events.record(format!("{} starts", guard.label));
+        sleep(ms(delay)).await;
+        guard.done = true;
+        guard.events.record(format!("{} done", guard.label));
+        output
+    })
+}
+
+/// A multiple of 50 ms from 0 to `50 * most`.
+fn step(most: u64) -> impl Strategy<Value = u64> {
+    (0..=most).prop_map(|k| 50 * k)
+}
+
+/// An instant between two steps (50k + 10 ms), or none.
+fn between(most: u64) -> impl Strategy<Value = Option<u64>> {
+    prop::option::of((0..=most).prop_map(|k| 50 * k + 10))
+}
+
+/// Polls `call` once, then leaves it alone until `late` ms after `start` (a caller busy
+/// elsewhere), then awaits it — unless the caller gives up at `cut` ms after `start` and drops it.
+async fn drive<F: Future>(
+    events: &Timeline,
+    start: Instant,
+    late: Option<u64>,
+    cut: Option<u64>,
+    call: F,
+) -> Option<F::Output> {
+    let mut call = std::pin::pin!(call);
+    let cut = start + ms(cut.unwrap_or(60_010));
+    let returned = std::future::poll_fn(|cx| match call.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await;
+    if let Some(output) = returned {
+        return Some(output);
+    }
+    if let Some(late) = late {
+        let back = (start + ms(late)).min(cut);
+        sleep_until(back).await;
+        events.record("the caller polls the call again");
+    }
+    match tokio::time::timeout_at(cut, call).await {
+        Ok(output) => Some(output),
+        Err(_) => {
+            events.record("the caller gives up (drops the call)");
+            None
+        }
+    }
+}
+
+// ----- the four ways to fetch
+
+#[derive(Clone, Copy, Debug)]
+enum Way {
+    Sequentially,
+    WithJoin,
+    WithSpawn,
+    All,
+}
+
+#[derive(Clone, Debug)]
+struct FetchCase {
+    way: Way,
+    /// From a few ids, so that ids repeat; fetch_with_join takes the first three (padded).
+    ids: Vec<u32>,
+    /// How long fetching id `i` takes (ms).
+    took: [u64; 4],
+    late: Option<u64>,
+    /// Never for fetch_with_spawn: whether a dropped call's tasks keep running is not fixed by
+    /// its docs (detached handles or a JoinSet that aborts are both right).
+    cut: Option<u64>,
+}
+
+fn fetch_cases() -> impl Strategy<Value = FetchCase> {
+    let way = prop_oneof![
+        Just(Way::Sequentially),
+        Just(Way::WithJoin),
+        Just(Way::WithSpawn),
+        Just(Way::All),
+    ];
+    (
+        way,
+        prop::collection::vec(0u32..4, 0..=5),
+        [step(4), step(4), step(4), step(4)],
+        between(8),
+        between(12),
+    )
+        .prop_map(|(way, ids, took, late, cut)| FetchCase {
+            way,
+            ids,
+            took,
+            late,
+            cut: if matches!(way, Way::WithSpawn) {
+                None
+            } else {
+                cut
+            },
+        })
+}
+
+macro_rules! replay_fetches {
+    ($krate:ident) => {
+        |case: FetchCase| -> Replayed {
+            Box::pin(async move {
+                let events = Timeline::new();
+                let start = Instant::now();
+                let (ev, took) = (events.clone(), case.took);
+                let fetch = move |id: u32| {
+                    work(
+                        &ev,
+                        format!("fetch {id}"),
+                        took[id as usize],
+                        format!("data {id}"),
+                    )
+                };
+                let ids = case.ids.clone();
+                let returned = match case.way {
+                    Way::Sequentially => {
+                        let call = $krate::fetch_sequentially(&ids, fetch);
+                        drive(&events, start, case.late, case.cut, call).await
+                    }
+                    Way::WithJoin => {
+                        let three = [0, 1, 2].map(|i| ids.get(i).copied().unwrap_or(i as u32));
+                        let call = $krate::fetch_with_join(three, fetch);
+                        let joined = drive(&events, start, case.late, case.cut, call).await;
+                        joined.map(Vec::from)
+                    }
+                    Way::WithSpawn => {
+                        let call = $krate::fetch_with_spawn(&ids, fetch);
+                        drive(&events, start, case.late, case.cut, call).await
+                    }
+                    Way::All => {
+                        let call = $krate::fetch_all(&ids, fetch);
+                        drive(&events, start, case.late, case.cut, call).await
+                    }
+                };
+                if let Some(results) = returned {
+                    events.record(format!("returns {results:?}"));
+                }
+                sleep(secs(2)).await;
+                sorted(&events)
+            })
+        }
+    };
+}
+
+/// contract: "each fetch starts only when the previous one has finished"
+/// contract: "Returns the results in the order of `ids`."
+/// contract: "All three start at once, so the total time is that of the *slowest*"
+/// contract: "Nothing is spawned: `join!` polls the three futures in the current task."
+/// contract: "Every fetch is spawned before any is awaited, so all of them start at once"
+/// contract: "once spawned, the fetches make progress even while nobody is polling `fetch_with_spawn`'s future"
+/// contract: "runs all the fetches at once in the current task and returns their results in the order of `ids`"
+#[test]
+fn fetches_match_the_reference_on_generated_ids_delays_and_callers() {
+    Check::new("fetches_match_the_reference_on_generated_ids_delays_and_callers")
+        .cases(160)
+        .run(
+            fetch_cases(),
+            replay_fetches!(ex00_warmup),
+            replay_fetches!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "when each fetch started, finished or was dropped, and what the call returned \
+                     when (one after another: each starts when the previous one finished; join!, \
+                     spawn and fetch_all: all start at once; results in the order of `ids`; \
+                     fetches in the caller's task run only while it polls, spawned ones on their \
+                     own)",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
+
+// ----- Countdown and Delay, polled by hand
+
+#[derive(Clone, Debug)]
+enum Hand {
+    Countdown(u32),
+    /// Created at `created` ms; due at `deadline` ms (`Delay::until`) or `after` ms after its
+    /// creation (`Delay::after`); polled at each of `polls` ms (repeats: polled twice at once).
+    Delay {
+        created: u64,
+        until: Option<u64>,
+        after: u64,
+        polls: Vec<u64>,
+    },
+}
+
+fn hand_cases() -> impl Strategy<Value = Hand> {
+    let countdown = prop_oneof![0u32..=3, 4u32..=40].prop_map(Hand::Countdown);
+    let delay = (
+        step(4),
+        prop::option::of(step(8)),
+        step(6),
+        prop::collection::vec(step(10), 1..=5),
+    )
+        .prop_map(|(created, until, after, mut polls)| {
+            polls.iter_mut().for_each(|p| *p += created);
+            polls.sort();
+            Hand::Delay {
+                created,
+                until,
+                after,
+                polls,
+            }
+        });
+    prop_oneof![countdown, delay]
+}
+
+/// What one hand poll shows: whether the task was woken since the last poll, and the answer.
+fn hand_poll<F: Future>(future: &mut tokio_test::task::Spawn<F>) -> (String, bool) {
+    let woken = if future.is_woken() {
+        "woken"
+    } else {
+        "not woken"
+    };
+    let ready = future.poll().is_ready();
+    let answer = if ready { "Ready" } else { "Pending" };
+    (format!("{woken} before the poll; poll: {answer}"), ready)
+}
+
+macro_rules! replay_hand {
+    ($krate:ident) => {
+        |case: Hand| -> Replayed {
+            Box::pin(async move {
+                let events = Timeline::new();
+                let start = Instant::now();
+                match case {
+                    Hand::Countdown(n) => {
+                        let mut countdown = spawn($krate::Countdown::new(n));
+                        for poll in 1..=n + 1 {
+                            let (seen, ready) = hand_poll(&mut countdown);
+                            let woke = countdown.is_woken();
+                            events.record(format!("poll {poll}: {seen}; woken after: {woke}"));
+                            if ready {
+                                break;
+                            }
+                        }
+                        $krate::Countdown::new(n).await;
+                        events.record(format!("Countdown::new({n}) awaited"));
+                    }
+                    Hand::Delay {
+                        created,
+                        until,
+                        after,
+                        polls,
+                    } => {
+                        sleep_until(start + ms(created)).await;
+                        let delay = match until {
+                            Some(at) => $krate::Delay::until(start + ms(at)),
+                            None => $krate::Delay::after(ms(after)),
+                        };
+                        let due = delay.deadline().saturating_duration_since(start);
+                        events.record(format!("created, deadline() at t={}ms", due.as_millis()));
+                        let mut delay = spawn(delay);
+                        for at in polls {
+                            sleep_until(start + ms(at)).await;
+                            let (seen, ready) = hand_poll(&mut delay);
+                            events.record(seen);
+                            if ready {
+                                break;
+                            }
+                        }
+                    }
+                }
+                sorted(&events)
+            })
+        }
+    };
+}
+
+/// contract: "`Countdown::new(n)` returns `Poll::Pending` on its first `n` polls and `Poll::Ready(())` on poll `n + 1`"
+/// contract: "Every time it returns `Pending` it first wakes its task"
+/// contract: "awaited on a runtime it completes after `n` trips through the scheduler, without any time passing"
+/// contract: "`Delay::after(duration)` completes `duration` after it was **created** (not after its first poll)"
+/// contract: "A deadline that has already passed makes it ready at its first poll."
+/// contract: "the task is woken once, at the deadline"
+/// contract: "The instant at which this delay completes."
+#[test]
+fn hand_written_futures_match_the_reference_poll_by_poll() {
+    Check::new("hand_written_futures_match_the_reference_poll_by_poll")
+        .cases(128)
+        .run(
+            hand_cases(),
+            replay_hand!(ex00_warmup),
+            replay_hand!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "what each poll answered and whether the future had woken its task (a \
+                     Countdown wakes itself before each Pending and is ready at poll n + 1; a \
+                     Delay is due `after` its creation or at `until`, is ready at its first poll \
+                     when that has passed, and wakes its task once, at the deadline)",
+                    reference,
+                    yours,
+                )
+            },
+        );
+}
+
+// ----- join_both and with_progress
+
+#[derive(Clone, Debug)]
+enum Pinned {
+    /// Two pieces of work of `a` and `b` ms.
+    JoinBoth { a: u64, b: u64, cut: Option<u64> },
+    /// Work of `work` ms (a multiple of 25), reported every `every` ms.
+    WithProgress {
+        work: u64,
+        every: u64,
+        cut: Option<u64>,
+    },
+}
+
+fn pinned_cases() -> impl Strategy<Value = Pinned> {
+    let join =
+        (step(6), step(6), between(6)).prop_map(|(a, b, cut)| Pinned::JoinBoth { a, b, cut });
+    let progress = (
+        (0u64..=24).prop_map(|k| 25 * k),
+        (1u64..=4).prop_map(|k| 50 * k),
+        between(12),
+    )
+        .prop_map(|(work, every, cut)| Pinned::WithProgress { work, every, cut });
+    prop_oneof![join, progress]
+}
+
+/// A future that logs every poll it gets after it has finished (the contract: never).
+struct NoPollAfterDone<F> {
+    inner: Pin<Box<F>>,
+    events: Timeline,
+    label: &'static str,
+    done: bool,
+}
+
+impl<F: Future> Future for NoPollAfterDone<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        if self.done {
+            self.events
+                .record(format!("{} polled again after it finished", self.label));
+            return std::task::Poll::Pending;
+        }
+        let answer = self.inner.as_mut().poll(cx);
+        self.done = answer.is_ready();
+        answer
+    }
+}
+
+fn watched<T: Send + 'static>(
+    events: &Timeline,
+    label: &'static str,
+    delay: u64,
+    output: T,
+) -> NoPollAfterDone<impl Future<Output = T>> {
+    NoPollAfterDone {
+        inner: Box::pin(work(events, label.to_owned(), delay, output)),
+        events: events.clone(),
+        label,
+        done: false,
+    }
+}
+
+macro_rules! replay_pinned {
+    ($krate:ident) => {
+        |case: Pinned| -> Replayed {
+            Box::pin(async move {
+                let events = Timeline::new();
+                let start = Instant::now();
+                match case {
+                    Pinned::JoinBoth { a, b, cut } => {
+                        let call = $krate::join_both(
+                            watched(&events, "a", a, 'a'),
+                            watched(&events, "b", b, 2),
+                        );
+                        if let Some(both) = drive(&events, start, None, cut, call).await {
+                            events.record(format!("join_both returns {both:?}"));
+                        }
+                    }
+                    Pinned::WithProgress {
+                        work: took,
+                        every,
+                        cut,
+                    } => {
+                        let reports = events.clone();
+                        let call = $krate::with_progress(
+                            watched(&events, "work", took, "output"),
+                            ms(every),
+                            move |elapsed| reports.record(format!("report {elapsed:?}")),
+                        );
+                        if let Some(output) = drive(&events, start, None, cut, call).await {
+                            events.record(format!("with_progress returns {output:?}"));
+                        }
+                    }
+                }
+                sleep(secs(2)).await;
+                sorted(&events)
+            })
+        }
+    };
+}
+
+/// A report due at the very instant the work finishes may be made or skipped: left out of both.
+fn open_tie(observed: &Observed) -> Observed {
+    let done = observed
+        .iter()
+        .find(|(_, e)| e == "work done")
+        .map(|(t, _)| *t);
+    observed
+        .iter()
+        .filter(|(t, e)| !(Some(*t) == done && e.starts_with("report ")))
+        .cloned()
+        .collect()
+}
+
+/// contract: "Both start at once, and the call returns when the slower one finishes."
+/// contract: "A future that has finished is never polled again"
+/// contract: "calls `report(elapsed)` every `every`"
+/// contract: "Returns the work's output the moment it finishes, not at the next report."
+/// contract: "it is never restarted, and never dropped before it finishes"
+/// contract: "A report due at the very instant the work finishes may be made or skipped."
+#[test]
+fn join_both_and_with_progress_match_the_reference_on_generated_work() {
+    Check::new("join_both_and_with_progress_match_the_reference_on_generated_work")
+        .cases(128)
+        .run(
+            pinned_cases(),
+            replay_pinned!(ex00_warmup),
+            replay_pinned!(reference),
+            |_, reference, yours| {
+                same_events(
+                    "when each piece of work started, finished or was dropped, what was reported \
+                     when, and what the call returned when (both pieces start at once; a finished \
+                     future is never polled again; a report every `every` while the work runs, \
+                     the output the moment it is done; the work never restarted or dropped early)",
+                    &open_tie(reference),
+                    &open_tie(yours),
+                )
+            },
+        );
 }

@@ -36,7 +36,8 @@ impl Delay {
         todo!("make a Delay that ends `duration` from now")
     }
 
-    /// The instant at which this delay completes.
+    /// The instant at which this delay completes. For a deadline that had already passed, it is
+    /// still that deadline — not the moment of the call or of the first poll.
     pub fn deadline(&self) -> Instant {
         todo!("return the deadline")
     }

@@ -42,7 +42,8 @@ impl Delay {
         Self::until(Instant::now() + duration)
     }
 
-    /// The instant at which this delay completes.
+    /// The instant at which this delay completes. For a deadline that had already passed, it is
+    /// still that deadline — not the moment of the call or of the first poll.
     pub fn deadline(&self) -> Instant {
         self.sleep.deadline()
     }

@@ -3,6 +3,7 @@
 //! replaces: countdown.rs
 //! expect: countdown_wakes_its_task_every_time_it_returns_pending — without waking its task
 //! expect: awaiting_a_countdown_on_the_runtime_takes_no_time — waited forever
+//! expect: hand_written_futures_match_the_reference_poll_by_poll — what each poll answered
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

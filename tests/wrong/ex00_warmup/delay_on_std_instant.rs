@@ -3,6 +3,7 @@
 //! replaces: delay.rs
 //! expect: delay_completes_at_exactly_its_deadline — blocked the executor
 //! expect: delay_is_pending_until_its_deadline_and_wakes_its_task_then — woke its task at t=0
+//! expect: hand_written_futures_match_the_reference_poll_by_poll — what each poll answered
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -2,6 +2,7 @@
 //! the delay counts from when it is first awaited, not from when it was created.
 //! replaces: delay.rs
 //! expect: delay_after_counts_from_its_creation_not_from_its_first_poll — the deadline is fixed when the Delay is created
+//! expect: hand_written_futures_match_the_reference_poll_by_poll — what each poll answered
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -2,6 +2,7 @@
 //! which stops the whole executor, and does not move tokio's clock either.
 //! replaces: delay.rs
 //! expect: delay_completes_at_exactly_its_deadline — blocked the executor
+//! expect: hand_written_futures_match_the_reference_poll_by_poll — what each poll answered
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -2,6 +2,7 @@
 //! before, so three 1 s fetches take 3 s.
 //! replaces: fetch.rs
 //! expect: fetch_with_join_runs_three_one_second_fetches_in_one_second — took 3000ms: the fetches ran one after another; join! runs them together
+//! expect: fetches_match_the_reference_on_generated_ids_delays_and_callers — when each fetch started
 use std::future::Future;
 
 pub async fn fetch_sequentially<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>

@@ -3,6 +3,7 @@
 //! replaces: fetch.rs
 //! expect: fetch_with_spawn_starts_every_fetch_at_once — every fetch must start at t=0
 //! expect: spawned_fetches_make_progress_while_nobody_awaits_them — spawn every fetch before awaiting any JoinHandle
+//! expect: fetches_match_the_reference_on_generated_ids_delays_and_callers — when each fetch started
 use std::future::Future;
 
 pub async fn fetch_sequentially<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>

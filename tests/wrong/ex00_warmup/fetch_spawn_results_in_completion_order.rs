@@ -2,6 +2,7 @@
 //! finish — concurrent, but the results come in completion order, not input order.
 //! replaces: fetch.rs
 //! expect: fetch_with_spawn_returns_results_in_input_order_not_completion_order — not the order the fetches finished in
+//! expect: fetches_match_the_reference_on_generated_ids_delays_and_callers — when each fetch started
 use std::future::Future;
 
 pub async fn fetch_sequentially<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>

@@ -2,6 +2,7 @@
 //! but only while the caller polls it; nothing runs them in between.
 //! replaces: fetch.rs
 //! expect: spawned_fetches_make_progress_while_nobody_awaits_them — were not spawned
+//! expect: fetches_match_the_reference_on_generated_ids_delays_and_callers — when each fetch started
 use std::future::Future;
 
 pub async fn fetch_sequentially<F, Fut>(ids: &[u32], fetch: F) -> Vec<String>

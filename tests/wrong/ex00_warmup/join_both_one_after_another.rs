@@ -2,6 +2,7 @@
 //! take the sum of their times.
 //! replaces: pinning.rs
 //! expect: join_both_runs_the_two_futures_at_once_and_returns_both_outputs — not the sum (400ms)
+//! expect: join_both_and_with_progress_match_the_reference_on_generated_work — when each piece of work started
 use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! already returned Ready, which an async block answers with a panic.
 //! replaces: pinning.rs
 //! expect: join_both_never_polls_a_finished_future_again — again after it returned Ready
+//! expect: join_both_and_with_progress_match_the_reference_on_generated_work — when each piece of work started
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;

@@ -2,6 +2,7 @@
 //! is noticed only at the next report time.
 //! replaces: pinning.rs
 //! expect: with_progress_returns_the_moment_the_work_finishes — must return the instant the work finishes
+//! expect: join_both_and_with_progress_match_the_reference_on_generated_work — when each piece of work started
 use futures::FutureExt;
 use std::future::{Future, poll_fn};
 use std::pin::pin;

@@ -2,6 +2,7 @@
 //! the first report comes at t=0 instead of after `every`.
 //! replaces: pinning.rs
 //! expect: with_progress_reports_at_every_interval_until_the_work_is_done — the first report is due at 100ms
+//! expect: join_both_and_with_progress_match_the_reference_on_generated_work — when each piece of work started
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
