@@ -9,6 +9,21 @@
 //! asserted only where both agree (requests issued at `t = 0`, or after idling a whole number of
 //! refill intervals, or while the bucket never refills to full); elsewhere only the window bound
 //! `burst + W / refill_every` is checked.
+//!
+//! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
+//! checks (`/// contract: "…"`); the sentences below state no rule a test could observe.
+//!
+//! not a rule: "The server the client talks to." — names the trait the caller implements
+//! not a rule: "The tests implement it with a scripted mock" — says how the tests drive the client
+//! not a rule: "One request to the server." — names the caller's method
+//! not a rule: "Returns the body or an error." — what the caller's `Api` returns, not the client
+//! not a rule: "What the server can answer instead of a body." — names the enum; its variants' docs are the rules
+//! not a rule: "How the client paces, caps and retries its requests." — names the type; its fields' docs are the rules
+//! not a rule: "Why one attempt failed." — names the enum; its variants' docs are the rules
+//! not a rule: "Why [`RateLimitedClient::get`] gave no body." — names the enum; its variants' docs are the rules
+//! not a rule: "A client that paces, caps and retries its requests to an [`Api`]." — names the type; the sentences after it are the rules
+//! not a rule: "Everything the clones of one client share." — a private helper's name in the stub
+//! not a rule: "See the type's docs for how each attempt is paced, capped, timed out and retried." — a pointer to the type's docs, which state the rules
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -254,10 +269,37 @@ async fn get_all<A: Api>(
     futures::future::join_all(ids.iter().map(|&id| client.get(id))).await
 }
 
+/// `get(1)` on a client whose server answers every attempt with `Unavailable`, under this retry
+/// policy: the server (for its log) and what `get` returned.
+async fn always_unavailable(
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+) -> (Server, Result<String, ClientError>) {
+    let server = Server::new();
+    server.script(1, vec![fail(ApiError::Unavailable)]);
+    let config = Config {
+        max_retries,
+        initial_backoff,
+        max_backoff,
+        ..roomy()
+    };
+    let client = RateLimitedClient::new(server.clone(), config);
+    let result = client.get(1).await;
+    (server, result)
+}
+
 // ------------------------------------------------------------------------------------------------
 // The token bucket
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "The bucket starts full when the client is created."
+/// contract: "One token is added every `refill_every`"
+/// contract: "No request waits longer than the bucket requires: requests issued together on a fresh client go out `burst` at once, then one every `refill_every`."
+/// contract: "A client for `api`, with its token bucket full right now (`burst` tokens) and no attempt in flight."
+/// contract: "Fetches item `id`."
+/// contract: "The request counts as *sent* when the returned future is first polled"
+/// contract: "**Send** — call [`Api::call`] at the instant the token is taken"
 #[test]
 fn a_fresh_client_sends_a_full_burst_at_once_then_one_request_per_refill_interval() {
     testkit::run(|| async {
@@ -283,6 +325,9 @@ fn a_fresh_client_sends_a_full_burst_at_once_then_one_request_per_refill_interva
     });
 }
 
+/// contract: "Capacity of the token bucket: how many requests may be sent at once after a quiet spell."
+/// contract: "the bucket never holds more than `burst`"
+/// contract: "and tokens beyond `burst` are not kept"
 #[test]
 fn the_bucket_never_holds_more_than_burst_tokens() {
     testkit::run(|| async {
@@ -320,6 +365,7 @@ fn the_bucket_never_holds_more_than_burst_tokens() {
     });
 }
 
+/// contract: "All waiting is done on tokio's clock (`tokio::time`), never `std::time::Instant` or `std::thread::sleep`"
 #[test]
 fn the_bucket_refills_on_tokios_clock_even_when_refill_every_is_long() {
     testkit::run(|| async {
@@ -339,6 +385,7 @@ fn the_bucket_refills_on_tokios_clock_even_when_refill_every_is_long() {
     });
 }
 
+/// contract: "Cloning is cheap, and **every clone shares the same api, the same token bucket and the same in-flight limit**"
 #[test]
 fn clones_of_a_client_share_one_bucket() {
     testkit::run(|| async {
@@ -369,6 +416,9 @@ fn clones_of_a_client_share_one_bucket() {
     });
 }
 
+/// contract: "so they must hold however many clones and tasks the callers make"
+/// contract: "The futures returned by [`get`](Self::get) and [`get_many`](Self::get_many) are `Send`, so callers can `tokio::spawn` them."
+/// contract: "If you spawn a background task (to refill the bucket, say), it must end when the last clone is dropped"
 #[test]
 fn callers_on_many_tasks_share_one_bucket() {
     testkit::run(|| async {
@@ -401,6 +451,7 @@ fn callers_on_many_tasks_share_one_bucket() {
     });
 }
 
+/// contract: "Waiting requests are served **in FIFO order**: a request that started waiting earlier is sent no later than one that started waiting later."
 #[test]
 fn waiting_requests_are_sent_in_fifo_order() {
     testkit::run(|| async {
@@ -465,6 +516,8 @@ impl Lcg {
     }
 }
 
+/// contract: "So in any window of length `W` (a multiple of `refill_every`) the server sees at most `burst + W / refill_every` requests."
+/// contract: "**Wait for a token.** The bucket holds at most [`Config::burst`] tokens"
 #[test]
 fn in_any_window_the_server_sees_at_most_burst_plus_window_over_refill_every_requests() {
     testkit::run(|| async {
@@ -520,6 +573,9 @@ fn in_any_window_the_server_sees_at_most_burst_plus_window_over_refill_every_req
     });
 }
 
+/// contract: "`0` is treated as `1`."
+/// contract: "`Duration::ZERO` means"
+/// contract: "`concurrency` of `0` is treated as `1`."
 #[test]
 fn zero_burst_in_flight_and_concurrency_count_as_one_and_zero_refill_means_no_limit() {
     testkit::run(|| async {
@@ -591,10 +647,90 @@ fn zero_burst_in_flight_and_concurrency_count_as_one_and_zero_refill_means_no_li
     });
 }
 
+/// Whether a caught panic is a `todo!()` (the stub), which must be reported as such.
+fn is_todo(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied());
+    text.is_some_and(|t| t.contains("not yet implemented"))
+}
+
+/// contract: "Every value of each field's type is allowed, up to its maximum"
+#[test]
+fn the_largest_limits_mean_no_cap_and_no_refill_and_never_overflow() {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+    testkit::run(|| async {
+        let server = Server::with_delay(ms(100));
+        let config = Config {
+            burst: u32::MAX,
+            max_in_flight: usize::MAX,
+            ..roomy()
+        };
+        let made = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            RateLimitedClient::new(server.clone(), config)
+        }));
+        let client = match made {
+            Ok(client) => client,
+            // A `todo!()` is reported as such, not as the flaw below.
+            Err(payload) if is_todo(&*payload) => std::panic::resume_unwind(payload),
+            Err(_) => panic!(
+                "RateLimitedClient::new panicked with max_in_flight = usize::MAX and burst = \
+                 u32::MAX: every value of a field's type is allowed — usize::MAX slots is no cap \
+                 (a tokio Semaphore holds at most Semaphore::MAX_PERMITS: clamp to it)"
+            ),
+        };
+        let ids: Vec<u64> = (1..=20).collect();
+        assert_eq!(
+            get_all(&client, &ids).await,
+            ids.iter().map(|&id| ok(id)).collect::<Vec<_>>(),
+            "every get succeeds"
+        );
+        assert_eq!(
+            server.gauge().peak(),
+            20,
+            "with max_in_flight = usize::MAX (no cap) and a huge burst, 20 requests issued \
+             together must all be outstanding at once"
+        );
+
+        let server = Server::new();
+        let config = Config {
+            burst: 1,
+            refill_every: Duration::MAX,
+            ..roomy()
+        };
+        let run = async {
+            let client = RateLimitedClient::new(server.clone(), config);
+            let first = client.get(1).await;
+            let second = tokio::time::timeout(secs(60), client.get(2)).await;
+            (first, second.is_err())
+        };
+        let outcome = match AssertUnwindSafe(run).catch_unwind().await {
+            Err(payload) if is_todo(&*payload) => std::panic::resume_unwind(payload),
+            outcome => outcome,
+        };
+        assert!(
+            outcome.is_ok(),
+            "a client with refill_every = Duration::MAX panicked: every value of a field's type \
+             is allowed — the next token is so far away that it never comes (adding \
+             Duration::MAX to an Instant overflows: saturate, or use a far-future instant)"
+        );
+        assert_eq!(
+            (outcome.ok(), server.calls(2)),
+            (Some((ok(1), true)), 0),
+            "burst = 1 and refill_every = Duration::MAX: the first request takes the only token \
+             at once, and the second still waits a minute later, never sent"
+        );
+    });
+}
+
 // ------------------------------------------------------------------------------------------------
 // The in-flight cap
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "At most this many attempts are outstanding at the server at once."
+/// contract: "**Release the slot** as soon as the attempt has an outcome."
 #[test]
 fn at_most_max_in_flight_requests_are_outstanding_and_the_cap_is_reached() {
     testkit::run(|| async {
@@ -629,6 +765,8 @@ fn at_most_max_in_flight_requests_are_outstanding_and_the_cap_is_reached() {
     });
 }
 
+/// contract: "**Wait for an in-flight slot.** At most [`Config::max_in_flight`] attempts are outstanding at the server at once, counting every clone and caller."
+/// contract: "the same in-flight limit"
 #[test]
 fn clones_of_a_client_share_one_in_flight_limit() {
     testkit::run(|| async {
@@ -663,6 +801,8 @@ fn clones_of_a_client_share_one_in_flight_limit() {
     });
 }
 
+/// contract: "The slot is taken *before* the token"
+/// contract: "Every attempt (the first one and each retry) goes through these steps, in this order:"
 #[test]
 fn a_request_takes_its_token_only_once_it_holds_an_in_flight_slot() {
     testkit::run(|| async {
@@ -710,6 +850,8 @@ fn a_request_takes_its_token_only_once_it_holds_an_in_flight_slot() {
 // Timeouts
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "An attempt that takes longer is dropped at exactly that instant (abandoning the request) and fails with [`Failure::TimedOut`]`(config.timeout)`"
+/// contract: "dropping the future before it completes abandons the request"
 #[test]
 fn an_attempt_that_takes_longer_than_timeout_is_dropped_at_exactly_timeout() {
     testkit::run(|| async {
@@ -744,6 +886,7 @@ fn an_attempt_that_takes_longer_than_timeout_is_dropped_at_exactly_timeout() {
     });
 }
 
+/// contract: "one that answers at exactly `timeout` is in time"
 #[test]
 fn an_attempt_answered_at_exactly_timeout_is_in_time() {
     testkit::run(|| async {
@@ -770,6 +913,10 @@ fn an_attempt_answered_at_exactly_timeout_is_in_time() {
     });
 }
 
+/// contract: "The server did not answer within the configured timeout, which is carried here (`Failure::TimedOut(config.timeout)`)."
+/// contract: "[`ApiError::RateLimited`], [`ApiError::Unavailable`] and timeouts are transient: the request is tried again, up to [`Config::max_retries`] times."
+/// contract: "When the retries run out, `get` returns [`ClientError::GaveUp`] with the number of attempts and the last failure."
+/// contract: "`attempts` counts them all, the first one included (so `max_retries + 1`); `last` is the failure of the last one."
 #[test]
 fn a_timed_out_attempt_is_retried_like_a_transient_error() {
     testkit::run(|| async {
@@ -804,6 +951,8 @@ fn a_timed_out_attempt_is_retried_like_a_transient_error() {
     });
 }
 
+/// contract: "How long one attempt may take, measured from the instant it is sent (the wait for a slot and a token does not count)."
+/// contract: "and give the attempt [`Config::timeout`]"
 #[test]
 fn the_timeout_covers_the_attempt_not_the_wait_for_a_token() {
     testkit::run(|| async {
@@ -833,19 +982,14 @@ fn the_timeout_covers_the_attempt_not_the_wait_for_a_token() {
 // Retries
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "The wait before the first retry; it doubles before every further retry…"
+/// contract: "With `initial_backoff = 100ms` and no hints, attempts are sent at `t = 0, 100, 300, 700ms`"
+/// contract: "How many times a transiently failed request is tried again, so at most `max_retries + 1` attempts in all."
+/// contract: "Returns the body from the first successful attempt"
 #[test]
 fn retries_wait_initial_backoff_doubling_after_every_failure() {
     testkit::run(|| async {
-        let server = Server::new();
-        server.script(1, vec![fail(ApiError::Unavailable)]);
-        let config = Config {
-            max_retries: 3,
-            initial_backoff: ms(100),
-            max_backoff: secs(10),
-            ..roomy()
-        };
-        let client = RateLimitedClient::new(server.clone(), config);
-        let result = client.get(1).await;
+        let (server, result) = always_unavailable(3, ms(100), secs(10)).await;
         server.log().assert_eq(
             &[
                 (0, "call 1 #1"),
@@ -872,19 +1016,12 @@ fn retries_wait_initial_backoff_doubling_after_every_failure() {
     });
 }
 
+/// contract: "…but never exceeds `max_backoff`."
+/// contract: "The wait before retry `n` (`n = 1, 2, …`) is `min(initial_backoff × 2^(n-1), max_backoff)`"
 #[test]
 fn the_backoff_never_exceeds_max_backoff() {
     testkit::run(|| async {
-        let server = Server::new();
-        server.script(1, vec![fail(ApiError::Unavailable)]);
-        let config = Config {
-            max_retries: 5,
-            initial_backoff: ms(100),
-            max_backoff: ms(300),
-            ..roomy()
-        };
-        let client = RateLimitedClient::new(server.clone(), config);
-        let result = client.get(1).await;
+        let (server, result) = always_unavailable(5, ms(100), ms(300)).await;
         server.log().assert_eq(
             &[
                 (0, "call 1 #1"),
@@ -908,6 +1045,8 @@ fn the_backoff_never_exceeds_max_backoff() {
     });
 }
 
+/// contract: "`retry_after` is the server's hint of how long to wait."
+/// contract: "but never less than the server's `retry_after` hint when the failed attempt carried one: `max(backoff, retry_after)`"
 #[test]
 fn a_retry_waits_at_least_the_servers_retry_after_hint() {
     testkit::run(|| async {
@@ -943,6 +1082,12 @@ fn a_retry_waits_at_least_the_servers_retry_after_hint() {
     });
 }
 
+/// contract: "[`ApiError::NotFound`] and [`ApiError::Invalid`] are permanent: `get` returns [`ClientError::Permanent`] at once, with no retry."
+/// contract: "The server answered with a permanent error ([`ApiError::is_transient`] is `false`)."
+/// contract: "It is returned at once, without a retry."
+/// contract: "No such item."
+/// contract: "The request was malformed."
+/// contract: "[`ClientError::Permanent`] as soon as the server answers with a permanent error"
 #[test]
 fn a_permanent_error_is_returned_at_once_without_retrying() {
     testkit::run(|| async {
@@ -977,6 +1122,9 @@ fn a_permanent_error_is_returned_at_once_without_retrying() {
     });
 }
 
+/// contract: "`true` for the errors that may go away if the request is tried again later"
+/// contract: "Too many requests."
+/// contract: "The server is overloaded or restarting."
 #[test]
 fn only_rate_limited_and_unavailable_are_transient() {
     testkit::run(|| async {
@@ -993,6 +1141,7 @@ fn only_rate_limited_and_unavailable_are_transient() {
     });
 }
 
+/// contract: "A retry waits for a slot and a token like any other request."
 #[test]
 fn retries_take_tokens_from_the_same_bucket() {
     testkit::run(|| async {
@@ -1019,10 +1168,69 @@ fn retries_take_tokens_from_the_same_bucket() {
     });
 }
 
+/// contract: "No slot is held while backing off before a retry."
+#[test]
+fn no_slot_is_held_while_backing_off_before_a_retry() {
+    testkit::run(|| async {
+        let server = Server::new();
+        server.script(1, vec![fail(ApiError::Unavailable), ok_after(0, "body 1")]);
+        let config = Config {
+            max_in_flight: 1,
+            max_retries: 1,
+            initial_backoff: ms(100),
+            ..roomy()
+        };
+        let client = RateLimitedClient::new(server.clone(), config);
+        let (r1, r2) = tokio::join!(client.get(1), client.get(2));
+        server.log().assert_eq(
+            &[(0, "call 1 #1"), (0, "call 2 #1"), (100, "call 1 #2")],
+            "max_in_flight = 1: request 1 fails at t=0 and backs off 100ms; request 2, waiting \
+             for the only slot, must get it the moment request 1's attempt fails (t=0) — no slot \
+             is held while backing off, a slot is per attempt, not per request",
+        );
+        assert_eq!((r1, r2), (ok(1), ok(2)), "both gets succeed");
+    });
+}
+
+/// contract: "a long run of retries never overflows the doubling"
+/// contract: "…but never exceeds `max_backoff`."
+#[test]
+fn a_long_run_of_retries_stays_at_max_backoff_without_overflowing() {
+    testkit::run(|| async {
+        let (server, result) = always_unavailable(40, ms(1), ms(50)).await;
+        assert_eq!(
+            result,
+            Err(ClientError::GaveUp {
+                attempts: 41,
+                last: Failure::Api(ApiError::Unavailable),
+            }),
+            "max_retries = 40 and every attempt Unavailable: get gives up after 41 attempts"
+        );
+        let sends = server.send_instants();
+        assert_eq!(
+            show(&sends[..8.min(sends.len())]),
+            show(&[0, 1, 3, 7, 15, 31, 63, 113].map(ms)),
+            "initial_backoff 1ms doubling up to max_backoff 50ms: attempts at 0, 1, 3, 7, 15, \
+             31, 63, then every 50ms"
+        );
+        assert_eq!(
+            testkit::now(),
+            ms(63 + 34 * 50),
+            "the 41st attempt is sent at t=1763ms (63ms, then 34 waits of max_backoff): the \
+             doubling must stay at max_backoff for retry 33 and beyond, where 2^(n-1) no longer \
+             fits in a u32 (saturate it; `2u32.pow(n - 1)` overflows)"
+        );
+    });
+}
+
 // ------------------------------------------------------------------------------------------------
 // get_many
 // ------------------------------------------------------------------------------------------------
 
+/// contract: "and returns one result per id **in the order of `ids`**: errors are kept in their place, nothing is lost or duplicated."
+/// contract: "An empty `ids` gives an empty `Vec`."
+/// contract: "The server answered with an error."
+/// contract: "Every attempt failed transiently."
 #[test]
 fn get_many_returns_one_result_per_id_in_input_order_errors_included() {
     testkit::run(|| async {
@@ -1066,6 +1274,7 @@ fn get_many_returns_one_result_per_id_in_input_order_errors_included() {
     });
 }
 
+/// contract: "Fetches every id in `ids`, with at most `concurrency` of these fetches in progress at once"
 #[test]
 fn get_many_keeps_at_most_concurrency_fetches_in_progress_and_reaches_it() {
     testkit::run(|| async {
@@ -1095,6 +1304,7 @@ fn get_many_keeps_at_most_concurrency_fetches_in_progress_and_reaches_it() {
     });
 }
 
+/// contract: "(the client's own limits still apply on top)"
 #[test]
 fn get_many_still_obeys_the_clients_own_limits() {
     testkit::run(|| async {
@@ -1148,6 +1358,90 @@ impl Api for Counting {
     }
 }
 
+/// contract: "An id listed twice is fetched twice, with a result in each of its places."
+#[test]
+fn get_many_fetches_an_id_listed_twice_twice() {
+    testkit::run(|| async {
+        let server = Server::new();
+        server.script(5, vec![ok_after(0, "first 5"), ok_after(0, "second 5")]);
+        let client = RateLimitedClient::new(server.clone(), roomy());
+        let results = client.get_many(&[5, 7, 5], 1).await;
+        assert_eq!(
+            server.calls(5),
+            2,
+            "ids [5, 7, 5]: an id listed twice is fetched twice (the server may answer \
+             differently the second time), not once with its result copied"
+        );
+        // Which fetch of 5 answers first is the order the fetches start in, which the docs
+        // leave open: compare the two places of 5 as a set.
+        let mut fives = vec![results[0].clone(), results[2].clone()];
+        fives.sort_by_key(|r| format!("{r:?}"));
+        assert_eq!(
+            (fives, results[1].clone()),
+            (
+                vec![Ok("first 5".to_owned()), Ok("second 5".to_owned())],
+                ok(7)
+            ),
+            "ids [5, 7, 5]: one result in each place — each place of 5 gets the answer of one of \
+             the two fetches of 5 (not the same one twice), and 7's stays in the middle"
+        );
+    });
+}
+
+/// contract: "Dropping the returned future (a caller's own timeout, say) cancels the request at that instant"
+#[test]
+fn dropping_a_get_cancels_it_wherever_it_waits() {
+    testkit::run(|| async {
+        use tokio::time::timeout;
+        let server = Server::new();
+        server
+            .script(1, vec![ok_after(500, "body 1")])
+            .script(3, vec![ok_after(500, "body 3")]);
+        let config = Config {
+            burst: 1,
+            refill_every: ms(100),
+            max_in_flight: 2,
+            ..roomy()
+        };
+        let client = RateLimitedClient::new(server.clone(), config);
+        // 1 is sent at t=0 and dropped in flight at 200ms; 2 holds the second slot and waits for
+        // a token until it is dropped at 50ms; 3 waits for a slot from 10ms; 4 from 150ms.
+        let (r1, r2, r3, r4) = tokio::join!(
+            timeout(ms(200), client.get(1)),
+            timeout(ms(50), client.get(2)),
+            async {
+                sleep(ms(10)).await;
+                client.get(3).await
+            },
+            async {
+                sleep(ms(150)).await;
+                client.get(4).await
+            },
+        );
+        server.log().assert_eq(
+            &[(0, "call 1 #1"), (100, "call 3 #1"), (200, "call 4 #1")],
+            "request 2, dropped at 50ms while it waited for a token, must leave the queue and \
+             never be sent: 3 takes its slot and the token of t=100ms. Request 1, dropped at \
+             200ms in flight, must free its slot then: 4 is sent at t=200ms. (A get that runs \
+             its attempts on a spawned task keeps going after the caller dropped it.)",
+        );
+        assert_eq!(
+            server.probe(1, 1).cancelled_at(),
+            Some(ms(200)),
+            "request 1 was dropped by its caller at t=200ms, in flight: its attempt must be \
+             abandoned then ({})",
+            server.probe(1, 1).describe()
+        );
+        assert_eq!(
+            (r1.is_err(), r2.is_err(), r3, r4),
+            (true, true, ok(3), ok(4)),
+            "requests 1 and 2 were dropped by their callers' timeouts; 3 and 4 succeed"
+        );
+    });
+}
+
+/// contract: "the limits protect the server, so they must hold however many clones and tasks the callers make"
+/// contract: "The futures returned by [`get`](Self::get) and [`get_many`](Self::get_many) are `Send`"
 #[test]
 fn callers_on_many_tasks_on_other_threads_share_one_bucket() {
     testkit::threads::on_threads(2, Duration::from_secs(30), || async {
@@ -1423,6 +1717,11 @@ macro_rules! replay_run {
     };
 }
 
+/// contract: "Waiting requests are served **in FIFO order**"
+/// contract: "The wait before retry `n` (`n = 1, 2, …`) is `min(initial_backoff × 2^(n-1), max_backoff)`"
+/// contract: "An attempt that takes longer is dropped at exactly that instant"
+/// contract: "A retry waits for a slot and a token like any other request."
+/// contract: "returns one result per id **in the order of `ids`**"
 #[test]
 fn the_client_matches_the_reference_on_generated_runs_on_the_refill_grid() {
     Check::new("the_client_matches_the_reference_on_generated_runs_on_the_refill_grid")

@@ -73,7 +73,9 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// How the client paces, caps and retries its requests.
+/// How the client paces, caps and retries its requests. Every value of each field's type is
+/// allowed, up to its maximum: `max_in_flight: usize::MAX` is no cap, a `refill_every` of
+/// `Duration::MAX` never refills, and a long run of retries never overflows the doubling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Capacity of the token bucket: how many requests may be sent at once after a quiet spell.
@@ -239,6 +241,10 @@ impl<A: Api> RateLimitedClient<A> {
     /// the server answers with a permanent error; [`ClientError::GaveUp`] when `max_retries`
     /// retries have failed transiently too. See the type's docs for how each attempt is paced,
     /// capped, timed out and retried.
+    ///
+    /// Dropping the returned future (a caller's own timeout, say) cancels the request at that
+    /// instant: one waiting for a slot or a token leaves the queue without taking a token, an
+    /// attempt in flight is abandoned and its slot freed, and nothing more is sent for it.
     pub async fn get(&self, id: u64) -> Result<String, ClientError> {
         let config = &self.shared.config;
         let mut attempts: u32 = 0;
@@ -271,7 +277,8 @@ impl<A: Api> RateLimitedClient<A> {
     /// Fetches every id in `ids`, with at most `concurrency` of these fetches in progress at
     /// once (the client's own limits still apply on top), and returns one result per id **in
     /// the order of `ids`**: errors are kept in their place, nothing is lost or duplicated.
-    /// `concurrency` of `0` is treated as `1`. An empty `ids` gives an empty `Vec`.
+    /// An id listed twice is fetched twice, with a result in each of its places. `concurrency`
+    /// of `0` is treated as `1`. An empty `ids` gives an empty `Vec`.
     pub async fn get_many(
         &self,
         ids: &[u64],
