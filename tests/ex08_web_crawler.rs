@@ -173,6 +173,47 @@ fn host_of_reads_the_host_of_http_and_https_urls() {
     });
 }
 
+/// contract: "Only a `/` ends the host: `?` and `#` are part of it"
+/// contract: "The scheme is matched exactly, in lower case"
+/// contract: "`None` for anything else."
+#[test]
+fn host_of_ends_the_host_only_at_a_slash_and_knows_no_other_scheme() {
+    testkit::run(|| async {
+        for (url, host) in [
+            ("http://a.example?q", "a.example?q"),
+            ("http://a.example#top", "a.example#top"),
+            ("https://a.example?q=/x", "a.example?q="),
+            ("http://a.example:8080/x", "a.example:8080"),
+        ] {
+            assert_eq!(
+                host_of(url),
+                Some(host),
+                "host_of({url:?}): only a `/` ends the host — `?`, `#` and `:` are part of it"
+            );
+        }
+        for url in [
+            "ftp://a.example/x",
+            "file:///etc/passwd",
+            "ws://a.example/",
+            "httpx://a.example/",
+            "HTTP://a.example/",
+            "Https://a.example/",
+            "a.example/x",
+            "//a.example/x",
+            "http:/a.example/x",
+            "https:",
+            "",
+        ] {
+            assert_eq!(
+                host_of(url),
+                None,
+                "host_of({url:?}): only URLs starting with `http://` or `https://` (lower case, \
+                 exactly) have a host; any other scheme, or none, is None"
+            );
+        }
+    });
+}
+
 // ---- what is crawled -----------------------------------------------------------------------
 
 /// contract: "URLs are compared as strings, exactly."
@@ -716,17 +757,23 @@ fn a_url_without_a_host_is_reported_and_never_fetched() {
             .page(
                 "http://s/",
                 10,
-                &["mailto:someone@example.org", "http:///nowhere"],
+                &[
+                    "mailto:someone@example.org",
+                    "http:///nowhere",
+                    "ftp://s/file",
+                ],
             )
             .serve();
         let report = crawl("http://s/", fetch, config(2, 3)).await;
         assert_eq!(
             report.failed,
             failed(&[
+                ("ftp://s/file", CrawlError::BadUrl),
                 ("http:///nowhere", CrawlError::BadUrl),
                 ("mailto:someone@example.org", CrawlError::BadUrl)
             ]),
-            "a URL without a host must be reported as CrawlError::BadUrl (and never fetched)"
+            "a URL without a host — an empty one, or a scheme other than http:// and https:// — \
+             must be reported as CrawlError::BadUrl (and never fetched)"
         );
         assert_eq!(
             record.fetch_counts().len(),

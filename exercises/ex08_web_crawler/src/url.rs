@@ -2,6 +2,10 @@
 
 /// The host of an `http://` or `https://` URL: what lies between `://` and the next `/`
 /// (`"http://a.example/x"` → `Some("a.example")`). `None` for anything else.
+/// Only a `/` ends the host: `?` and `#` are part of it (`"http://a.example?q"` →
+/// `Some("a.example?q")`), unlike in a full URL parser, which the crawler does not need.
+/// The scheme is matched exactly, in lower case: `"HTTP://a.example/"`, `"ftp://a.example/"` and
+/// `"httpx://a.example/"` have no host.
 pub fn host_of(url: &str) -> Option<&str> {
     todo!("host_of: strip the scheme, keep what comes before the next '/'")
 }
