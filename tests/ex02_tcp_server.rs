@@ -1554,12 +1554,12 @@ fn the_store_refuses_what_would_exceed_its_limits_and_accepts_exactly_the_limit(
     });
 }
 
-/// SETs `k0`, `k1`, … (`n` keys, value `v`), each of which `which` must accept. Every 500 keys
-/// the test lets the runtime go idle for a virtual millisecond: 10 000 commands in one stretch,
-/// on a loaded machine, could pass for a blocked executor.
-async fn fill_with_keys(store: &Store, n: usize, which: &str) {
-    for i in 0..n {
-        if i % 500 == 499 {
+/// Checks that `store` (empty) takes 10 000 keys and refuses the 10 001st, then drops it. Every
+/// 250 keys, and after the drop, the test lets the runtime go idle for a virtual millisecond:
+/// 10 000 commands in one stretch, on a loaded machine, could pass for a blocked executor.
+async fn holds_exactly_10_000_keys(store: Store, which: &str) {
+    for i in 0..10_000 {
+        if i % 250 == 249 {
             sleep(ms(1)).await;
         }
         assert_eq!(
@@ -1569,6 +1569,13 @@ async fn fill_with_keys(store: &Store, n: usize, which: &str) {
             i + 1
         );
     }
+    assert_eq!(
+        store.apply(set("one-more", "v")).await,
+        err("store full"),
+        "{which} holds at most 10 000 keys: the 10 001st must be `ERR store full`"
+    );
+    drop(store);
+    sleep(ms(1)).await;
 }
 
 /// contract: "An empty store with the default limits: 10 000 keys, and 1 MiB (1 048 576 bytes)"
@@ -1576,12 +1583,7 @@ async fn fill_with_keys(store: &Store, n: usize, which: &str) {
 fn a_new_store_holds_10_000_keys_and_1_mib_and_not_one_more() {
     testkit::run(|| async {
         let store = Store::new();
-        fill_with_keys(&store, 10_000, "Store::new()").await;
-        assert_eq!(
-            store.apply(set("one-more", "v")).await,
-            err("store full"),
-            "Store::new() holds at most 10 000 keys: the 10 001st must be `ERR store full`"
-        );
+        holds_exactly_10_000_keys(store, "Store::new()").await;
 
         let store = Store::new();
         let mib = 1024 * 1024;
@@ -2183,6 +2185,60 @@ fn when_the_idle_and_the_line_deadlines_fall_together_the_connection_closes_then
     });
 }
 
+/// contract: "A line whose `\n` arrives at the very instant one of these deadlines falls is a tie too"
+#[test]
+fn a_line_that_ends_at_the_very_instant_of_a_deadline_is_answered_or_cut_off() {
+    testkit::run(|| async {
+        let config = Config {
+            idle_timeout: secs(10),
+            line_timeout: secs(5),
+            ..CONFIG
+        };
+        let store = Store::new();
+        let token = CancellationToken::new();
+        let (mut a, a_probe, a_task) = open("A", &store, config, &token, 4096);
+        let (mut b, b_probe, b_task) = open("B", &store, config, &token, 4096);
+        assert_eq!(a.ask("SET k v").await, "OK", "A's `SET k v` at t=0: OK");
+        assert_eq!(b.ask("SET j w").await, "OK", "B's `SET j w` at t=0: OK");
+        // B's line begins at t=2s and ends at t=7s, exactly line_timeout (5s) later.
+        until(secs(2)).await;
+        b.send("GET").await;
+        until(secs(7)).await;
+        b.send(" j\n").await;
+        let mut heard_b = vec![b.hear(secs(1)).await];
+        if heard_b[0] == line("ERR line timeout") {
+            heard_b.push(b.hear(secs(1)).await);
+        }
+        // A's next line comes at t=10s, exactly idle_timeout (10s) after its last one.
+        until(secs(10)).await;
+        a.send("GET k\n").await;
+        let heard_a = a.hear(secs(1)).await;
+        reraise();
+        let b_answered = heard_b == [line("VALUE w")] && b_probe.is_running();
+        let b_cut_off = heard_b == [line("ERR line timeout"), Heard::Closed]
+            && b_probe.completed_at() == Some(secs(7));
+        assert!(
+            b_answered || b_cut_off,
+            "B's line began at t=2s and its \\n came at t=7s, the very instant of its line \
+             deadline: it may be answered (`VALUE w`, the connection open) or refused (`ERR line \
+             timeout`, closed at t=7s) — B heard {heard_b:?} ({})",
+            b_probe.describe()
+        );
+        let a_answered = heard_a == line("VALUE v") && a_probe.is_running();
+        let a_cut_off = heard_a == Heard::Closed && a_probe.completed_at() == Some(secs(10));
+        assert!(
+            a_answered || a_cut_off,
+            "A's line came at t=10s, the very instant of its idle deadline (last line at t=0): it \
+             may be answered (`VALUE v`, the connection open) or the connection closed then, \
+             without a reply — A heard {heard_a} ({})",
+            a_probe.describe()
+        );
+        drop((a, b));
+        handler_ends(a_task, &a_probe, secs(1), RETURNS).await;
+        handler_ends(b_task, &b_probe, secs(1), RETURNS).await;
+    });
+}
+
 /// contract: "100 connections, lines up to 1 KiB, 5 minutes of idleness, 10 seconds a line, 5 seconds of grace."
 /// contract: "Same as [`Store::new`]."
 #[test]
@@ -2211,12 +2267,7 @@ fn the_defaults_are_the_documented_ones() {
              fill it exactly, and `j 1` is one key and 2 bytes too many"
         );
         let store = Store::default();
-        fill_with_keys(&store, 10_000, "Store::default() (it is Store::new())").await;
-        assert_eq!(
-            store.apply(set("one-more", "v")).await,
-            err("store full"),
-            "Store::default() is Store::new(): the 10 001st key must be `ERR store full`"
-        );
+        holds_exactly_10_000_keys(store, "Store::default() (it is Store::new())").await;
     });
 }
 

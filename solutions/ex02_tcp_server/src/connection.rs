@@ -43,7 +43,9 @@ use tokio_util::sync::CancellationToken;
 ///   `config.line_timeout`; otherwise, exactly `line_timeout` after that first byte, the line is
 ///   answered `ERR line timeout` and the connection is closed. A client that sends one byte a
 ///   second cannot hold its connection with a line that never ends. (When the idle timeout and
-///   the line timeout fall at the same instant, either may close the connection.)
+///   the line timeout fall at the same instant, either may close the connection.) A line whose
+///   `\n` arrives at the very instant one of these deadlines falls is a tie too: it may be
+///   answered, or the connection closed by that deadline — either is right.
 /// * when the client hangs up, the handler returns. A last line cut off by the hang-up (no `\n`)
 ///   is discarded, never executed: `SET price 10` may be what is left of `SET price 1000`;
 /// * **shutdown**: once `shutdown` is cancelled, a connection waiting between requests (no part
