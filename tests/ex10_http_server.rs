@@ -595,6 +595,36 @@ fn a_head_is_parsed_into_method_target_version_and_header_fields() {
     });
 }
 
+/// contract: "The path: the target up to its first `?` (all of it when there is none)."
+/// contract: "The query: what follows the target's first `?`, or `None` when there is no `?`."
+#[test]
+fn a_head_is_parsed_with_path_and_query_split_at_the_first_question_mark() {
+    testkit::run(|| async {
+        for (target, path, query) in [
+            ("/a?b=1?c=2", "/a", Some("b=1?c=2")),
+            ("/a??", "/a", Some("?")),
+            ("/a?", "/a", Some("")),
+            ("/?x?", "/", Some("x?")),
+            ("/a/b", "/a/b", None),
+        ] {
+            let request = Request {
+                method: "GET".into(),
+                target: target.into(),
+                version: Version::Http11,
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            assert_eq!(
+                (request.path(), request.query()),
+                (path, query),
+                "target {target:?}: the path is everything before the *first* `?` and the query \
+                 everything after it — a later `?` belongs to the query (an empty query after a \
+                 final `?` is Some(\"\"), no `?` at all is None)"
+            );
+        }
+    });
+}
+
 /// contract: "`Err(status)`, the status to answer with:"
 /// contract: "**505** for a version of the form `HTTP/<digit>.<digit>` other than `HTTP/1.0` and `HTTP/1.1`;"
 /// contract: "**400** for anything else malformed"
@@ -1883,6 +1913,50 @@ fn shutdown_finishes_the_request_in_flight_with_connection_close_and_starts_no_o
              answered with `Connection: close`, and the connection closed; B's handler (2s, from \
              t=0.5s) finishes at t=2.5s, its response says `Connection: close`, and B's second \
              request, already received, is never started"
+        );
+    });
+}
+
+/// contract: "no further request is started — not even one that has already arrived whole behind it (pipelined), whether the cancellation came while the handler ran or while its response was being written."
+#[test]
+fn pipelined_requests_already_received_are_not_started_after_shutdown() {
+    testkit::run(|| async {
+        let token = CancellationToken::new();
+        let router = Arc::new(app());
+        // A 1 KiB pipe: the 64 KiB answer to /big is still being written when shutdown comes,
+        // and the request behind it has arrived whole.
+        let mut conn = open_with("C (pipelined)", &router, CONFIG, &token, 1024);
+        conn.client
+            .send(format!("{}{}", get("/big", ""), get("/count", "")))
+            .await;
+        until(secs(1)).await;
+        token.cancel();
+        until(secs(2)).await;
+        let first = conn.client.hear(secs(60)).await;
+        let second = conn.client.hear(secs(60)).await;
+        reraise();
+        let first = match first {
+            Heard::Response(r) => format!("{} with a body of {} bytes", r.status(), r.body.len()),
+            other => other.summary(),
+        };
+        assert_eq!(
+            (first, second.summary()),
+            (
+                "200 with a body of 65536 bytes".to_owned(),
+                "(closed)".to_owned()
+            ),
+            "shutdown at t=1s, while the answer to GET /big was still being written (the client \
+             reads it from t=2s): that response is finished, then the connection is closed — the \
+             GET /count already received behind it must not be started (no further request is \
+             started after shutdown, not even a pipelined one)"
+        );
+        let (result, _) = conn
+            .end
+            .ended(secs(1), "shutdown ends the connection")
+            .await;
+        assert!(
+            result.is_ok(),
+            "a connection ended by shutdown returns Ok(()), got {result:?}"
         );
     });
 }

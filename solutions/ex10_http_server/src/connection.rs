@@ -54,7 +54,9 @@ use tokio_util::sync::CancellationToken;
 /// * **Shutdown**: once `shutdown` is cancelled, a connection waiting for the first byte of a
 ///   request is closed at once; a request of which a byte has arrived is finished (read, handled,
 ///   answered, its response with `Connection: close` if it is written after the cancellation)
-///   and the connection is then closed; no further request is started.
+///   and the connection is then closed; no further request is started — not even one that has
+///   already arrived whole behind it (pipelined), whether the cancellation came while the handler
+///   ran or while its response was being written.
 ///
 /// Returns `Ok(())` when the connection ended by these rules (the client closed it between
 /// requests, a `Connection: close`, a refusal, a timeout, shutdown), and `Err` when reading or
