@@ -2148,17 +2148,18 @@ fn a_carriage_return_counts_toward_the_line_length() {
     });
 }
 
+/// The limits of the tie tests: 10 s of idleness, 5 s a line.
+const TIES: Config = Config {
+    idle_timeout: secs(10),
+    line_timeout: secs(5),
+    ..CONFIG
+};
+
 /// contract: "When the idle timeout and the line timeout fall at the same instant, either may close the connection."
 #[test]
 fn when_the_idle_and_the_line_deadlines_fall_together_the_connection_closes_then() {
     testkit::run(|| async {
-        let config = Config {
-            idle_timeout: secs(10),
-            line_timeout: secs(5),
-            ..CONFIG
-        };
-        let store = Store::new();
-        let token = CancellationToken::new();
+        let (config, store, token) = (TIES, Store::new(), CancellationToken::new());
         let (mut client, probe, task) = open("client", &store, config, &token, 4096);
         assert_eq!(client.ask("SET a 1").await, "OK", "`SET a 1` at t=0: OK");
         // A line begins at t=5s: its deadline (t=10s) is the idle deadline too.
@@ -2189,13 +2190,7 @@ fn when_the_idle_and_the_line_deadlines_fall_together_the_connection_closes_then
 #[test]
 fn a_line_that_ends_at_the_very_instant_of_a_deadline_is_answered_or_cut_off() {
     testkit::run(|| async {
-        let config = Config {
-            idle_timeout: secs(10),
-            line_timeout: secs(5),
-            ..CONFIG
-        };
-        let store = Store::new();
-        let token = CancellationToken::new();
+        let (config, store, token) = (TIES, Store::new(), CancellationToken::new());
         let (mut a, a_probe, a_task) = open("A", &store, config, &token, 4096);
         let (mut b, b_probe, b_task) = open("B", &store, config, &token, 4096);
         assert_eq!(a.ask("SET k v").await, "OK", "A's `SET k v` at t=0: OK");
