@@ -1697,6 +1697,47 @@ fn a_job_id_taken_twice_is_reported_twice_in_the_order_taken() {
     });
 }
 
+/// contract: "A handler that finishes at the very instant shutdown is requested may be reported either way"
+#[test]
+fn shutdown_at_the_instant_a_handler_finishes_reports_each_job_once_either_way() {
+    // Rounds: which of two tasks woken at one instant runs first is the runtime's choice.
+    testkit::run(|| async {
+        for round in 0..8 {
+            let start = now();
+            let (tx, mut rx) = mpsc::channel(8);
+            for id in 1..=3 {
+                tx.send(job(id)).await.unwrap();
+            }
+            let token = CancellationToken::new();
+            let canceller = token.clone();
+            let stopper = testkit::spawn(async move {
+                sleep(ms(100)).await;
+                canceller.cancel();
+            });
+            let handler = Handler::new(|_| ms(100));
+            let report = run_worker(&mut rx, token, secs(1), handler.run()).await;
+            stopper.await.unwrap();
+            assert_eq!(
+                now() - start,
+                ms(100),
+                "round {round}: shutdown requested at t=100ms: the worker must return at once"
+            );
+            let (completed, timed_out, interrupted) = parts(&report);
+            assert!(
+                timed_out.is_empty()
+                    && matches!(
+                        (completed.as_slice(), interrupted),
+                        ([], Some(1)) | ([1], Some(2)) | ([1], None)
+                    ),
+                "round {round}: job 1's handler finishes at t=100ms, the very instant shutdown is \
+                 requested: job 1 may be reported as completed or as interrupted, but once, and \
+                 no later job may be completed\nreport: {report:?}"
+            );
+            assert_nothing_lost(&[1, 2, 3], &report, &mut rx, &handler.handled());
+        }
+    });
+}
+
 /// contract: "Names need not be unique: two workers spawned under one name are two entries"
 #[test]
 fn two_workers_with_one_name_are_two_entries_of_the_report() {

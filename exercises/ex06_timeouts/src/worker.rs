@@ -37,7 +37,8 @@ pub struct WorkerReport {
 /// * When `shutdown` is cancelled the worker returns **at once**: if it was idle, with nothing
 ///   more; if a handler was running, that handler is dropped and its id reported as
 ///   `interrupted`. A worker whose token is already cancelled takes no further job, even when one
-///   is ready. Jobs not taken stay in the channel.
+///   is ready. Jobs not taken stay in the channel. A handler that finishes at the very instant
+///   shutdown is requested may be reported either way (completed or interrupted), once.
 /// * Cancellation safety: every job taken from the channel is reported exactly once (completed,
 ///   timed out or interrupted) — none is lost, none handed to the handler twice — whichever
 ///   branch of your `select!` wins. If the worker's own future is dropped while it waits for a
