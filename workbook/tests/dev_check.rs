@@ -66,8 +66,13 @@ fn every_stub_publishes_the_same_documented_api_as_its_reference() {
 const TRACED: &[&str] = &[
     "ex00_warmup",
     "ex01_async_files",
+    "ex02_tcp_server",
+    "ex03_rate_limited_client",
+    "ex04_backpressure_pipeline",
+    "ex05_chat_server",
     "ex07_stream_library",
     "ex08_web_crawler",
+    "ex09_notifications",
     "ex10_http_server",
     "ex11_distributed_tasks",
 ];
