@@ -16,8 +16,8 @@
 
 //!
 //! Traceability (checked by the dev check): each test cites the sentences of the stub's docs it
-//! checks (`/// contract: "…"`). Listed here: headings, the given code (the line protocol and the
-//! network traits, which learners do not write), and the rules not tested yet, with the reason.
+//! checks (`/// contract: "…"`). Listed here: headings and the given code (the line protocol and
+//! the network traits, which learners do not write). Every rule is tested.
 //!
 //! not a rule: "The example tasks." — the cluster program's demo, not the library
 //! not a rule: "The rules of the queue." — the heading of the type's docs
@@ -55,8 +55,6 @@
 //! not a rule: "A line that is not a message is an `InvalidData` error." — given code (protocol.rs)
 //! not a rule: "Cancel-safe only between messages." — given code (protocol.rs)
 //! not a rule: "Sends one message (and flushes it)." — given code (protocol.rs)
-//! not a rule: "until accepting fails (that error is returned)" — a rule, NOT TESTED yet: the simulated listener does not fail
-//! not a rule: "After a connection fails or ends, or cannot be opened, the worker waits this long before connecting again." — a rule, NOT TESTED yet: the restart test passes whatever the worker's delay
 use ex11_distributed_tasks::*;
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
@@ -872,6 +870,40 @@ fn sim_test(body: impl FnOnce() + Send + 'static) {
     testkit::sim::run(secs(20), body);
 }
 
+/// A listener whose first `accept` fails; any later one waits for ever.
+struct FailingListener(bool);
+
+impl Listener for FailingListener {
+    type Stream = tokio::io::DuplexStream;
+
+    async fn accept(&mut self) -> io::Result<Self::Stream> {
+        if std::mem::replace(&mut self.0, true) {
+            std::future::pending::<()>().await;
+        }
+        Err(io::Error::other("the test's listener broke"))
+    }
+}
+
+/// contract: "until accepting fails (that error is returned)"
+#[test]
+fn serve_returns_the_error_when_accepting_fails() {
+    testkit::run(|| async {
+        let served = tokio::time::timeout(secs(10), serve(FailingListener(false), CONFIG)).await;
+        let Ok(result) = served else {
+            panic!(
+                "serve must return as soon as accepting fails, with that error; it was still \
+                 running 10s later (does it go on accepting after an error?)"
+            );
+        };
+        let error = result.expect_err("serve must return accept's error, not Ok");
+        assert_eq!(
+            error.to_string(),
+            "the test's listener broke",
+            "serve returns the error accept gave, unchanged"
+        );
+    });
+}
+
 /// contract: "Submits `payload` under the idempotency key `key` and waits for the task's outcome."
 /// contract: "Runs a coordinator with these rules on connections from `listener`"
 /// contract: "Each connection speaks the protocol of [`crate::protocol`]."
@@ -969,22 +1001,37 @@ fn a_task_longer_than_its_lease_is_kept_alive_by_heartbeats_and_runs_once() {
     });
 }
 
-/// One connection to a coordinator that the test plays itself, over an in-memory pipe: the first
-/// `connect` gets it, later ones are refused.
+/// A worker's connections, scripted: each `connect` takes the next entry (a refusal or one end
+/// of an in-memory pipe) and is recorded on the timeline; once the script is used up, every
+/// `connect` is refused.
 #[derive(Clone)]
-struct OneConnection(Arc<Mutex<Option<tokio::io::DuplexStream>>>);
+struct Scripted {
+    script: Arc<Mutex<std::collections::VecDeque<Option<tokio::io::DuplexStream>>>>,
+    seen: testkit::Timeline,
+}
 
-impl Connector for OneConnection {
+impl Connector for Scripted {
     type Stream = tokio::io::DuplexStream;
 
     async fn connect(&self) -> io::Result<Self::Stream> {
-        let stream = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        stream.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::ConnectionRefused,
-                "the test's coordinator takes one connection",
-            )
-        })
+        let next = self
+            .script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        match next.flatten() {
+            Some(stream) => {
+                self.seen.record("connect");
+                Ok(stream)
+            }
+            None => {
+                self.seen.record("connect (refused)");
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    "refused by the test",
+                ))
+            }
+        }
     }
 }
 
@@ -994,10 +1041,10 @@ impl Connector for OneConnection {
 fn a_task_longer_than_its_lease_gets_its_first_heartbeat_one_interval_after_it_arrived() {
     testkit::run(|| async {
         let (worker_end, test_end) = tokio::io::duplex(4096);
-        let connector = OneConnection(Arc::new(Mutex::new(Some(worker_end))));
-        let config = WorkerConfig {
-            heartbeat_interval: ms(300),
-            reconnect_delay: ms(100),
+        let seen = testkit::Timeline::new();
+        let connector = Scripted {
+            script: Arc::new(Mutex::new([Some(worker_end)].into())),
+            seen: seen.clone(),
         };
         // The task takes 1s: heartbeats are due 300, 600 and 900ms after it arrived.
         let work = |payload: String| async move {
@@ -1006,9 +1053,8 @@ fn a_task_longer_than_its_lease_gets_its_first_heartbeat_one_interval_after_it_a
         };
         // Watched: a panic in the worker (a `todo!()`) is what the test reports, not the closed
         // connection it leaves behind.
-        let worker = testkit::servers::spawn_watched(run_worker(connector, config, work));
+        let worker = testkit::servers::spawn_watched(run_worker(connector, WORKER, work));
         let mut coordinator = protocol::Connection::new(test_end);
-        let seen = testkit::Timeline::new();
         let mut task_sent = false;
         loop {
             let message = coordinator.receive().await;
@@ -1041,6 +1087,7 @@ fn a_task_longer_than_its_lease_gets_its_first_heartbeat_one_interval_after_it_a
         worker.abort();
         seen.assert_eq(
             &[
+                (0, "connect"),
                 (0, "READY"),
                 (400, "BEAT 7"),
                 (700, "BEAT 7"),
@@ -1050,6 +1097,48 @@ fn a_task_longer_than_its_lease_gets_its_first_heartbeat_one_interval_after_it_a
             "the task arrived at 100ms and ran 1s: a BEAT every heartbeat_interval (300ms), the \
              first one heartbeat_interval after the task arrived (not at once, not counted from \
              the connection), then OK when it finished",
+        );
+    });
+}
+
+/// contract: "After a connection fails or ends, or cannot be opened, the worker waits this long before connecting again."
+/// contract: "When the connection fails or ends (the coordinator restarted, the network broke)"
+#[test]
+fn a_worker_cut_off_from_the_coordinator_connects_again_after_reconnect_delay() {
+    testkit::run(|| async {
+        use tokio::io::AsyncWriteExt;
+        let (a_worker, a_test) = tokio::io::duplex(1024);
+        let (b_worker, mut b_test) = tokio::io::duplex(1024);
+        let seen = testkit::Timeline::new();
+        let connector = Scripted {
+            script: Arc::new(Mutex::new([None, Some(a_worker), Some(b_worker)].into())),
+            seen: seen.clone(),
+        };
+        let work = |payload: String| async move { Ok::<String, String>(payload) };
+        let worker = testkit::servers::spawn_watched(run_worker(connector, WORKER, work));
+        // t=0: refused. t=100: connection A, which the coordinator closes at t=150.
+        tokio::time::sleep(ms(150)).await;
+        testkit::servers::reraise();
+        drop(a_test);
+        // t=250: connection B, on which the coordinator sends a line that is no message at t=300.
+        tokio::time::sleep(ms(150)).await;
+        testkit::servers::reraise();
+        // If the worker dropped connection B already, its timeline below says when.
+        let _ = b_test.write_all(b"NOT A MESSAGE\n").await;
+        // t=400: refused again (the script is used up). Stop before the next attempt at t=500.
+        tokio::time::sleep(ms(150)).await;
+        testkit::servers::reraise();
+        worker.abort();
+        seen.assert_eq(
+            &[
+                (0, "connect (refused)"),
+                (100, "connect"),
+                (250, "connect"),
+                (400, "connect (refused)"),
+            ],
+            "the worker waits reconnect_delay (100ms) after a connection that could not be opened \
+             (t=0), one that ended (closed at 150ms) and one that failed (a bad line at 300ms), \
+             each time counted from that moment, before it connects again",
         );
     });
 }
