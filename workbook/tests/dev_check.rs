@@ -70,6 +70,7 @@ const TRACED: &[&str] = &[
     "ex03_rate_limited_client",
     "ex04_backpressure_pipeline",
     "ex05_chat_server",
+    "ex06_timeouts",
     "ex07_stream_library",
     "ex08_web_crawler",
     "ex09_notifications",
