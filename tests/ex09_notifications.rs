@@ -463,6 +463,41 @@ fn a_slow_subscriber_holds_up_neither_the_publisher_nor_a_fast_subscriber() {
     });
 }
 
+/// contract: "it is rounded up to a power of two: 3 holds 4"
+#[test]
+fn a_subscriber_that_falls_behind_by_the_capacity_rounded_up_to_a_power_of_two_misses_nothing() {
+    testkit::run(|| async {
+        let hub = hub(3, 0);
+        let mut sub = hub.subscribe(&["t"]);
+        let publish = |range: std::ops::RangeInclusive<u64>| {
+            for i in range {
+                hub.publish("t", format!("n{i}"));
+            }
+        };
+        let notes = |range: std::ops::RangeInclusive<u64>| -> Vec<Event> {
+            range.map(|i| note("t", i, &format!("n{i}"))).collect()
+        };
+        publish(1..=4);
+        assert_seen_eq!(
+            drain(&mut sub).await,
+            notes(1..=4),
+            "a capacity of 3 is rounded up to 4, as tokio's broadcast channel does: a subscriber \
+             4 behind has missed nothing"
+        );
+        publish(5..=9);
+        let mut expected = vec![Event::Missed {
+            topic: "t".to_owned(),
+            count: 1,
+        }];
+        expected.extend(notes(6..=9));
+        assert_seen_eq!(
+            drain(&mut sub).await,
+            expected,
+            "a capacity of 3 holds 4: a subscriber 5 behind has missed the oldest 1"
+        );
+    });
+}
+
 /// contract: "How many notifications of one topic a subscriber may fall behind before it misses some: the capacity of each topic's broadcast channel."
 /// contract: "The subscription fell so far behind on `topic` that the hub dropped `count` notifications for it (the oldest ones); the ones after them follow."
 /// contract: "How many were missed."

@@ -10,7 +10,8 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HubConfig {
     /// How many notifications of one topic a subscriber may fall behind before it misses some:
-    /// the capacity of each topic's broadcast channel.
+    /// the capacity of each topic's broadcast channel. Like tokio's broadcast channel, it is
+    /// rounded up to a power of two: 3 holds 4.
     pub capacity: usize,
     /// How many of a topic's most recent notifications a new subscriber receives first (0: none).
     pub replay: usize,
