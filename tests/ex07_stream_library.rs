@@ -367,6 +367,49 @@ fn batch_of_at_most_zero_items_panics_when_it_is_made_and_of_one_yields_items_al
     });
 }
 
+/// contract: "Panics if `max` is 0."
+/// contract: "into batches of at most `max` items"
+#[test]
+fn batch_of_at_most_usize_max_items_works_like_any_other_max() {
+    testkit::run(|| async {
+        for max in [usize::MAX, usize::MAX / 2] {
+            let t0 = now().as_millis() as u64;
+            let batched = std::panic::AssertUnwindSafe(async move {
+                let source = at(vec![(0, 1_u64), (0, 2), (30, 3), (200, 4)]);
+                timed(source.batch(max, ms(100))).await
+            });
+            let outcome = futures::FutureExt::catch_unwind(batched).await;
+            let (items, ended) = match outcome {
+                Ok(outcome) => outcome,
+                Err(payload) => {
+                    let said = payload
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    if said.contains("not yet implemented") {
+                        std::panic::resume_unwind(payload);
+                    }
+                    panic!(
+                        "batch({max}, 100ms) panicked ({said:?}): the docs say it panics only if \
+                         `max` is 0 — `max` is a bound, not a size to reserve up front \
+                         (Vec::with_capacity(max) fails for a huge `max`)"
+                    );
+                }
+            };
+            assert_eq!(
+                (items, ended),
+                (
+                    vec![(t0 + 100, vec![1, 2, 3]), (t0 + 200, vec![4])],
+                    t0 + 200
+                ),
+                "batch({max}, 100ms): a batch that can never fill closes `window` after its \
+                 first item, and the last one when the source ends"
+            );
+        }
+    });
+}
+
 // ---- every operator ------------------------------------------------------------------------
 
 /// contract: "All of them are lazy: nothing happens until the returned stream is polled, and they only ever poll their source from inside their own `poll_next`."

@@ -34,7 +34,9 @@ impl<S: Stream> Batch<S> {
         assert!(max > 0, "a batch must be allowed at least one item");
         Self {
             source,
-            items: Vec::with_capacity(max),
+            // Not `with_capacity(max)`: `max` is a bound, and a huge one (say `usize::MAX`, for
+            // "only the window closes a batch") must not be reserved up front.
+            items: Vec::new(),
             max,
             window,
             closes_at: sleep_until(Instant::now()),
