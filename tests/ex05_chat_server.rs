@@ -1813,6 +1813,75 @@ fn on_many_threads_exactly_one_of_the_clients_racing_for_a_nickname_gets_it() {
     });
 }
 
+/// contract: "`/nick <new>`: `* you are now <new>` to the client (or one of the two nickname errors above)"
+#[test]
+fn on_many_threads_exactly_one_of_the_members_renaming_to_one_nickname_gets_it() {
+    const MEMBERS: usize = 8;
+    const ROUNDS: usize = 20;
+    testkit::threads::on_threads(4, secs(30), || async {
+        for round in 0..ROUNDS {
+            let room = Room::new(LIMITS);
+            let start = std::sync::Arc::new(tokio::sync::Barrier::new(MEMBERS));
+            let mut members = Vec::new();
+            for i in 0..MEMBERS {
+                let (client, server) = tokio::io::duplex(PIPE);
+                let handler = tokio::spawn(handle_client(server, room.clone()));
+                let start = start.clone();
+                members.push(tokio::spawn(async move {
+                    let (output, mut input) = tokio::io::split(client);
+                    let mut lines = BufReader::new(output).lines();
+                    let _ = input.write_all(format!("m{i}\n").as_bytes()).await;
+                    // The prompt, then the welcome (join notices of the others may follow).
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line.starts_with("* welcome ") {
+                            break;
+                        }
+                    }
+                    start.wait().await;
+                    let _ = input.write_all(b"/nick same\n").await;
+                    let mut answer = String::new();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line == "* you are now same" || line == "! nickname same is taken" {
+                            answer = line;
+                            break;
+                        }
+                    }
+                    (answer, input, lines, handler)
+                }));
+            }
+            let mut answers = Vec::new();
+            let mut keep = Vec::new();
+            for member in members {
+                match member.await {
+                    Ok((answer, input, lines, handler)) => {
+                        answers.push(answer);
+                        keep.push((input, lines, handler));
+                    }
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            }
+            let renamed = answers
+                .iter()
+                .filter(|a| *a == "* you are now same")
+                .count();
+            assert_eq!(
+                renamed, 1,
+                "round {round}: {MEMBERS} members on a 4-thread runtime typed `/nick same` at the \
+                 same moment: exactly one must become `same` and the others be told it is taken. \
+                 Answers: {answers:?}. Checking that the new nickname is free and taking it must \
+                 be one step, under one lock"
+            );
+            room.shutdown();
+            for (input, lines, handler) in keep {
+                drop((input, lines));
+                if let Err(e) = handler.await {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+    });
+}
+
 /// contract: "Having missed room messages: `! missed <n> messages` to the client (`! missed 1 message` for one)."
 #[test]
 fn a_client_that_missed_exactly_one_message_is_told_so_in_the_singular() {
@@ -2332,7 +2401,8 @@ fn a_line_is_measured_in_bytes_with_its_carriage_return() {
 // or without a `\r`, at one byte under, at and over the limit, with or without their `\n`), lines
 // that are not UTF-8, or sit at the prompt until the nickname deadline; some clients never read
 // (their handler gets stuck writing to them and they lag); every capacity from 0, a few line
-// lengths, client caps and grace periods — replayed with `handle_client` of the learner's crate
+// lengths, client caps and grace periods, and a second call of shutdown halfway through the grace
+// period — replayed with `handle_client` of the learner's crate
 // and of the reference, everything on the paused clock, and compared client by client: every
 // line each reading client received and its instant, when its connection closed and its handler
 // returned.
@@ -2389,6 +2459,7 @@ const GEN_NICKS: &[&str] = &[
     "ann",
     "bob",
     "Ann",
+    "Zed",
     "cy_2",
     "-z",
     "slow0",
@@ -2402,8 +2473,8 @@ const GEN_NICKS: &[&str] = &[
 
 fn gen_nick() -> impl Strategy<Value = String> {
     prop_oneof![
-        3 => (0usize..5).prop_map(|i| GEN_NICKS[i].to_owned()),
-        1 => (5usize..GEN_NICKS.len()).prop_map(|i| GEN_NICKS[i].to_owned()),
+        3 => (0usize..6).prop_map(|i| GEN_NICKS[i].to_owned()),
+        1 => (6usize..GEN_NICKS.len()).prop_map(|i| GEN_NICKS[i].to_owned()),
     ]
 }
 
@@ -2493,7 +2564,7 @@ fn gen_chats() -> impl Strategy<Value = GenChat> {
                 );
                 let first = prop_oneof![
                     5 => Just(None::<String>),
-                    3 => prop::sample::select(vec!["ann", "Ann", "c0", "bob"]).prop_map(|n| Some(n.to_owned())),
+                    3 => prop::sample::select(vec!["ann", "Ann", "Zed", "c0", "bob"]).prop_map(|n| Some(n.to_owned())),
                     1 => Just(Some(String::new())),
                 ];
                 (
@@ -2583,6 +2654,9 @@ async fn replay_chat(
     actions.record("the room shuts down");
     shutdown();
     let end = shutdown_at + g.grace;
+    // A second call, halfway through the grace period, changes nothing.
+    tokio::time::sleep_until(start + ms(shutdown_at + g.grace / 2)).await;
+    shutdown();
     tokio::time::sleep_until(start + ms(end + 10)).await;
     let mut observed = actions.millis();
     for (i, seat) in seats.iter_mut().enumerate() {
@@ -2719,6 +2793,8 @@ macro_rules! replay_session {
 /// contract: "Every client that joined and then leaves — by `/quit`, by disconnecting, by a failed read or write — is announced as left exactly once."
 /// contract: "the handler returns at most `grace` after the shutdown started, whatever the client does"
 /// contract: "A last line cut short by the client disconnecting still counts as a line."
+/// contract: "sorted byte by byte (`Zoe` before `amy`)"
+/// contract: "Calling it again changes nothing."
 #[test]
 fn sessions_match_the_reference_on_generated_clients_lines_and_limits() {
     Check::new("sessions_match_the_reference_on_generated_clients_lines_and_limits")
