@@ -1759,56 +1759,82 @@ fn if_accepting_fails_serve_shuts_the_room_down_and_returns_the_error() {
 // Real threads: handlers on a multi-thread runtime share one room
 // ---------------------------------------------------------------------------------------------
 
+/// How many clients race on threads, and how many rounds.
+const RACERS: usize = 8;
+const ROUNDS: usize = 20;
+
+/// One round on a multi-thread runtime: `RACERS` clients, started together on a barrier, each
+/// type `line` (having joined as `m<i>` first if `join_first`). Returns each one's answer: the
+/// first reply to its own line (`* welcome …`, `* you are now …` or `! …`).
+async fn race(join_first: bool, line: &'static str) -> Vec<String> {
+    let room = Room::new(LIMITS);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut clients = Vec::new();
+    for i in 0..RACERS {
+        let (client, server) = tokio::io::duplex(PIPE);
+        let handler = tokio::spawn(handle_client(server, room.clone()));
+        let start = start.clone();
+        clients.push(tokio::spawn(async move {
+            let (output, mut input) = tokio::io::split(client);
+            let mut lines = BufReader::new(output).lines();
+            let _prompt = lines.next_line().await;
+            if join_first {
+                let _ = input.write_all(format!("m{i}\n").as_bytes()).await;
+                // The welcome (join notices of the others may come before or after it).
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.starts_with("* welcome ") {
+                        break;
+                    }
+                }
+            }
+            start.wait().await;
+            let _ = input.write_all(format!("{line}\n").as_bytes()).await;
+            let mut answer = String::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let reply = ["* welcome ", "* you are now ", "! "];
+                if reply.iter().any(|r| line.starts_with(r)) {
+                    answer = line;
+                    break;
+                }
+            }
+            (answer, input, lines, handler)
+        }));
+    }
+    let mut answers = Vec::new();
+    let mut keep = Vec::new();
+    for client in clients {
+        match client.await {
+            Ok((answer, input, lines, handler)) => {
+                answers.push(answer);
+                keep.push((input, lines, handler));
+            }
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    room.shutdown();
+    for (input, lines, handler) in keep {
+        drop((input, lines));
+        if let Err(e) = handler.await {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+    answers
+}
+
 /// contract: "A nickname that is taken: `! nickname <nick> is taken` to the client."
 #[test]
 fn on_many_threads_exactly_one_of_the_clients_racing_for_a_nickname_gets_it() {
-    const CLIENTS: usize = 8;
-    const ROUNDS: usize = 20;
     testkit::threads::on_threads(4, secs(30), || async {
         for round in 0..ROUNDS {
-            let room = Room::new(LIMITS);
-            let start = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS));
-            let mut clients = Vec::new();
-            for _ in 0..CLIENTS {
-                let (client, server) = tokio::io::duplex(PIPE);
-                let handler = tokio::spawn(handle_client(server, room.clone()));
-                let start = start.clone();
-                clients.push(tokio::spawn(async move {
-                    let (output, mut input) = tokio::io::split(client);
-                    let mut lines = BufReader::new(output).lines();
-                    let _prompt = lines.next_line().await;
-                    start.wait().await;
-                    let _ = input.write_all(b"same\n").await;
-                    let answer = lines.next_line().await.ok().flatten().unwrap_or_default();
-                    (answer, input, lines, handler)
-                }));
-            }
-            let mut answers = Vec::new();
-            let mut keep = Vec::new();
-            for client in clients {
-                match client.await {
-                    Ok((answer, input, lines, handler)) => {
-                        answers.push(answer);
-                        keep.push((input, lines, handler));
-                    }
-                    Err(e) => std::panic::resume_unwind(e.into_panic()),
-                }
-            }
+            let answers = race(false, "same").await;
             let welcomed = answers.iter().filter(|a| *a == "* welcome same").count();
             assert_eq!(
                 welcomed, 1,
-                "round {round}: {CLIENTS} clients on a 4-thread runtime chose the nickname \
+                "round {round}: {RACERS} clients on a 4-thread runtime chose the nickname \
                  `same` at the same moment: exactly one must be welcomed and the others told it \
                  is taken. Answers: {answers:?}. Checking that a nickname is free and taking it \
                  must be one step, under one lock"
             );
-            room.shutdown();
-            for (input, lines, handler) in keep {
-                drop((input, lines));
-                if let Err(e) = handler.await {
-                    std::panic::resume_unwind(e.into_panic());
-                }
-            }
         }
     });
 }
@@ -1816,68 +1842,20 @@ fn on_many_threads_exactly_one_of_the_clients_racing_for_a_nickname_gets_it() {
 /// contract: "`/nick <new>`: `* you are now <new>` to the client (or one of the two nickname errors above)"
 #[test]
 fn on_many_threads_exactly_one_of_the_members_renaming_to_one_nickname_gets_it() {
-    const MEMBERS: usize = 8;
-    const ROUNDS: usize = 20;
     testkit::threads::on_threads(4, secs(30), || async {
         for round in 0..ROUNDS {
-            let room = Room::new(LIMITS);
-            let start = std::sync::Arc::new(tokio::sync::Barrier::new(MEMBERS));
-            let mut members = Vec::new();
-            for i in 0..MEMBERS {
-                let (client, server) = tokio::io::duplex(PIPE);
-                let handler = tokio::spawn(handle_client(server, room.clone()));
-                let start = start.clone();
-                members.push(tokio::spawn(async move {
-                    let (output, mut input) = tokio::io::split(client);
-                    let mut lines = BufReader::new(output).lines();
-                    let _ = input.write_all(format!("m{i}\n").as_bytes()).await;
-                    // The prompt, then the welcome (join notices of the others may follow).
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if line.starts_with("* welcome ") {
-                            break;
-                        }
-                    }
-                    start.wait().await;
-                    let _ = input.write_all(b"/nick same\n").await;
-                    let mut answer = String::new();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if line == "* you are now same" || line == "! nickname same is taken" {
-                            answer = line;
-                            break;
-                        }
-                    }
-                    (answer, input, lines, handler)
-                }));
-            }
-            let mut answers = Vec::new();
-            let mut keep = Vec::new();
-            for member in members {
-                match member.await {
-                    Ok((answer, input, lines, handler)) => {
-                        answers.push(answer);
-                        keep.push((input, lines, handler));
-                    }
-                    Err(e) => std::panic::resume_unwind(e.into_panic()),
-                }
-            }
+            let answers = race(true, "/nick same").await;
             let renamed = answers
                 .iter()
                 .filter(|a| *a == "* you are now same")
                 .count();
             assert_eq!(
                 renamed, 1,
-                "round {round}: {MEMBERS} members on a 4-thread runtime typed `/nick same` at the \
+                "round {round}: {RACERS} members on a 4-thread runtime typed `/nick same` at the \
                  same moment: exactly one must become `same` and the others be told it is taken. \
                  Answers: {answers:?}. Checking that the new nickname is free and taking it must \
                  be one step, under one lock"
             );
-            room.shutdown();
-            for (input, lines, handler) in keep {
-                drop((input, lines));
-                if let Err(e) = handler.await {
-                    std::panic::resume_unwind(e.into_panic());
-                }
-            }
         }
     });
 }
