@@ -11,7 +11,8 @@
 //! * **waited forever** — a virtual-time limit: a test that waits on something that never happens
 //!   fails at once (in virtual time) instead of hanging;
 //! * **blocked the executor** — the longest stretch of wall time the runtime spent running code
-//!   without ever going idle. Virtual time cannot move during such a stretch, so a
+//!   without ever going idle (less the time the OS kept the thread waiting for a CPU, where Linux
+//!   reports it: a loaded machine does not make a correct solution "blocked"). Virtual time cannot move during such a stretch, so a
 //!   `std::thread::sleep` or a busy loop anywhere (in the body *or* in a task the learner spawned)
 //!   shows up as "blocked the executor for 300 ms";
 //! * **never yielded** — a wall-clock watchdog for code that spins forever without an `.await`;
