@@ -25,7 +25,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 /// * **The executor is never blocked**: all I/O goes through `fs` (no `std::fs`). Counting a line
 ///   is CPU work small enough to do between two reads (at most `max_line_len` bytes); ranking the
 ///   words of a whole tree is not (it can hold millions of distinct words): run
-///   [`crate::top_words`] on the blocking pool (`tokio::task::spawn_blocking`).
+///   [`crate::top_words`] on the blocking pool (`tokio::task::spawn_blocking`). Merging one
+///   file's counts into the totals as that file finishes is small enough; keeping every file's
+///   counts to merge them all at the end is whole-tree work again, and holds the executor as long.
 pub async fn summarise<F: Fs>(fs: &F, root: &Path, options: &Options) -> io::Result<Summary> {
     let (paths, mut errors) = walk(fs, root).await?;
 
