@@ -862,7 +862,7 @@ async fn publish_until(hub: Hub, topic: &'static str, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Acquire) {
         hub.publish(topic, format!("{k}"));
         k += 1;
-        if k % 8 == 0 {
+        if k.is_multiple_of(8) {
             tokio::task::yield_now().await;
         }
     }
