@@ -194,6 +194,7 @@ impl Sandbox {
     /// Sets up the sandbox `mode` asks for; `helper` is this program's executable (the CLI's own,
     /// or `CARGO_BIN_EXE_workbook` in tests). `Auto` never fails: it falls back, and says so.
     pub fn new(mode: Mode, helper: &Path) -> Result<Sandbox, String> {
+        refuse_inherited_channel_fds()?;
         let scratch = ScratchDir::new("workbook-sandbox", 0o711)
             .map_err(|e| format!("cannot create the sandbox's directory: {e}"))?;
         let staged_helper = scratch.path.join("workbook-helper");
@@ -795,6 +796,37 @@ fn exec(args: &[OsString]) -> Result<Never, String> {
         "cannot start {}: {error}",
         args[4].to_string_lossy()
     ))
+}
+
+/// Every test program gets the verdict channel on file descriptors 3 and 4
+/// ([`hand_over_channel`]), so they must be free in what the grader hands its children. A
+/// descriptor the grader *inherited* there without close-on-exec — `time -o FILE` leaves its file
+/// on 3, a CI runner may pass one — would be inherited by every test, which could then not be run:
+/// every submission, the reference included, would score 0. Refused at once, with the cause. (The
+/// grader's own files are opened close-on-exec and never reach a child.)
+fn refuse_inherited_channel_fds() -> Result<(), String> {
+    for fd in [testkit::verdict::KEY_FD, testkit::verdict::VERDICT_FD] {
+        let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")) else {
+            continue; // not open (or no /proc: nothing to check)
+        };
+        let flags = info
+            .lines()
+            .find_map(|line| line.strip_prefix("flags:"))
+            .and_then(|octal| u32::from_str_radix(octal.trim(), 8).ok());
+        let close_on_exec = flags.is_some_and(|f| f & 0o2_000_000 != 0);
+        if !close_on_exec {
+            let target = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+                .map(|t| format!(" ({})", t.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "file descriptor {fd}{target} is open in the grader's environment and would be \
+                 inherited by every test, which needs descriptors 3 and 4 for its verdict: \
+                 start the grader without it (e.g. `time` without `-o`, or close it with \
+                 `{fd}>&-`)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The verdict channel: the key arrives on stdin (written and closed by the grader), the verdict

@@ -344,6 +344,27 @@ fn the_gradescope_autograder_holds_its_scripts_at_the_root_and_the_workbook_besi
 }
 
 #[test]
+fn a_grader_started_with_descriptor_3_open_refuses_at_once_and_says_why() {
+    // `time -o FILE workbook grade …` leaves FILE open on descriptor 3, where every test's
+    // verdict channel must go: grading would score every submission 0 and exit 0.
+    let dir = Scratch::new("fd3");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec 3>/dev/null; exec \"$0\" grade-class \"$1\" --out \"$1/out\"")
+        .arg(env!("CARGO_BIN_EXE_workbook"))
+        .arg(&dir.0)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let text = text(&out);
+    assert!(
+        !out.status.success() && text.contains("file descriptor 3"),
+        "a grader that inherited descriptor 3 must refuse with the cause, not grade every test \
+         as not run: {text}"
+    );
+}
+
+#[test]
 fn a_reader_that_goes_away_ends_the_cli_quietly() {
     // `cargo wb list | head -1`: the pipe is closed before the CLI writes.
     let state = Scratch::new("closed_pipe");
