@@ -1370,6 +1370,78 @@ fn chunked_bodies_are_decoded_whatever_the_chunk_boundaries() {
     });
 }
 
+/// contract: "A chunked body's lines are bounded like a head"
+/// contract: "a line (a size line, a chunk's end, a trailer field) of which more than `config.max_head_bytes` bytes have arrived without its line end is a malformed chunk (400)"
+/// contract: "trailer fields of more than `config.max_head_bytes` bytes in all (line ends not counted) are refused with 431"
+#[test]
+fn chunked_bodies_bound_their_lines_and_trailers_by_max_head_bytes() {
+    testkit::run(|| async {
+        let max = CONFIG.max_head_bytes;
+        // A size line of exactly max bytes (leading zeros), its line end 10ms later: accepted.
+        let size = format!("{}5", "0".repeat(max - 1));
+        let mut exact = open("size line of max bytes");
+        exact.client.send(chunked(&size)).await;
+        sleep(ms(10)).await;
+        let answer = exact.client.ask("\r\nhello\r\n0\r\n\r\n").await;
+        assert_eq!(
+            answer.summary(),
+            "200 \"hello\"",
+            "a chunk-size line of exactly max_head_bytes ({max}) bytes whose line end comes \
+             later is within the bound: the server must wait for its line end, not refuse it"
+        );
+        // Trailer fields of max bytes in all, then one more byte.
+        let trailers = |len: usize| {
+            let field =
+                |name: &str, len: usize| format!("{name}: {}", "t".repeat(len - 2 - name.len()));
+            format!(
+                "{}\r\n{}\r\n",
+                field("X-One", 200),
+                field("X-Two", len - 200)
+            )
+        };
+        let mut fits = open("trailers of max bytes");
+        let answer = fits
+            .client
+            .ask(&chunked(&format!("2\r\nok\r\n0\r\n{}\r\n", trailers(max))))
+            .await;
+        assert_eq!(
+            answer.summary(),
+            "200 \"ok\"",
+            "two trailer fields of {max} bytes in all (max_head_bytes, line ends not counted) are \
+             within the bound: read and dropped"
+        );
+        let cases = [
+            (
+                "size line of max + 1 bytes, no line end yet",
+                chunked(&format!("{}5", "0".repeat(max))),
+                400,
+            ),
+            (
+                "trailer fields of max + 1 bytes",
+                chunked(&format!("2\r\nok\r\n0\r\n{}\r\n", trailers(max + 1))),
+                431,
+            ),
+        ];
+        let requests: Vec<(&str, String)> = cases.iter().map(|(w, r, _)| (*w, r.clone())).collect();
+        let (observed, endings) = refusals(&requests).await;
+        let expected: Vec<String> = cases
+            .iter()
+            .map(|(what, _, status)| {
+                let error = String::from_utf8(Response::error(*status).body).unwrap_or_default();
+                format!("{what}: {status} {error:?} (close) at t=10ms, then (closed)")
+            })
+            .collect();
+        assert_eq!(
+            observed, expected,
+            "a chunked body's lines are bounded like a head: more than max_head_bytes ({max}) \
+             bytes of a line without its line end is a malformed chunk (400, at once), and \
+             trailer fields of more than max_head_bytes bytes in all are refused with 431 — \
+             without either bound one client could grow the server's buffer without end"
+        );
+        assert_refusals_end_ok(endings).await;
+    });
+}
+
 /// Sends each request on a connection of its own and says what came back, when, and what next:
 /// `"<what>: 413 \"…\" (close) at t=0ms, then (closed)"`. The server sides are returned, to check
 /// what `serve_connection` returned once the answers have been compared.

@@ -24,9 +24,13 @@ use tokio_util::sync::CancellationToken;
 ///   in the order they were sent.
 /// * **The body** is read by its framing: `Content-Length` bytes, or `Transfer-Encoding: chunked`
 ///   (chunk sizes in hex, chunk extensions after `;` ignored, the chunks' data joined, trailer
-///   fields after the last chunk read and dropped); none when the request has neither. A request
-///   with `Expect: 100-continue` whose body is accepted is sent `HTTP/1.1 100 Continue` (and an
-///   empty line) before its body is read.
+///   fields after the last chunk read and dropped); none when the request has neither. A chunked
+///   body's lines are bounded like a head: a line (a size line, a chunk's end, a trailer field)
+///   of which more than `config.max_head_bytes` bytes have arrived without its line end is a
+///   malformed chunk (400), and trailer fields of more than `config.max_head_bytes` bytes in all
+///   (line ends not counted) are refused with 431. A request with `Expect: 100-continue` whose
+///   body is accepted is sent `HTTP/1.1 100 Continue` (and an empty line) before its body is
+///   read.
 /// * **Responses**: `HTTP/1.1 <status> <reason>`, the response's header fields, `Content-Length`,
 ///   `Connection: close` when the connection is closed after this response (or
 ///   `Connection: keep-alive` when an `HTTP/1.0` connection is kept open), an empty line, the
