@@ -326,6 +326,46 @@ fn a_taken_or_invalid_nickname_is_refused_and_the_client_may_try_again() {
     });
 }
 
+/// contract: "A nickname that is not 1–16 ASCII letters, digits, `-` or `_`: `! invalid nickname` to the client."
+#[test]
+fn a_taken_or_invalid_nickname_is_judged_by_its_length_1_to_16_inclusive() {
+    testkit::run(|| async {
+        let room = room(16);
+        let sixteen = "sixteen-chars-16";
+        let seventeen = "seventeen-chars-x";
+        let mut long = Client::connect(&room, "long");
+        long.type_line("").await; // t=0: 0 characters
+        sleep(ms(10)).await;
+        long.type_line(seventeen).await; // t=10
+        sleep(ms(10)).await;
+        long.type_line(sixteen).await; // t=20
+        sleep(ms(10)).await;
+        let short = Client::join(&room, "x").await; // t=30: 1 character
+        sleep(ms(10)).await;
+
+        assert_eq!(
+            long.seen.millis().get(..4),
+            Some(
+                &[
+                    row(0, "* choose a nickname"),
+                    row(0, "! invalid nickname"),
+                    row(10, "! invalid nickname"),
+                    row(20, format!("* welcome {sixteen}")),
+                ][..]
+            ),
+            "long's screen: a nickname is 1-16 characters, both ends included: 0 and 17 \
+             characters are `! invalid nickname`, exactly 16 is welcomed (a length check of \
+             `1..16` wrongly refuses 16)",
+        );
+        assert_eq!(
+            short.seen.millis().get(..2),
+            Some(&[row(30, "* choose a nickname"), row(30, "* welcome x")][..]),
+            "x's screen: a nickname of 1 character is valid (1-16 characters, both ends included)",
+        );
+        finish(&room, [long, short]).await;
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Talking
 // ---------------------------------------------------------------------------------------------
@@ -2065,10 +2105,12 @@ fn a_member_whose_welcome_is_slow_to_go_out_still_receives_every_message_after_i
     });
 }
 
-/// A connection that works until told to fail: then every read fails with a reset.
+/// A connection that works until told to fail: once `broken` is set every read fails with a
+/// reset, once `writes_broken` is set every write fails with a broken pipe.
 struct Breakable {
     inner: DuplexStream,
     broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writes_broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AsyncRead for Breakable {
@@ -2090,6 +2132,9 @@ impl AsyncWrite for Breakable {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<io::Result<usize>> {
+        if self.writes_broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return std::task::Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
         std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -2105,6 +2150,54 @@ impl AsyncWrite for Breakable {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A client over a [`Breakable`] connection, reading everything it is sent.
+struct BreakableClient {
+    handler: JoinHandle<io::Result<()>>,
+    input: WriteHalf<DuplexStream>,
+    recorder: JoinHandle<()>,
+    broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writes_broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BreakableClient {
+    fn connect(room: &Room) -> Self {
+        let (client_end, server_end) = tokio::io::duplex(PIPE);
+        let stream = Breakable {
+            inner: server_end,
+            broken: Default::default(),
+            writes_broken: Default::default(),
+        };
+        let (broken, writes_broken) = (stream.broken.clone(), stream.writes_broken.clone());
+        let handler = testkit::spawn(handle_client(stream, room.clone()));
+        let (output, input) = tokio::io::split(client_end);
+        let recorder = testkit::spawn(record(output, Timeline::new(), Timeline::new()));
+        BreakableClient {
+            handler,
+            input,
+            recorder,
+            broken,
+            writes_broken,
+        }
+    }
+
+    /// What the handler returned once `failure` happened to its connection (the kind of its
+    /// error); it must return within 60s. Stops the client.
+    async fn returned_after(self, failure: &str) -> Result<(), io::ErrorKind> {
+        let result = match tokio::time::timeout(secs(60), self.handler).await {
+            Ok(Ok(result)) => result.map_err(|e| e.kind()),
+            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => panic!(
+                "bob's handler was still running 60s after {failure}: a failed read or write \
+                 ends the session"
+            ),
+        };
+        drop(self.input);
+        self.recorder.abort();
+        let _ = self.recorder.await;
+        result
     }
 }
 
@@ -2152,31 +2245,17 @@ fn handle_client_returns_ok_when_its_client_leaves_and_the_error_when_its_connec
         }
 
         // bob's connection fails: his handler's next read is an error (a reset).
-        let (client_end, server_end) = tokio::io::duplex(PIPE);
-        let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stream = Breakable {
-            inner: server_end,
-            broken: broken.clone(),
-        };
-        let bob = testkit::spawn(handle_client(stream, room.clone()));
-        let (output, mut input) = tokio::io::split(client_end);
-        let bob_screen = testkit::spawn(record(output, Timeline::new(), Timeline::new()));
-        input.write_all(b"bob\n").await.expect("bob's nickname");
+        let mut bob = BreakableClient::connect(&room);
+        bob.input.write_all(b"bob\n").await.expect("bob's nickname");
         sleep(ms(10)).await;
-        broken.store(true, std::sync::atomic::Ordering::SeqCst);
-        input
+        bob.broken.store(true, std::sync::atomic::Ordering::SeqCst);
+        bob.input
             .write_all(b"x")
             .await
             .expect("a byte that wakes bob's handler");
-        let result = tokio::time::timeout(secs(60), bob).await;
-        let result = match result {
-            Ok(Ok(result)) => result.map_err(|e| e.kind()),
-            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => panic!(
-                "bob's handler was still running 60s after reading from his connection failed: \
-                 a failed read ends the session"
-            ),
-        };
+        let result = bob
+            .returned_after("reading from his connection failed")
+            .await;
         assert_eq!(
             result,
             Err(io::ErrorKind::ConnectionReset),
@@ -2194,10 +2273,54 @@ fn handle_client_returns_ok_when_its_client_leaves_and_the_error_when_its_connec
             "alice's screen: bob, whose read failed, is announced as left once: {:#?}",
             alice.chat_lines()
         );
-        drop(input);
-        bob_screen.abort();
-        let _ = bob_screen.await;
         finish(&room, [alice, quitter, gone, long, idle, third, full]).await;
+    });
+}
+
+/// contract: "Every client that joined and then leaves — by `/quit`, by disconnecting, by a failed read or write — is announced as left exactly once."
+/// contract: "an error only when reading from or writing to the connection fails"
+#[test]
+fn a_member_whose_welcome_cannot_be_written_is_announced_as_left_once_and_frees_its_nickname() {
+    testkit::run(|| async {
+        let room = room(16);
+        let alice = Client::join(&room, "alice").await;
+        sleep(ms(10)).await;
+        // bob's connection takes the prompt, then every write to it fails: so does his welcome.
+        let mut bob = BreakableClient::connect(&room);
+        sleep(ms(10)).await;
+        bob.writes_broken
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        bob.input.write_all(b"bob\n").await.expect("bob's nickname"); // t=20
+        let result = bob.returned_after("writing his welcome failed").await;
+        assert_eq!(
+            result,
+            Err(io::ErrorKind::BrokenPipe),
+            "writing bob's welcome failed (a broken pipe): handle_client must return that error"
+        );
+        sleep(ms(10)).await;
+        let again = Client::join(&room, "bob").await; // t=30
+        sleep(ms(10)).await;
+
+        let before: Vec<String> = alice
+            .chat
+            .millis()
+            .into_iter()
+            .filter(|(t, _)| *t < 30)
+            .map(|(_, line)| line)
+            .collect();
+        assert!(
+            before.is_empty() || before == ["* bob joined", "* bob left"],
+            "alice's screen before t=30ms: bob's welcome could not be written, so his session \
+             ended there; if he was announced as joined he must be announced as left exactly \
+             once (build what announces the leave before writing the welcome): {before:#?}",
+        );
+        assert_eq!(
+            again.seen.millis().get(..2),
+            Some(&[row(30, "* choose a nickname"), row(30, "* welcome bob")][..]),
+            "the second bob's screen: the first bob's session ended when his welcome could not \
+             be written, so the nickname bob is free again",
+        );
+        finish(&room, [alice, again]).await;
     });
 }
 
