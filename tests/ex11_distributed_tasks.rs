@@ -1106,6 +1106,103 @@ fn tasks_submitted_over_the_network_run_on_the_workers_and_each_outcome_comes_ba
     });
 }
 
+/// In-memory connections handed to `serve`: the test opens each one and plays its peer.
+struct Pipes(tokio::sync::mpsc::UnboundedReceiver<tokio::io::DuplexStream>);
+
+impl Listener for Pipes {
+    type Stream = tokio::io::DuplexStream;
+
+    async fn accept(&mut self) -> io::Result<Self::Stream> {
+        // The test closes the listener at its end: accepting fails and `serve` returns.
+        self.0
+            .recv()
+            .await
+            .ok_or_else(|| io::Error::other("the test closed the listener"))
+    }
+}
+
+/// Opens a connection to the coordinator behind `pipes` and returns the test's end of it.
+fn open(
+    pipes: &tokio::sync::mpsc::UnboundedSender<tokio::io::DuplexStream>,
+) -> protocol::Connection<tokio::io::DuplexStream> {
+    let (coordinator_end, test_end) = tokio::io::duplex(4096);
+    if pipes.send(coordinator_end).is_err() {
+        // `serve` ended: its panic (a `todo!()`) is what the test reports.
+        testkit::servers::reraise();
+        panic!("serve returned while the test still had connections to open");
+    }
+    protocol::Connection::new(test_end)
+}
+
+/// The next message on `conn` as text, `None` when it closed or nothing came within `within`.
+async fn next_message(
+    conn: &mut protocol::Connection<tokio::io::DuplexStream>,
+    within: Duration,
+) -> Option<String> {
+    let message = tokio::time::timeout(within, conn.receive()).await;
+    testkit::servers::reraise();
+    match message {
+        Ok(Ok(Some(message))) => Some(message.to_string()),
+        Ok(Ok(None)) | Err(_) => None,
+        Ok(Err(e)) => panic!("the coordinator sent something that is not a message: {e}"),
+    }
+}
+
+/// contract: "the coordinator stops waiting if the worker hangs up first"
+#[test]
+fn tasks_submitted_over_the_network_are_not_leased_to_a_worker_that_hung_up() {
+    testkit::run(|| async {
+        let (pipes, listener) = tokio::sync::mpsc::unbounded_channel();
+        let coordinator = testkit::servers::spawn_watched(serve(Pipes(listener), CONFIG));
+        // A worker asks for a task while there is none, then hangs up (it crashed, or was stopped).
+        let mut gone = open(&pipes);
+        gone.send(&protocol::Message::Ready)
+            .await
+            .expect("the coordinator reads READY");
+        tokio::time::sleep(ms(10)).await;
+        drop(gone);
+        tokio::time::sleep(ms(10)).await;
+        // Only now a task arrives, then a live worker asks for one.
+        let mut submitter = open(&pipes);
+        let submit = protocol::Message::Submit {
+            key: "k".into(),
+            payload: "job".into(),
+        };
+        submitter
+            .send(&submit)
+            .await
+            .expect("the coordinator reads SUBMIT");
+        let accepted = next_message(&mut submitter, ms(100)).await;
+        assert_eq!(
+            accepted.as_deref(),
+            Some("ACCEPTED k"),
+            "a submission to an empty queue is accepted at once"
+        );
+        let mut worker = open(&pipes);
+        worker
+            .send(&protocol::Message::Ready)
+            .await
+            .expect("the coordinator reads READY");
+        let task = next_message(&mut worker, ms(100)).await;
+        assert_eq!(
+            task.as_deref(),
+            Some("TASK 1 1 k job"),
+            "the coordinator stops waiting for a lease when the worker that sent READY hangs up \
+             first: the task must not be leased to that closed connection (it would sit there \
+             until its lease ran out), so the live worker that asks next gets it at once, on its \
+             first attempt"
+        );
+        // Every connection hangs up and the listener closes: the coordinator's tasks all end.
+        drop((submitter, worker, pipes));
+        let ended = tokio::time::timeout(ms(100), coordinator).await;
+        assert!(
+            matches!(ended, Ok(Ok(Some(Err(_))))),
+            "serve returns the error once accepting fails, not {ended:?}"
+        );
+        tokio::time::sleep(ms(10)).await;
+    });
+}
+
 /// contract: "While a task runs, a `BEAT` for its lease goes out every `heartbeat_interval`"
 #[test]
 fn a_task_longer_than_its_lease_is_kept_alive_by_heartbeats_and_runs_once() {
@@ -1412,6 +1509,77 @@ fn a_coordinator_that_restarts_while_a_submitter_waits_still_gives_it_one_outcom
         );
         completed(run, &log, "the coordinator restarted while the task ran");
     });
+}
+
+/// contract: "submits again *with the same key*: the coordinator runs the task once however many times it was submitted"
+#[test]
+fn a_coordinator_that_restarts_or_drops_the_connection_is_sent_the_same_key_again() {
+    testkit::run(|| async {
+        let (first, first_coordinator) = tokio::io::duplex(4096);
+        let (second, second_coordinator) = tokio::io::duplex(4096);
+        let seen = testkit::Timeline::new();
+        let connector = Scripted {
+            script: Arc::new(Mutex::new([Some(first), Some(second)].into())),
+            seen: seen.clone(),
+        };
+        let submitter = testkit::servers::spawn_watched(async move {
+            submit(&connector, "job", "payload", RETRY).await
+        });
+        // The test plays the coordinator: the first connection is accepted, then lost.
+        let mut coordinator = protocol::Connection::new(first_coordinator);
+        let message = receive_from_submitter(&mut coordinator).await;
+        seen.record(message);
+        let accepted = protocol::Message::Accepted { key: "job".into() };
+        coordinator
+            .send(&accepted)
+            .await
+            .expect("the submitter reads ACCEPTED");
+        drop(coordinator);
+        // The second connection gets the outcome.
+        let mut coordinator = protocol::Connection::new(second_coordinator);
+        let message = receive_from_submitter(&mut coordinator).await;
+        seen.record(message);
+        let done = protocol::Message::Done {
+            key: "job".into(),
+            output: "out".into(),
+        };
+        coordinator
+            .send(&done)
+            .await
+            .expect("the submitter reads DONE");
+        let outcome = submitter
+            .await
+            .expect("the submitter's task was not cancelled");
+        testkit::servers::reraise();
+        seen.assert_eq(
+            &[
+                (0, "connect"),
+                (0, "SUBMIT job payload"),
+                (250, "connect"),
+                (250, "SUBMIT job payload"),
+            ],
+            "after the connection is lost the submitter connects again after retry_delay (250ms) \
+             and submits again with the same key: the coordinator runs a key once however many \
+             times it was submitted, while a new key would be a new task, run again",
+        );
+        assert!(
+            matches!(&outcome, Some(Ok(Outcome::Done(output))) if output == "out"),
+            "the submitter returns the outcome the second connection brought, not {outcome:?}"
+        );
+    });
+}
+
+/// The submitter's next message as text; a closed connection or garbage fails the test.
+async fn receive_from_submitter(
+    conn: &mut protocol::Connection<tokio::io::DuplexStream>,
+) -> String {
+    let message = conn.receive().await;
+    testkit::servers::reraise();
+    match message {
+        Ok(Some(message)) => message.to_string(),
+        Ok(None) => panic!("the submitter closed its connection before it submitted"),
+        Err(e) => panic!("the submitter sent something that is not a message: {e}"),
+    }
 }
 
 /// contract: "once the task has an outcome, `DONE` or `DEAD`"
