@@ -297,7 +297,23 @@ impl Check {
 }
 
 /// Replays `scenario` on one side under the kit's runner and returns its observation.
+///
+/// A replay judged "blocked" runs once more before the verdict stands. A replay is a function of
+/// its scenario alone, so code that blocks the executor blocks it again; a machine so loaded that
+/// it held the runtime thread for 200 ms (which the runner cannot always tell from blocking, e.g.
+/// in the grader's jail without `/proc`) rarely does so twice in a row on the same scenario.
 fn observe<V: Clone + Send + 'static, O: Send + 'static>(
+    test: &Test,
+    side: &Replay<V, O>,
+    scenario: &V,
+) -> Result<O, Failure> {
+    match observe_once(test, side, scenario) {
+        Err(failure) if failure.kind() == "blocked" => observe_once(test, side, scenario),
+        result => result,
+    }
+}
+
+fn observe_once<V: Clone + Send + 'static, O: Send + 'static>(
     test: &Test,
     side: &Replay<V, O>,
     scenario: &V,
