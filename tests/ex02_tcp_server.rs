@@ -1860,6 +1860,193 @@ fn when_full_and_two_have_waited_equally_long_exactly_one_gives_way() {
     });
 }
 
+/// A future of any type, boxed, so that several can be run side by side.
+type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Runs `futures` side by side on the test's task and returns their outputs in order: each is
+/// polled once before any waits, so what they start (a connection, a read) starts together.
+async fn together<'a, T>(futures: Vec<Boxed<'a, T>>) -> Vec<T> {
+    let mut futures = futures;
+    let mut outputs: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none()
+                && let std::task::Poll::Ready(value) = future.as_mut().poll(cx)
+            {
+                *output = Some(value);
+            }
+        }
+        if outputs.iter().all(Option::is_some) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// Connects one client per name at the same instant: every connection attempt is made before
+/// the server's accept loop runs, so the server sees the newcomers together.
+async fn connect_together(names: &[&str], addr: SocketAddr) -> Vec<Client<TcpStream>> {
+    together(
+        names
+            .iter()
+            .map(|name| Box::pin(connect(name, addr)) as Boxed<'_, _>)
+            .collect(),
+    )
+    .await
+}
+
+/// Of `newcomers`, who arrived together at a full server at instant `at`: checks that exactly
+/// `refused` of them are told `ERR busy` and closed at once, and that the others are served at
+/// once. `why` says which connections could give way.
+async fn newcomers_served_or_refused(
+    newcomers: Vec<Client<TcpStream>>,
+    refused: usize,
+    why: &str,
+) -> Vec<Client<TcpStream>> {
+    let at = now();
+    let mut clients = newcomers;
+    // Each newcomer listens for 1 ms, all at once: a refused one hears `ERR busy` at once, a
+    // served one nothing (it has not asked anything yet).
+    let heard = together(
+        clients
+            .iter_mut()
+            .map(|client| {
+                Box::pin(async move { (client.name.clone(), client.hear(ms(1)).await, now()) })
+                    as Boxed<'_, _>
+            })
+            .collect(),
+    )
+    .await;
+    reraise();
+    let busy: Vec<&String> = heard
+        .iter()
+        .filter(|(_, first, t)| *first == line("ERR busy") && *t == at)
+        .map(|(name, _, _)| name)
+        .collect();
+    let summary: Vec<String> = heard
+        .iter()
+        .map(|(name, first, t)| format!("{name} heard {first} at t={}", fmt_duration(*t)))
+        .collect();
+    assert_eq!(
+        busy.len(),
+        refused,
+        "{} newcomers connected at the same instant t={} to a full server: {why}. A connection \
+         already asked to close makes room for one newcomer only; a newcomer for whom no other \
+         connection has waited line_timeout must be sent `ERR busy` and closed at once, not \
+         wait for a slot ({})",
+        heard.len(),
+        fmt_duration(at),
+        summary.join(", ")
+    );
+    let mut served = Vec::new();
+    for (mut client, (_, first, _)) in clients.into_iter().zip(heard) {
+        if first == line("ERR busy") {
+            let next = client.hear(secs(1)).await;
+            reraise();
+            assert_eq!(
+                next,
+                Heard::Closed,
+                "{} was told `ERR busy`: its connection must then be closed at once",
+                client.name
+            );
+            continue;
+        }
+        let asked_at = now();
+        client.send(&format!("SET {} 1\n", client.name)).await;
+        let reply = client.hear(secs(1)).await;
+        reraise();
+        assert!(
+            reply == line("OK") && now() == asked_at,
+            "{} connected at t={} to a full server with others arriving at the same instant \
+             ({why}), and was not told `ERR busy`: it must be served at once, in the slot of a \
+             connection that gave way (it asked at t={} and heard {reply} at t={})",
+            client.name,
+            fmt_duration(at),
+            fmt_duration(asked_at),
+            fmt_duration(now())
+        );
+        served.push(client);
+    }
+    served
+}
+
+/// contract: "**When full**, a new connection does not simply wait for a slot or get refused"
+/// contract: "If no connection has waited that long, the new connection is sent `ERR busy` and closed at once"
+#[test]
+fn when_full_newcomers_arriving_together_each_need_a_connection_of_their_own_to_give_way() {
+    testkit::run(|| async {
+        let config = full_server(3);
+        let server = start_server(config, &Store::new()).await;
+        let timeline = Timeline::new();
+        let mut watchers = Vec::new();
+        // A (t=0) and B (t=0.5s) connect and stay silent; C connects at t=0 and sends a line at
+        // t=5s.
+        watchers.push(watch("A", connect("A", server.addr).await, &timeline));
+        let mut c = connect("C", server.addr).await;
+        until(ms(500)).await;
+        watchers.push(watch("B", connect("B", server.addr).await, &timeline));
+        until(secs(5)).await;
+        assert_eq!(
+            c.ask("SET C 1").await,
+            "OK",
+            "C is one of the first three connections (max_connections = 3): served"
+        );
+        watchers.push(watch("C", c, &timeline));
+
+        // t=11s: three newcomers at once. A (11s) and B (10.5s) have waited line_timeout, C
+        // (6s) has not: two newcomers take A's and B's slots, the third is told busy.
+        until(secs(11)).await;
+        let newcomers = connect_together(&["N1", "N2", "N3"], server.addr).await;
+        let mut kept = newcomers_served_or_refused(
+            newcomers,
+            1,
+            "A and B had waited line_timeout (10s) between requests, C only 6s, so two of them \
+             are served (A and B give way) and one is told busy",
+        )
+        .await;
+        assert_schedule(
+            &timeline,
+            &[(11_000, "A: (closed)"), (11_000, "B: (closed)")],
+            "three newcomers at t=11s to a full server: A and B, who had waited line_timeout, \
+             each give way to one of them, closed without a reply at t=11s; C (waiting 6s) \
+             keeps its slot",
+        );
+
+        // t=15s: two newcomers at once. C has waited exactly line_timeout (since t=5s), the
+        // newcomers served at t=11s only 4s: one newcomer takes C's slot, the other is told
+        // busy at once.
+        until(secs(15)).await;
+        let newcomers = connect_together(&["M1", "M2"], server.addr).await;
+        kept.extend(
+            newcomers_served_or_refused(
+                newcomers,
+                1,
+                "only C had waited line_timeout (10s) between requests, so one of them is \
+                 served (C gives way) and the other is told busy",
+            )
+            .await,
+        );
+        for watcher in watchers {
+            let _ = timeout(secs(1), watcher).await;
+        }
+        assert_schedule(
+            &timeline,
+            &[
+                (11_000, "A: (closed)"),
+                (11_000, "B: (closed)"),
+                (15_000, "C: (closed)"),
+            ],
+            "C, waiting since t=5s, gives way at t=15s, exactly line_timeout later, closed \
+             without a reply",
+        );
+        drop(kept);
+        server.shut_down(config).await;
+    });
+}
+
 /// contract: "An error accepting one connection is not fatal: the loop goes on, and the connections already open are still served."
 /// contract: "It goes on after a short pause (say 100 ms), so that an error that persists (out of file descriptors) does not keep the executor busy."
 #[test]
