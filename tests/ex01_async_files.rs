@@ -81,11 +81,7 @@ mod seen {
         pub top_words: Vec<(String, u64)>,
     }
 
-    /// A value of the exercise, seen field by field.
-    pub trait Seen {
-        type As: PartialEq + std::fmt::Debug;
-        fn seen(&self) -> Self::As;
-    }
+    testkit::seen_trait!();
 
     impl Seen for super::Entry {
         type As = Entry;
@@ -144,25 +140,9 @@ mod seen {
             }
         }
     }
-
-    impl<T: Seen> Seen for Vec<T> {
-        type As = Vec<T::As>;
-        fn seen(&self) -> Vec<T::As> {
-            self.iter().map(Seen::seen).collect()
-        }
-    }
 }
 
-/// `assert_eq!` on the exercise's values seen field by field (see `seen`).
-macro_rules! assert_seen_eq {
-    ($left:expr, $right:expr, $($message:tt)+) => {
-        assert_eq!(
-            seen::Seen::seen(&$left),
-            seen::Seen::seen(&$right),
-            $($message)+
-        )
-    };
-}
+use testkit::assert_seen_eq;
 
 // ------------------------------------------------------------------------------------------------
 // The virtual file system

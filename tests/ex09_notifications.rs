@@ -28,8 +28,6 @@ testkit::derived_eq! { HubConfig = HubConfig { capacity: 0, replay: 0 } }
 /// hand-written `==` on the learner's type that says "equal" to everything would otherwise pass
 /// every `assert_eq!` on it).
 mod seen {
-    use tokio::time::error::Elapsed;
-
     #[derive(Debug, PartialEq)]
     pub struct Notification {
         pub topic: String,
@@ -43,11 +41,7 @@ mod seen {
         Missed { topic: String, count: u64 },
     }
 
-    /// A value of the exercise, seen field by field.
-    pub trait Seen {
-        type As: PartialEq + std::fmt::Debug;
-        fn seen(&self) -> Self::As;
-    }
+    testkit::seen_trait!();
 
     impl Seen for super::Notification {
         type As = Notification;
@@ -73,48 +67,9 @@ mod seen {
             }
         }
     }
-
-    impl<T: Seen> Seen for Vec<T> {
-        type As = Vec<T::As>;
-        fn seen(&self) -> Vec<T::As> {
-            self.iter().map(Seen::seen).collect()
-        }
-    }
-
-    impl<T: Seen> Seen for Option<T> {
-        type As = Option<T::As>;
-        fn seen(&self) -> Option<T::As> {
-            self.as_ref().map(Seen::seen)
-        }
-    }
-
-    /// What `timeout(…, next())` returned.
-    impl<T: Seen> Seen for Result<T, Elapsed> {
-        type As = Result<T::As, String>;
-        fn seen(&self) -> Result<T::As, String> {
-            self.as_ref().map(Seen::seen).map_err(|e| e.to_string())
-        }
-    }
-
-    /// An event with the virtual instant (ms) it arrived at.
-    impl<T: Seen> Seen for (u64, T) {
-        type As = (u64, T::As);
-        fn seen(&self) -> (u64, T::As) {
-            (self.0, self.1.seen())
-        }
-    }
 }
 
-/// `assert_eq!` on the exercise's values seen field by field (see `seen`).
-macro_rules! assert_seen_eq {
-    ($left:expr, $right:expr, $($message:tt)+) => {
-        assert_eq!(
-            seen::Seen::seen(&$left),
-            seen::Seen::seen(&$right),
-            $($message)+
-        )
-    };
-}
+use testkit::assert_seen_eq;
 
 fn hub(capacity: usize, replay: usize) -> Hub {
     Hub::new(HubConfig { capacity, replay })

@@ -104,11 +104,7 @@ mod seen {
         pub last_error: String,
     }
 
-    /// A value of the exercise, seen field by field.
-    pub trait Seen {
-        type As: PartialEq + std::fmt::Debug;
-        fn seen(&self) -> Self::As;
-    }
+    testkit::seen_trait!();
 
     impl Seen for super::Lease {
         type As = Lease;
@@ -157,46 +153,9 @@ mod seen {
             }
         }
     }
-
-    impl<T: Seen + ?Sized> Seen for &T {
-        type As = T::As;
-        fn seen(&self) -> T::As {
-            (**self).seen()
-        }
-    }
-
-    impl<T: Seen> Seen for Option<T> {
-        type As = Option<T::As>;
-        fn seen(&self) -> Option<T::As> {
-            self.as_ref().map(Seen::seen)
-        }
-    }
-
-    impl<T: Seen> Seen for [T] {
-        type As = Vec<T::As>;
-        fn seen(&self) -> Vec<T::As> {
-            self.iter().map(Seen::seen).collect()
-        }
-    }
-
-    impl<T: Seen, const N: usize> Seen for [T; N] {
-        type As = Vec<T::As>;
-        fn seen(&self) -> Vec<T::As> {
-            self.iter().map(Seen::seen).collect()
-        }
-    }
 }
 
-/// `assert_eq!` on the exercise's values seen field by field (see `seen`).
-macro_rules! assert_seen_eq {
-    ($left:expr, $right:expr, $($message:tt)+) => {
-        assert_eq!(
-            seen::Seen::seen(&$left),
-            seen::Seen::seen(&$right),
-            $($message)+
-        )
-    };
-}
+use testkit::assert_seen_eq;
 
 /// The rules most tests use.
 const CONFIG: Config = Config {

@@ -49,3 +49,85 @@ macro_rules! derived_eq {
         )+
     };
 }
+
+/// The scaffolding of a suite's `seen` module (see the module docs): inside `mod seen { … }`,
+/// declares the trait `Seen` — "this value of the exercise, as the suite compares it" — and its
+/// impls for the containers the suites compare (`Vec`, slices, arrays, `Option`, references,
+/// `(u64, T)` rows of a timeline, a `tokio::time::timeout` result). The suite adds an impl per
+/// exercise type (destructuring it into a mirror that derives `PartialEq`) and compares with
+/// [`assert_seen_eq!`](crate::assert_seen_eq). The trait is the suite's own: a test crate may not
+/// implement the kit's trait for the exercise's types.
+#[macro_export]
+macro_rules! seen_trait {
+    () => {
+        /// A value of the exercise, seen field by field.
+        pub trait Seen {
+            type As: PartialEq + std::fmt::Debug;
+            fn seen(&self) -> Self::As;
+        }
+
+        impl<T: Seen + ?Sized> Seen for &T {
+            type As = T::As;
+            fn seen(&self) -> T::As {
+                (**self).seen()
+            }
+        }
+
+        impl<T: Seen> Seen for [T] {
+            type As = Vec<T::As>;
+            fn seen(&self) -> Vec<T::As> {
+                self.iter().map(Seen::seen).collect()
+            }
+        }
+
+        impl<T: Seen, const N: usize> Seen for [T; N] {
+            type As = Vec<T::As>;
+            fn seen(&self) -> Vec<T::As> {
+                self.iter().map(Seen::seen).collect()
+            }
+        }
+
+        impl<T: Seen> Seen for Vec<T> {
+            type As = Vec<T::As>;
+            fn seen(&self) -> Vec<T::As> {
+                self.iter().map(Seen::seen).collect()
+            }
+        }
+
+        impl<T: Seen> Seen for Option<T> {
+            type As = Option<T::As>;
+            fn seen(&self) -> Option<T::As> {
+                self.as_ref().map(Seen::seen)
+            }
+        }
+
+        /// What `tokio::time::timeout(…)` returned.
+        impl<T: Seen> Seen for Result<T, tokio::time::error::Elapsed> {
+            type As = Result<T::As, String>;
+            fn seen(&self) -> Result<T::As, String> {
+                self.as_ref().map(Seen::seen).map_err(|e| e.to_string())
+            }
+        }
+
+        /// A row of a timeline: the virtual instant (ms) and what was seen then.
+        impl<T: Seen> Seen for (u64, T) {
+            type As = (u64, T::As);
+            fn seen(&self) -> (u64, T::As) {
+                (self.0, self.1.seen())
+            }
+        }
+    };
+}
+
+/// `assert_eq!` on two values of the exercise seen field by field, through the suite's
+/// `seen::Seen` (see [`seen_trait!`](crate::seen_trait)).
+#[macro_export]
+macro_rules! assert_seen_eq {
+    ($left:expr, $right:expr, $($message:tt)+) => {
+        pretty_assertions::assert_eq!(
+            seen::Seen::seen(&$left),
+            seen::Seen::seen(&$right),
+            $($message)+
+        )
+    };
+}
